@@ -1,0 +1,254 @@
+"""The store's schema: SQLModel tables over DuckDB.
+
+Every row carries ``shop_id`` so several shops can share one store. Timestamps are UTC and stored
+without a zone. Tables the ingestion path fills in bulk (events above all) are written with plain
+DuckDB SQL for speed; the models below are the single definition of their columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Sequence
+from sqlalchemy.types import JSON, BigInteger, DateTime, Double
+from sqlmodel import Field, SQLModel
+
+EVENT_TYPES = ("view", "cart", "fav", "purchase", "search")
+LABEL_SOURCES = ("derived", "rule", "human")
+MESSAGE_CHANNELS = ("support", "search", "chat", "email")
+
+
+class Shop(SQLModel, table=True):
+    __tablename__ = "shops"
+    shop_id: str = Field(primary_key=True, max_length=64)
+    name: str
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    shop_id: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+    first_seen: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    last_seen: datetime | None = Field(default=None, sa_column=Column(DateTime))
+
+
+class Item(SQLModel, table=True):
+    __tablename__ = "items"
+    shop_id: str = Field(primary_key=True)
+    item_id: str = Field(primary_key=True)
+    title: str | None = None
+    category: str | None = None
+    price: float | None = Field(default=None, sa_column=Column(Double))
+
+
+class Event(SQLModel, table=True):
+    """One behaviour event. ``event_key`` is a hash of the event's content: ingesting the same
+    event twice adds nothing."""
+
+    __tablename__ = "events"
+    event_key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    shop_id: str
+    user_id: str
+    session_id: str
+    item_id: str | None = None
+    category: str | None = None
+    event_type: str  # one of EVENT_TYPES
+    query: str | None = None  # search text, for event_type == "search"
+    ts: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    ingest_id: int | None = None
+
+
+class Review(SQLModel, table=True):
+    __tablename__ = "reviews"
+    shop_id: str = Field(primary_key=True)
+    review_id: str = Field(primary_key=True)
+    item_id: str | None = None
+    user_id: str | None = None
+    rating: int | None = None
+    title: str | None = None
+    text: str
+    ts: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    language: str | None = None
+    ingest_id: int | None = None
+
+
+class Message(SQLModel, table=True):
+    """A customer-service message or a search text typed by a shopper."""
+
+    __tablename__ = "messages"
+    shop_id: str = Field(primary_key=True)
+    message_id: str = Field(primary_key=True)
+    user_id: str | None = None
+    channel: str = "support"  # one of MESSAGE_CHANNELS
+    text: str
+    ts: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    language: str | None = None
+    ingest_id: int | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """Session-level browsing aggregates with a purchase outcome (e.g. the UCI shoppers data)."""
+
+    __tablename__ = "web_sessions"
+    shop_id: str = Field(primary_key=True)
+    session_id: str = Field(primary_key=True)
+    administrative: int = 0
+    administrative_duration: float = Field(default=0.0, sa_column=Column(Double))
+    informational: int = 0
+    informational_duration: float = Field(default=0.0, sa_column=Column(Double))
+    product_related: int = 0
+    product_related_duration: float = Field(default=0.0, sa_column=Column(Double))
+    bounce_rates: float = Field(default=0.0, sa_column=Column(Double))
+    exit_rates: float = Field(default=0.0, sa_column=Column(Double))
+    page_values: float = Field(default=0.0, sa_column=Column(Double))
+    special_day: float = Field(default=0.0, sa_column=Column(Double))
+    month: str | None = None
+    operating_systems: int | None = None
+    browser: int | None = None
+    region: int | None = None
+    traffic_type: int | None = None
+    visitor_type: str | None = None
+    weekend: bool = False
+    revenue: bool = False
+    ingest_id: int | None = None
+
+
+class IngestRun(SQLModel, table=True):
+    """One accepted ingestion: which file (by content hash), how many rows went in."""
+
+    __tablename__ = "ingest_runs"
+    ingest_id: int = Field(
+        sa_column=Column(BigInteger, Sequence("ingest_runs_seq"), primary_key=True)
+    )
+    shop_id: str
+    kind: str
+    source_name: str
+    file_sha256: str
+    rows_read: int
+    rows_added: int
+    rows_rejected: int
+    started_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    finished_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class Label(SQLModel, table=True):
+    """A label for one text or row of a task. ``source`` is derived (from data such as star
+    ratings or a data set's own annotations), rule (a named labelling function) or human."""
+
+    __tablename__ = "labels"
+    label_id: int = Field(sa_column=Column(BigInteger, Sequence("labels_seq"), primary_key=True))
+    shop_id: str
+    task: str
+    target_id: str  # the row the label is about (review id, message id, sentence id, ...)
+    label: str
+    source: str  # one of LABEL_SOURCES
+    rule_name: str | None = None
+    annotator: str | None = None
+    annotation_id: int | None = None
+    lead_time_s: float | None = Field(default=None, sa_column=Column(Double))
+    agreed_with_model: bool | None = None
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class Prediction(SQLModel, table=True):
+    """A model version's output for one row; one row per (task, row, model version)."""
+
+    __tablename__ = "predictions"
+    shop_id: str = Field(primary_key=True)
+    task: str = Field(primary_key=True)
+    target_id: str = Field(primary_key=True)
+    model_version: str = Field(primary_key=True)
+    label: str
+    probs: dict = Field(sa_column=Column(JSON))  # {label: probability}
+    entropy: float = Field(sa_column=Column(Double))
+    margin: float = Field(sa_column=Column(Double))
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class DataSplit(SQLModel, table=True):
+    """The fixed, seeded train/validation/test assignment of a task's rows."""
+
+    __tablename__ = "data_splits"
+    shop_id: str = Field(primary_key=True)
+    task: str = Field(primary_key=True)
+    target_id: str = Field(primary_key=True)
+    split: str  # train | validation | test
+
+
+class ModelVersion(SQLModel, table=True):
+    """A mirror of the model registry on disk, for queries and the dashboard."""
+
+    __tablename__ = "model_versions"
+    task: str = Field(primary_key=True)
+    version: str = Field(primary_key=True)
+    base_model: str
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    metrics: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    data_fingerprint: str | None = None
+    train_seconds: float | None = Field(default=None, sa_column=Column(Double))
+    is_active: bool = False
+
+
+class TrainingRun(SQLModel, table=True):
+    __tablename__ = "training_runs"
+    run_id: str = Field(primary_key=True)
+    task: str
+    status: str  # running | finished | failed | killed
+    started_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+    labels_used: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    metrics_before: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    metrics_after: dict = Field(default_factory=dict, sa_column=Column(JSON))
+    new_version: str | None = None
+    promoted: bool = False
+    error: str | None = None
+
+
+class LabelQueueEntry(SQLModel, table=True):
+    """A row sent to Label Studio and waiting for (or holding) a human answer."""
+
+    __tablename__ = "label_queue"
+    shop_id: str = Field(primary_key=True)
+    task: str = Field(primary_key=True)
+    target_id: str = Field(primary_key=True)
+    ls_project_id: int | None = None
+    ls_task_id: int | None = None
+    model_version: str | None = None
+    strategy: str | None = None
+    uncertainty: float | None = Field(default=None, sa_column=Column(Double))
+    queued_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    status: str = "pending"  # pending (not yet in Label Studio) | queued | labelled
+
+
+class Annotation(SQLModel, table=True):
+    """One Label Studio annotation as received (webhook or sync), keyed by its id."""
+
+    __tablename__ = "annotations"
+    annotation_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    shop_id: str
+    task: str
+    target_id: str
+    ls_task_id: int
+    annotator: str | None = None
+    label: str | None = None  # None when skipped
+    was_cancelled: bool = False
+    deleted: bool = False
+    lead_time_s: float | None = Field(default=None, sa_column=Column(Double))
+    model_label: str | None = None
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class AppUser(SQLModel, table=True):
+    """A login for the dashboard: merchant (one shop), annotator or admin."""
+
+    __tablename__ = "app_users"
+    username: str = Field(primary_key=True)
+    password_hash: str
+    role: str  # merchant | annotator | admin
+    shop_id: str | None = None
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+TABLES = [t.name for t in SQLModel.metadata.sorted_tables]

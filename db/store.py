@@ -1,0 +1,172 @@
+"""The DuckDB store and how processes share it.
+
+DuckDB lets one process at a time hold a database file open for writing, and while it does no
+other process can open the file at all. ShopLens therefore never keeps the file open: every read
+and every write opens a short-lived connection, does its work and closes it. A job that runs for
+minutes (scoring, retraining, label sync) computes in memory and writes in short transactions,
+so the dashboard and the CLI get their turn in between. A caller that finds the file locked
+retries with backoff for ``lock_timeout_s`` seconds and then fails with :class:`StoreBusyError`.
+
+    >>> store = Store(Path("/tmp/shop.duckdb"))
+    >>> store.init_schema()
+    >>> with store.read() as con:
+    ...     con.execute("SELECT count(*) FROM events").fetchone()
+    (0,)
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
+from sqlmodel import SQLModel
+
+from db import schema as _schema  # noqa: F401  (registers the tables on SQLModel.metadata)
+from db.errors import ShopLensError
+from db.settings import StoreSettings, load_settings
+
+
+class StoreError(ShopLensError):
+    """Base class for errors a user of the store can act on."""
+
+
+class StoreBusyError(StoreError):
+    """Another process held the store for longer than the lock timeout."""
+
+
+class StoreMissingError(StoreError):
+    """The store file does not exist yet."""
+
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "different configuration")
+
+# Connections of one process that share a file must share one configuration; a read-only and a
+# read-write connection of the same process would conflict. This lock serialises the switch.
+_process_lock = threading.RLock()
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    return any(marker in str(exc) for marker in _LOCK_MARKERS)
+
+
+def schema_ddl() -> list[str]:
+    """The CREATE statements for every table, sequence and index of the SQLModel schema."""
+    from duckdb_engine import Dialect
+
+    dialect = Dialect()
+    statements: list[str] = []
+    for table in SQLModel.metadata.sorted_tables:
+        for column in table.columns:
+            seq = getattr(column, "default", None)
+            if seq is not None and seq.is_sequence:
+                ddl = str(CreateSequence(seq, if_not_exists=True).compile(dialect=dialect))
+                statements.append(ddl)
+        ddl = str(CreateTable(table, if_not_exists=True).compile(dialect=dialect))
+        statements.append(ddl)
+        for index in table.indexes:
+            statements.append(str(CreateIndex(index, if_not_exists=True).compile(dialect=dialect)))
+    return statements
+
+
+class Store:
+    """A DuckDB file opened briefly for each read or write (see the module docstring)."""
+
+    def __init__(self, db_path: Path, lock_timeout_s: float = 30.0, threads: int | None = None):
+        self.db_path = Path(db_path)
+        self.lock_timeout_s = lock_timeout_s
+        self.threads = threads
+
+    @classmethod
+    def from_settings(cls, settings: StoreSettings | None = None) -> Store:
+        settings = settings or load_settings().store
+        return cls(settings.db_path, settings.lock_timeout_s)
+
+    def exists(self) -> bool:
+        return self.db_path.is_file()
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.02
+        while True:
+            try:
+                config = {"threads": self.threads} if self.threads else {}
+                return duckdb.connect(str(self.db_path), read_only=read_only, config=config)
+            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                if not _is_lock_error(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise StoreBusyError(
+                        f"The store {self.db_path.name} is busy: another ShopLens process "
+                        f"has held it for {self.lock_timeout_s:.0f} s. Wait for the running job "
+                        "(ingest, scoring or retrain) to finish and try again, or raise "
+                        "SHOPLENS_LOCK_TIMEOUT."
+                    ) from exc
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.5)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection, open only for the ``with`` block."""
+        if not self.exists():
+            raise StoreMissingError(
+                f"No store at {self.db_path}. Load data first: `shoplens load-sample` for the "
+                "bundled sample shop or `shoplens ingest FILE --kind events|reviews|messages`."
+            )
+        with _process_lock:
+            con = self._open(read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-write connection inside one transaction: committed at the end of the ``with``
+        block, rolled back entirely if it raises (nothing half-written)."""
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        with _process_lock:
+            con = self._open(read_only=False)
+            try:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    yield con
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+                con.execute("COMMIT")
+            finally:
+                con.close()
+
+    def init_schema(self) -> None:
+        """Create every table that does not exist yet (idempotent)."""
+        with self.write() as con:
+            for ddl in schema_ddl():
+                con.execute(ddl)
+
+    def query_df(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run a parameterised read query and return a DataFrame."""
+        with self.read() as con:
+            return con.execute(sql, params or []).df()
+
+    def table_counts(self, shop_id: str | None = None) -> dict[str, int]:
+        """Row count of every table, optionally for one shop."""
+        counts: dict[str, int] = {}
+        with self.read() as con:
+            for table in SQLModel.metadata.sorted_tables:
+                has_shop = "shop_id" in table.columns
+                if shop_id is not None and has_shop:
+                    sql = f'SELECT count(*) FROM "{table.name}" WHERE shop_id = ?'
+                    counts[table.name] = con.execute(sql, [shop_id]).fetchone()[0]
+                else:
+                    counts[table.name] = con.execute(
+                        f'SELECT count(*) FROM "{table.name}"'
+                    ).fetchone()[0]
+        return counts
