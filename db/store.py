@@ -97,8 +97,10 @@ class Store:
         delay = 0.02
         while True:
             try:
-                config = {"threads": self.threads} if self.threads else {}
-                return duckdb.connect(str(self.db_path), read_only=read_only, config=config)
+                config: dict[str, Any] = {"threads": self.threads} if self.threads else {}
+                con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
+                con.execute("SET enable_progress_bar = false")
+                return con
             except (duckdb.IOException, duckdb.ConnectionException) as exc:
                 if not _is_lock_error(exc):
                     raise
