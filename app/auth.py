@@ -1,0 +1,173 @@
+"""Who is looking at the dashboard, and what they may see.
+
+Every page starts with ``viewer = login_gate(store)``: it returns the signed-in :class:`Viewer`
+from the session, or draws a login form and stops the page. A merchant sees only their own
+shop's analytics; an annotator only the labelling page; an admin everything, models included.
+
+    >>> Viewer("ana", "merchant", ("shop_a",)).can_see_shop("shop_b")
+    False
+    >>> sorted(Viewer("lee", "annotator", None).pages_allowed)
+    ['labelling']
+
+AppTests skip the form with ``at.session_state["viewer"] = Viewer(...)``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import streamlit as st
+
+from db.accounts import Account, authenticate
+from db.errors import InputError
+from db.store import Store, StoreMissingError
+
+PAGE_KEYS = (
+    "overview",
+    "behaviour",
+    "sentiment",
+    "intent",
+    "demand",
+    "segments",
+    "explain",
+    "labelling",
+    "models",
+)
+ROLE_PAGES: dict[str, frozenset[str]] = {
+    "merchant": frozenset(PAGE_KEYS) - {"labelling", "models"},
+    "annotator": frozenset({"labelling"}),
+    "admin": frozenset(PAGE_KEYS),
+}
+SESSION_KEY = "viewer"
+MAX_FAILED_LOGINS = 5
+LOCKOUT_S = 30.0
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in person: ``shop_ids`` None means every shop (admins); a merchant has one."""
+
+    username: str
+    role: str  # merchant | annotator | admin
+    shop_ids: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLE_PAGES:
+            raise ValueError(f"unknown role {self.role!r}")
+        if self.role == "merchant" and not self.shop_ids:
+            raise ValueError("a merchant viewer needs the shop ids they may see")
+
+    @classmethod
+    def from_account(cls, account: Account) -> Viewer:
+        """The viewer for a stored account: merchants get their shop, the others every shop."""
+        shops = (account.shop_id,) if account.role == "merchant" else None
+        return cls(account.username, account.role, shops)
+
+    def can_see_shop(self, shop_id: str) -> bool:
+        """True when this viewer may see rows of ``shop_id``."""
+        return self.shop_ids is None or shop_id in self.shop_ids
+
+    @property
+    def pages_allowed(self) -> set[str]:
+        """The page keys this viewer's role may open."""
+        return set(ROLE_PAGES[self.role])
+
+    def can_see_page(self, page_key: str) -> bool:
+        """True when this viewer's role may open ``page_key``."""
+        return page_key in ROLE_PAGES[self.role]
+
+    def visible_shops(self, shop_ids: Iterable[str]) -> list[str]:
+        """The subset of ``shop_ids`` this viewer may see, in order (for shop pickers)."""
+        return [s for s in shop_ids if self.can_see_shop(s)]
+
+    def check_shop(self, shop_id: str) -> str:
+        """``shop_id`` if visible, else :class:`InputError` (for functions behind a page)."""
+        if not self.can_see_shop(shop_id):
+            raise InputError(f"{self.username} may not see shop {shop_id!r}")
+        return shop_id
+
+
+# Failed sign-ins per username, shared by every browser session of this app process, so opening
+# a new tab does not reset the count.
+_failures: dict[str, list[float]] = {}
+_failures_lock = threading.Lock()
+
+
+def _locked_out(username: str) -> bool:
+    now = time.monotonic()
+    with _failures_lock:
+        recent = [t for t in _failures.get(username, []) if now - t < LOCKOUT_S]
+        _failures[username] = recent
+        return len(recent) >= MAX_FAILED_LOGINS
+
+
+def _record_failure(username: str) -> None:
+    with _failures_lock:
+        _failures.setdefault(username, []).append(time.monotonic())
+
+
+def _login_form(store: Store) -> None:
+    state = st.session_state
+    st.title("ShopLens")
+    st.caption("Sign in with the account an admin created for you (`shoplens users add`).")
+    with st.form("shoplens_login"):
+        username = st.text_input("Username", max_chars=64)
+        password = st.text_input("Password", type="password", max_chars=1024)
+        submitted = st.form_submit_button("Sign in")
+    if not submitted:
+        return
+    username = username.strip()
+    if _locked_out(username):
+        st.error(f"Too many failed sign-ins. Wait {LOCKOUT_S:.0f} seconds and try again.")
+        return
+    account = authenticate(store, username, password)
+    if account is None:
+        _record_failure(username)
+        st.error("Wrong username or password.")
+        return
+    state[SESSION_KEY] = Viewer.from_account(account)
+    st.rerun()
+
+
+def login_gate(store: Store) -> Viewer:
+    """The signed-in viewer; otherwise draw the login form and stop the page (``st.stop()``)."""
+    viewer = st.session_state.get(SESSION_KEY)
+    if isinstance(viewer, Viewer):
+        return viewer
+    try:
+        has_accounts = bool(store.query_df("SELECT count(*) AS n FROM app_users")["n"][0])
+    except StoreMissingError:
+        has_accounts = False
+    if not has_accounts:
+        st.title("ShopLens")
+        st.info(
+            "No accounts yet. Create the admin account with `shoplens setup-admin` "
+            "(it prints the username and where the password is stored), then reload this page."
+        )
+        st.stop()
+    _login_form(store)
+    st.stop()
+    raise RuntimeError("unreachable: st.stop() ends the script run")  # pragma: no cover
+
+
+def require_page(viewer: Viewer, page_key: str) -> None:
+    """Stop the page with a message unless ``viewer`` may open ``page_key``."""
+    if not viewer.can_see_page(page_key):
+        st.error(f"Your role ({viewer.role}) cannot open this page.")
+        st.stop()
+
+
+def logout_button(container: object | None = None) -> None:
+    """Show who is signed in and a *Sign out* button (in the sidebar unless told otherwise)."""
+    target = container if container is not None else st.sidebar
+    viewer = st.session_state.get(SESSION_KEY)
+    if not isinstance(viewer, Viewer):
+        return
+    shops = ", ".join(viewer.shop_ids) if viewer.shop_ids else "all shops"
+    target.caption(f"Signed in as **{viewer.username}** ({viewer.role}, {shops})")
+    if target.button("Sign out", key="shoplens_logout"):
+        st.session_state.pop(SESSION_KEY, None)
+        st.rerun()

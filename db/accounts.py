@@ -1,0 +1,205 @@
+"""Local dashboard accounts: scrypt-hashed passwords, roles, and a merchant's one shop.
+
+Passwords are hashed with ``hashlib.scrypt`` (standard library) and a random 16-byte salt per
+user, and compared in constant time. The hash string records its parameters, so they can be
+raised later without invalidating stored accounts:
+
+    >>> stored = hash_password("correct horse battery")
+    >>> stored.startswith("scrypt$16384$8$1$")
+    True
+    >>> verify_password("correct horse battery", stored), verify_password("wrong", stored)
+    (True, False)
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from db.errors import InputError
+from db.store import Store
+
+ROLES = ("merchant", "annotator", "admin")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # scrypt hashes anything, but a 1 MB "password" is an attack
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$")
+_SHOP_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+
+
+@dataclass(frozen=True)
+class Account:
+    """One dashboard login, without its password hash."""
+
+    username: str
+    role: str
+    shop_id: str | None
+    created_at: datetime
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """The scrypt hash of ``password`` as ``scrypt$N$r$p$salt$hash`` (base64 parts)."""
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
+    )
+    return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when ``password`` matches the ``stored`` hash; constant-time comparison."""
+    try:
+        scheme, n, r, p, salt_b64, digest_b64 = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        salt, expected = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=salt,
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            dklen=len(expected),
+            maxmem=2**26,
+        )
+    except ValueError:  # a malformed stored hash never matches
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+# A hash of a random password, checked when the username is unknown so that a wrong username
+# takes as long as a wrong password (no user enumeration by timing).
+@functools.cache
+def _dummy_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def generate_password() -> str:
+    """A random 20-character URL-safe password (about 120 bits)."""
+    return secrets.token_urlsafe(15)
+
+
+def validate_username(username: str) -> str:
+    """``username`` if it is 1-64 letters, digits, ``_ . @ -`` (starting alphanumeric)."""
+    if not isinstance(username, str) or not _USERNAME_RE.match(username):
+        shown = username if isinstance(username, str) and len(username) <= 40 else "that name"
+        raise InputError(
+            f"invalid username {shown!r}: use 1-64 letters, digits and _ . @ - "
+            "(starting with a letter or digit)"
+        )
+    return username
+
+
+def validate_password(password: str) -> str:
+    """``password`` if its length is within the accepted range."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InputError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+    return password
+
+
+def validate_role(role: str, shop_id: str | None) -> None:
+    """Check a role and its shop: a merchant needs exactly one shop, the others none."""
+    if role not in ROLES:
+        raise InputError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+    if role == "merchant":
+        if not shop_id or not _SHOP_RE.match(shop_id):
+            raise InputError(
+                "a merchant account needs --shop SHOP_ID (1-64 letters, digits, _ . -)"
+            )
+    elif shop_id:
+        raise InputError(f"a {role} account is not bound to a shop; leave out --shop")
+
+
+def create_account(
+    store: Store, username: str, password: str, role: str, shop_id: str | None = None
+) -> Account:
+    """Add a dashboard account; raises :class:`InputError` if the name is taken or invalid."""
+    validate_username(username)
+    validate_password(password)
+    validate_role(role, shop_id)
+    password_hash = hash_password(password)
+    created_at = datetime.now(UTC).replace(tzinfo=None)
+    with store.write() as con:
+        taken = con.execute(
+            "SELECT count(*) FROM app_users WHERE username = ?", [username]
+        ).fetchone()[0]
+        if taken:
+            raise InputError(f"the username {username!r} is already taken")
+        con.execute(
+            "INSERT INTO app_users (username, password_hash, role, shop_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [username, password_hash, role, shop_id, created_at],
+        )
+    return Account(username, role, shop_id, created_at)
+
+
+def set_password(store: Store, username: str, password: str) -> None:
+    """Replace an account's password."""
+    validate_password(password)
+    password_hash = hash_password(password)
+    with store.write() as con:
+        found = con.execute(
+            "SELECT count(*) FROM app_users WHERE username = ?", [username]
+        ).fetchone()[0]
+        if not found:
+            raise InputError(f"no account named {username!r}")
+        con.execute(
+            "UPDATE app_users SET password_hash = ? WHERE username = ?", [password_hash, username]
+        )
+
+
+def remove_account(store: Store, username: str) -> None:
+    """Delete an account; the last admin cannot be removed."""
+    with store.write() as con:
+        row = con.execute("SELECT role FROM app_users WHERE username = ?", [username]).fetchone()
+        if row is None:
+            raise InputError(f"no account named {username!r}")
+        admins = con.execute("SELECT count(*) FROM app_users WHERE role = 'admin'").fetchone()[0]
+        if row[0] == "admin" and admins <= 1:
+            raise InputError("cannot remove the last admin account")
+        con.execute("DELETE FROM app_users WHERE username = ?", [username])
+
+
+def list_accounts(store: Store, role: str | None = None) -> list[Account]:
+    """Every account (optionally of one role), sorted by username; never the hashes."""
+    sql = "SELECT username, role, shop_id, created_at FROM app_users"
+    params: list[str] = []
+    if role is not None:
+        sql += " WHERE role = ?"
+        params.append(role)
+    with store.read() as con:
+        rows = con.execute(sql + " ORDER BY username", params).fetchall()
+    return [Account(*row) for row in rows]
+
+
+def authenticate(store: Store, username: str, password: str) -> Account | None:
+    """The account if ``username`` and ``password`` match, else ``None`` (same time either way)."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
+    if len(username) > 64 or len(password) > MAX_PASSWORD_LENGTH:
+        verify_password("x", _dummy_hash())
+        return None
+    with store.read() as con:
+        row = con.execute(
+            "SELECT username, role, shop_id, created_at, password_hash FROM app_users "
+            "WHERE username = ?",
+            [username],
+        ).fetchone()
+    if row is None:
+        verify_password(password, _dummy_hash())
+        return None
+    if not verify_password(password, row[4]):
+        return None
+    return Account(*row[:4])
