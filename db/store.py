@@ -159,16 +159,18 @@ class Store:
             return con.execute(sql, params or []).df()
 
     def table_counts(self, shop_id: str | None = None) -> dict[str, int]:
-        """Row count of every table, optionally for one shop."""
+        """Row count of every table; with ``shop_id``, of every per-shop table for that shop."""
         counts: dict[str, int] = {}
         with self.read() as con:
             for table in SQLModel.metadata.sorted_tables:
-                has_shop = "shop_id" in table.columns
-                if shop_id is not None and has_shop:
-                    sql = f'SELECT count(*) FROM "{table.name}" WHERE shop_id = ?'
-                    counts[table.name] = con.execute(sql, [shop_id]).fetchone()[0]
+                if shop_id is None:
+                    sql, params = f'SELECT count(*) FROM "{table.name}"', []
+                elif "shop_id" in table.columns:
+                    sql, params = (
+                        f'SELECT count(*) FROM "{table.name}" WHERE shop_id = ?',
+                        [shop_id],
+                    )
                 else:
-                    counts[table.name] = con.execute(
-                        f'SELECT count(*) FROM "{table.name}"'
-                    ).fetchone()[0]
+                    continue
+                counts[table.name] = con.execute(sql, params).fetchone()[0]
         return counts

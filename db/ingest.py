@@ -1,0 +1,325 @@
+"""Loading shop data files into the store, all or nothing.
+
+    report = ingest_file(store, Path("events.csv"), "events", shop_id="acme",
+                         mapping={"behavior_type": "event_type", "timestamp": "ts"})
+
+A file is read and checked in an in-memory database first. If any row is bad the whole file is
+rejected (:class:`IngestValidationError`, listing the first problems with row, column, value and
+what was expected) and the store is not opened at all. With ``skip_bad=True`` the good rows load
+and the bad ones are written, with their reasons, to ``<file>.rejected.csv`` beside the input.
+Accepted rows are written in one transaction. Loading the same rows twice adds nothing: events are
+keyed by a hash of their content, other kinds by their id.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from db.errors import InputError
+from db.ingest_read import check_readable, file_sha256, quote_ident, read_raw, resolve_columns
+from db.ingest_rows import clean_query, problem_queries, transform_for_kind
+from db.ingest_specs import KINDS, KindSpec
+from db.store import Store
+
+SHOP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+LABEL_COLUMN = re.compile(r"^label_([a-z][a-z0-9_]{0,40})$")
+MAX_LISTED_PROBLEMS = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None
+    column: str | None
+    value: str | None
+    expected: str
+
+    def __str__(self) -> str:
+        where = f"row {self.row}" if self.row is not None else "file"
+        column = f", column {self.column!r}" if self.column else ""
+        value = "" if self.value is None else f": got {self.value[:60]!r}"
+        return f"{where}{column}{value} — expected {self.expected}"
+
+
+class IngestValidationError(InputError):
+    """The file was rejected whole; nothing was written."""
+
+    def __init__(self, path: Path, problems: list[Problem], total: int, bad_rows: int):
+        self.path, self.problems, self.total, self.bad_rows = path, problems, total, bad_rows
+        lines = [
+            f"{path.name}: rejected, nothing was written ({total} problem(s) in {bad_rows} row(s)):"
+        ]
+        lines += [f"  - {p}" for p in problems]
+        if total > len(problems):
+            lines.append(f"  ... and {total - len(problems)} more.")
+        if bad_rows:
+            lines.append("Fix these rows, or load the good rows with --skip-bad.")
+        super().__init__("\n".join(lines))
+
+
+@dataclass
+class IngestReport:
+    path: Path
+    kind: str
+    shop_id: str
+    rows_read: int = 0
+    rows_added: int = 0
+    rows_already_present: int = 0
+    rows_rejected: int = 0
+    labels_added: int = 0
+    rejected_path: Path | None = None
+    ignored_columns: list[str] = field(default_factory=list)
+    already_ingested: bool = False
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        if self.already_ingested:
+            return f"{self.path.name}: already loaded into shop {self.shop_id!r}; nothing to add."
+        text = (
+            f"{self.path.name}: {self.rows_added} {self.kind} added to shop {self.shop_id!r} "
+            f"({self.rows_read} read, {self.rows_already_present} already present, "
+            f"{self.rows_rejected} rejected) in {self.seconds:.1f} s."
+        )
+        if self.labels_added:
+            text += f" {self.labels_added} labels added."
+        if self.rejected_path:
+            text += f" Rejected rows and reasons: {self.rejected_path}"
+        if self.ignored_columns:
+            text += f" Ignored columns: {', '.join(self.ignored_columns)}."
+        return text
+
+
+def check_shop_id(shop_id: str) -> str:
+    """A shop id is 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit."""
+    if not isinstance(shop_id, str) or not SHOP_ID_PATTERN.match(shop_id):
+        raise InputError(
+            f"shop {shop_id[:80]!r} is not a valid shop id: use 1-64 letters, digits, '_', '-' or "
+            "'.', starting with a letter or digit (e.g. --shop acme-store)."
+        )
+    return shop_id
+
+
+def _check_kind(kind: str) -> KindSpec:
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind[:40]!r}: use one of {', '.join(KINDS)}.")
+    return KINDS[kind]
+
+
+def _problems(con: duckdb.DuckDBPyConnection, spec: KindSpec, sources: dict[str, str]) -> None:
+    queries = problem_queries(spec, sources)
+    con.execute("CREATE TABLE problems (_row BIGINT, col VARCHAR, value VARCHAR, expected VARCHAR)")
+    for sql, params in queries:
+        con.execute(f"INSERT INTO problems {sql}", params)
+
+
+def _write_rejected(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
+    target = path.with_name(path.name + ".rejected.csv")
+    con.execute(
+        "CREATE TABLE rejected AS SELECT r.*, p.reasons FROM raw r JOIN ("
+        "  SELECT _row, string_agg(col || ': expected ' || expected || "
+        "  coalesce(' (got ' || left(value, 60) || ')', ''), '; ' ORDER BY col) AS reasons"
+        "  FROM problems GROUP BY _row) p USING (_row) ORDER BY _row"
+    )
+    try:
+        con.execute("COPY rejected TO ? (HEADER, DELIMITER ',')", [str(target)])
+    except duckdb.Error as exc:
+        raise InputError(
+            f"could not write the rejected rows beside the input ({target}): {exc}"
+        ) from None
+    return target
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    kind: str,
+    shop_id: str = "sample",
+    mapping: dict[str, str] | None = None,
+    skip_bad: bool = False,
+    value_maps: dict[str, dict[str, str]] | None = None,
+) -> IngestReport:
+    """Validate ``path`` as a ``kind`` file and load it into ``shop_id`` (see module docstring)."""
+    started = time.perf_counter()
+    path = Path(path)
+    spec = _check_kind(kind)
+    check_shop_id(shop_id)
+    check_readable(path)
+    report = IngestReport(path=path, kind=kind, shop_id=shop_id)
+    sha = file_sha256(path)
+    if store.exists() and _already_ingested(store, shop_id, kind, sha):
+        report.already_ingested = True
+        return report
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        file_columns = read_raw(con, path)
+        report.rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+        label_targets = tuple(
+            c.strip().lower() for c in file_columns if LABEL_COLUMN.match(c.strip().lower())
+        )
+        if label_targets and not spec.label_columns_allowed:
+            raise InputError(
+                f"{path.name}: label columns are only accepted in reviews and messages files."
+            )
+        _check_mapping_targets(spec, mapping, label_targets)
+        sources, report.ignored_columns = resolve_columns(
+            file_columns, spec.names + label_targets + ("shop_id",), mapping
+        )
+        _check_required_columns(path, spec, sources, file_columns)
+        _check_shop_column(con, path, sources.pop("shop_id", None), shop_id)
+        _load_value_maps(con, spec, value_maps)
+        _problems(con, spec, sources)
+        total, bad_rows = con.execute(
+            "SELECT count(*), count(DISTINCT _row) FROM problems"
+        ).fetchone()
+        if total and not skip_bad:
+            listed = con.execute(
+                f"SELECT _row, col, value, expected FROM problems ORDER BY _row, col LIMIT {MAX_LISTED_PROBLEMS}"
+            ).fetchall()
+            raise IngestValidationError(path, [Problem(*row) for row in listed], total, bad_rows)
+        if total:
+            report.rejected_path = _write_rejected(con, path)
+            report.rows_rejected = bad_rows
+        con.execute(f"CREATE TABLE clean AS {clean_query(spec, sources, label_targets)}")
+        incoming = transform_for_kind(con, spec, shop_id)
+        _store_rows(store, spec, shop_id, incoming, label_targets, sha, path, report, started)
+    finally:
+        con.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _check_mapping_targets(
+    spec: KindSpec, mapping: dict[str, str] | None, label_targets: tuple[str, ...]
+) -> None:
+    for source, target in (mapping or {}).items():
+        if target not in spec.names and not LABEL_COLUMN.match(target) and target != "shop_id":
+            raise InputError(
+                f"--map {source}={target}: {kind_name(spec)} files have no field {target!r}. "
+                f"Fields: {', '.join(spec.names)}."
+            )
+
+
+def kind_name(spec: KindSpec) -> str:
+    return spec.name
+
+
+def _check_required_columns(
+    path: Path, spec: KindSpec, sources: dict[str, str], file_columns: list[str]
+) -> None:
+    missing = [c.name for c in spec.columns if c.required and c.name not in sources]
+    if missing:
+        problems = [
+            Problem(
+                None,
+                name,
+                None,
+                f"a column named {name!r} (or map yours: --map YOUR_COLUMN={name})",
+            )
+            for name in missing
+        ]
+        err = IngestValidationError(path, problems, len(problems), 0)
+        shown = ", ".join(c.replace("\ufeff", "").strip() for c in file_columns)
+        err.args = (err.args[0] + f"\nThe file's columns are: {shown}.",)
+        raise err
+
+
+def _check_shop_column(
+    con: duckdb.DuckDBPyConnection, path: Path, source: str | None, shop_id: str
+) -> None:
+    if source is None:
+        return
+    other = con.execute(
+        f"SELECT _row, {quote_ident(source)}::VARCHAR FROM raw "
+        f"WHERE {quote_ident(source)}::VARCHAR IS DISTINCT FROM ? ORDER BY _row LIMIT 1",
+        [shop_id],
+    ).fetchone()
+    if other:
+        raise IngestValidationError(
+            path,
+            [Problem(other[0], "shop_id", other[1], f"{shop_id!r} (the --shop you gave)")],
+            1,
+            1,
+        )
+
+
+def _load_value_maps(
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, value_maps: dict[str, dict[str, str]] | None
+) -> None:
+    con.execute("CREATE TABLE value_map (field VARCHAR, src VARCHAR, dst VARCHAR)")
+    rows = [
+        (column.name, src, dst) for column in spec.columns for src, dst in column.aliases.items()
+    ]
+    for field_name, pairs in (value_maps or {}).items():
+        if field_name not in spec.names:
+            raise InputError(
+                f"--value {field_name}:...: {spec.name} files have no field {field_name!r}."
+            )
+        rows = [r for r in rows if not (r[0] == field_name and r[1] in pairs)]
+        rows += [(field_name, src.strip().lower(), dst) for src, dst in pairs.items()]
+    if rows:
+        con.executemany("INSERT INTO value_map VALUES (?, ?, ?)", rows)
+
+
+def _already_ingested(store: Store, shop_id: str, kind: str, sha: str) -> bool:
+    with store.read() as con:
+        tables = {row[0] for row in con.execute("SHOW TABLES").fetchall()}
+        if "ingest_runs" not in tables:
+            return False
+        row = con.execute(
+            "SELECT count(*) FROM ingest_runs WHERE shop_id = ? AND kind = ? AND file_sha256 = ?",
+            [shop_id, kind, sha],
+        ).fetchone()
+    return row[0] > 0
+
+
+def _store_rows(
+    store: Store,
+    spec: KindSpec,
+    shop_id: str,
+    incoming: duckdb.DuckDBPyRelation,
+    label_targets: tuple[str, ...],
+    sha: str,
+    path: Path,
+    report: IngestReport,
+    started: float,
+) -> None:
+    from db.ingest_write import write_incoming
+
+    arrow = incoming.fetch_arrow_table()
+    store.init_schema()
+    now = datetime.now(UTC).replace(tzinfo=None)
+    with store.write() as con:
+        con.register("incoming", arrow)  # before any query: duckdb refuses it with a result open
+        ingest_id = con.execute(
+            "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_runs"
+        ).fetchall()[0][0]
+        added, labels = write_incoming(con, spec, shop_id, ingest_id, label_targets)
+        con.unregister("incoming")
+        report.rows_added = added
+        report.labels_added = labels
+        report.rows_already_present = arrow.num_rows - added
+        con.execute(
+            "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                ingest_id,
+                shop_id,
+                spec.name,
+                path.name,
+                sha,
+                report.rows_read,
+                added,
+                report.rows_rejected,
+                datetime.fromtimestamp(time.time() - (time.perf_counter() - started), UTC).replace(
+                    tzinfo=None
+                ),
+                now,
+            ],
+        )

@@ -1,0 +1,172 @@
+"""Reading a user's file (CSV, Parquet, JSON Lines) into an in-memory DuckDB table ``raw``.
+
+The store is never touched here: a file that cannot be read is rejected before anything opens the
+store. Every value keeps its original text where the format allows (CSV and JSON are read as
+text), so validation can quote exactly what the user wrote.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import duckdb
+
+from db.errors import InputError
+
+FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+    ".gz": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+def quote_ident(name: str) -> str:
+    """Quote a column name taken from a user's file so it is only ever an identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def file_format(path: Path) -> str:
+    """The format of ``path`` from its extension, or a clear error."""
+    suffix = path.suffix.lower()
+    if suffix in FORMATS:
+        return FORMATS[suffix]
+    known = ", ".join(sorted(FORMATS))
+    raise InputError(
+        f"{path.name}: unknown file type {suffix or '(none)'!r}. Use CSV, Parquet or JSON Lines "
+        f"(extensions {known})."
+    )
+
+
+def check_readable(path: Path) -> None:
+    """Fail with a clear message if ``path`` is missing, a folder, unreadable or empty."""
+    if not path.exists():
+        raise InputError(f"{path}: no such file. Check the path.")
+    if not path.is_file():
+        raise InputError(f"{path}: is not a file (a folder?). Give the path of one file.")
+    try:
+        with path.open("rb") as fh:
+            first = fh.read(1)
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot be read ({exc.strerror}). Check its permissions."
+        ) from None
+    if not first:
+        raise InputError(f"{path.name}: the file is empty. Export the data again.")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _reader_error(path: Path, fmt: str, exc: Exception) -> InputError:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = re.sub(r"^[A-Za-z ]+Error: ", "", message)
+    if "unicode" in message.lower() or "utf-8" in message.lower() or "utf8" in message.lower():
+        hint = "The file is not valid UTF-8 text: save it as UTF-8 and try again."
+    elif fmt == "csv":
+        hint = "Check the CSV: one header line, the same number of fields on every line, quotes closed."
+    elif fmt == "jsonl":
+        hint = 'Check that every line is one JSON object, e.g. {"user_id": "u1", ...}.'
+    else:
+        hint = "Check that the file is a valid Parquet file."
+    return InputError(f"{path.name}: could not be read as {fmt.upper()}: {message}. {hint}")
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
+    """Load ``path`` into table ``raw`` (with a 1-based ``_row``) and return its column names."""
+    fmt = file_format(path)
+    source = str(path)
+    try:
+        if fmt == "csv":
+            con.execute(
+                "CREATE TABLE raw_in AS SELECT * FROM read_csv(?, all_varchar = true, header = true,"
+                " auto_detect = true, strict_mode = true, null_padding = false)",
+                [source],
+            )
+        elif fmt == "parquet":
+            con.execute("CREATE TABLE raw_in AS SELECT * FROM read_parquet(?)", [source])
+        else:
+            _read_jsonl(con, path)
+    except duckdb.Error as exc:
+        raise _reader_error(path, fmt, exc) from None
+    con.execute("CREATE TABLE raw AS SELECT row_number() OVER () AS _row, * FROM raw_in")
+    con.execute("DROP TABLE raw_in")
+    columns = [row[0] for row in con.execute("DESCRIBE raw").fetchall()][1:]
+    if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
+        raise InputError(f"{path.name}: has a header but no data rows. Nothing to load.")
+    return columns
+
+
+def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute(
+        "CREATE TABLE json_lines AS SELECT row_number() OVER () AS _line, json "
+        "FROM read_ndjson_objects(?)",
+        [str(path)],
+    )
+    bad = con.execute(
+        "SELECT _line, left(json::VARCHAR, 80) FROM json_lines "
+        "WHERE json_type(json) <> 'OBJECT' ORDER BY _line LIMIT 1"
+    ).fetchone()
+    if bad:
+        raise InputError(
+            f"{path.name}: line {bad[0]} is not a JSON object ({bad[1]!r}). Every line must be "
+            'one object such as {"user_id": "u1", "event_type": "view", "ts": "2024-05-01T10:00:00Z"}.'
+        )
+    keys = [
+        row[0]
+        for row in con.execute(
+            "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, min(_line) AS first_line "
+            "FROM json_lines GROUP BY ALL) ORDER BY first_line, k"
+        ).fetchall()
+    ]
+    if not keys:
+        raise InputError(f"{path.name}: the JSON objects have no fields. Nothing to load.")
+    selects = ", ".join(f"json_extract_string(json, ?) AS {quote_ident(key)}" for key in keys)
+    paths = ["$." + '"' + key.replace('"', '\\"') + '"' for key in keys]
+    con.execute(f"CREATE TABLE raw_in AS SELECT {selects} FROM json_lines ORDER BY _line", paths)
+    con.execute("DROP TABLE json_lines")
+
+
+def resolve_columns(
+    file_columns: list[str], targets: tuple[str, ...], mapping: dict[str, str] | None
+) -> tuple[dict[str, str], list[str]]:
+    """Match file columns to target fields: an explicit ``mapping`` (source -> field) first, then
+    names equal after trimming and lower-casing. Returns (field -> source, ignored sources)."""
+    mapping = dict(mapping or {})
+    clean = {col: col.replace("\ufeff", "").strip() for col in file_columns}
+    by_clean_lower = {}
+    for col, name in clean.items():
+        by_clean_lower.setdefault(name.lower(), col)
+    chosen: dict[str, str] = {}
+    for source, target in mapping.items():
+        match = source if source in file_columns else by_clean_lower.get(source.strip().lower())
+        if match is None:
+            raise InputError(
+                f"--map {source}={target}: the file has no column {source!r}. "
+                f"Its columns are: {', '.join(clean.values())}."
+            )
+        if target in chosen:
+            raise InputError(
+                f"--map: two columns are mapped to {target!r}. Map one column per field."
+            )
+        chosen[target] = match
+    for target in targets:
+        if target not in chosen and target.lower() in by_clean_lower:
+            source = by_clean_lower[target.lower()]
+            if source not in chosen.values():
+                chosen[target] = source
+    used = set(chosen.values())
+    ignored = [clean[c] for c in file_columns if c not in used]
+    return chosen, ignored

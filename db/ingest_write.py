@@ -1,0 +1,140 @@
+"""Writing checked rows (registered as ``incoming``) into the store, inside the caller's
+transaction. Rows already in the store are left as they are, so a reload adds nothing."""
+
+from __future__ import annotations
+
+import duckdb
+
+from db.ingest_specs import KindSpec
+
+
+def _ensure_shop(con: duckdb.DuckDBPyConnection, shop_id: str) -> None:
+    con.execute(
+        "INSERT INTO shops (shop_id, name, created_at) SELECT ?, ?, now()::TIMESTAMP "
+        "WHERE NOT EXISTS (SELECT 1 FROM shops WHERE shop_id = ?)",
+        [shop_id, shop_id, shop_id],
+    )
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[object]) -> int:
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _upsert_users(con: duckdb.DuckDBPyConnection, shop_id: str, ts_column: str | None) -> None:
+    first = f"min({ts_column})" if ts_column else "NULL"
+    last = f"max({ts_column})" if ts_column else "NULL"
+    con.execute(
+        f"INSERT INTO users (shop_id, user_id, first_seen, last_seen) "
+        f"SELECT ?, user_id, {first}, {last} FROM incoming WHERE user_id IS NOT NULL GROUP BY user_id "
+        "ON CONFLICT (shop_id, user_id) DO UPDATE SET "
+        "first_seen = least(users.first_seen, EXCLUDED.first_seen), "
+        "last_seen = greatest(users.last_seen, EXCLUDED.last_seen)",
+        [shop_id],
+    )
+
+
+def _add_missing_items(con: duckdb.DuckDBPyConnection, shop_id: str, with_category: bool) -> None:
+    category = "any_value(category)" if with_category else "NULL"
+    con.execute(
+        f"INSERT INTO items (shop_id, item_id, title, category, price) "
+        f"SELECT ?, item_id, NULL, {category}, NULL FROM incoming WHERE item_id IS NOT NULL "
+        "GROUP BY item_id ON CONFLICT DO NOTHING",
+        [shop_id],
+    )
+
+
+def _write_events(con: duckdb.DuckDBPyConnection, shop_id: str, ingest_id: int) -> int:
+    added = _count(
+        con,
+        "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
+        "event_type, query, ts, ingest_id) "
+        "SELECT event_key, ?, user_id, session_id, item_id, category, event_type, query, ts, ? "
+        "FROM incoming WHERE event_key NOT IN (SELECT event_key FROM events)",
+        [shop_id, ingest_id],
+    )
+    _upsert_users(con, shop_id, "ts")
+    _add_missing_items(con, shop_id, with_category=True)
+    return added
+
+
+def _write_items(con: duckdb.DuckDBPyConnection, shop_id: str) -> int:
+    """Items may already exist (seen in events, without title or price): fill in what the file
+    gives and keep what it leaves empty."""
+    added = _count(
+        con,
+        "SELECT count(*) FROM incoming i WHERE NOT EXISTS "
+        "(SELECT 1 FROM items t WHERE t.shop_id = ? AND t.item_id = i.item_id)",
+        [shop_id],
+    )
+    con.execute(
+        "INSERT INTO items (shop_id, item_id, title, category, price) "
+        "SELECT ?, item_id, title, category, price FROM incoming "
+        "ON CONFLICT (shop_id, item_id) DO UPDATE SET "
+        "title = coalesce(EXCLUDED.title, items.title), "
+        "category = coalesce(EXCLUDED.category, items.category), "
+        "price = coalesce(EXCLUDED.price, items.price)",
+        [shop_id],
+    )
+    return added
+
+
+def _write_keyed(
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, shop_id: str, ingest_id: int
+) -> int:
+    key = spec.key[0]
+    columns = list(spec.names)
+    has_ingest = True
+    target_cols = ["shop_id", *columns] + (["ingest_id"] if has_ingest else [])
+    select_cols = ["?", *[f"i.{c}" for c in columns]] + (["?"] if has_ingest else [])
+    params: list[object] = [shop_id] + ([ingest_id] if has_ingest else []) + [shop_id]
+    added = _count(
+        con,
+        f"INSERT INTO {spec.table} ({', '.join(target_cols)}) "
+        f"SELECT {', '.join(select_cols)} FROM incoming i WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {spec.table} t WHERE t.shop_id = ? AND t.{key} = i.{key})",
+        params,
+    )
+    if "user_id" in spec.names:
+        _upsert_users(con, shop_id, "ts" if "ts" in spec.names else None)
+    if "item_id" in spec.names and spec.name != "items":
+        _add_missing_items(con, shop_id, with_category=False)
+    return added
+
+
+def _write_labels(
+    con: duckdb.DuckDBPyConnection, spec: KindSpec, shop_id: str, label_targets: tuple[str, ...]
+) -> int:
+    key = spec.key[0]
+    added = 0
+    for column in label_targets:
+        task = column.removeprefix("label_")
+        added += _count(
+            con,
+            f"INSERT INTO labels (label_id, shop_id, task, target_id, label, source, created_at) "
+            f"SELECT nextval('labels_seq'), ?, ?, i.{key}, i.{column}, 'derived', now()::TIMESTAMP "
+            f"FROM incoming i WHERE i.{column} IS NOT NULL AND NOT EXISTS ("
+            f"  SELECT 1 FROM labels l WHERE l.shop_id = ? AND l.task = ? "
+            f"  AND l.target_id = i.{key} AND l.source = 'derived')",
+            [shop_id, task, shop_id, task],
+        )
+    return added
+
+
+def write_incoming(
+    con: duckdb.DuckDBPyConnection,
+    spec: KindSpec,
+    shop_id: str,
+    ingest_id: int,
+    label_targets: tuple[str, ...],
+) -> tuple[int, int]:
+    """Insert the ``incoming`` rows of ``spec``'s kind; returns (rows added, labels added)."""
+    _ensure_shop(con, shop_id)
+    if spec.name == "events":
+        added = _write_events(con, shop_id, ingest_id)
+    elif spec.name == "items":
+        added = _write_items(con, shop_id)
+    else:
+        added = _write_keyed(con, spec, shop_id, ingest_id)
+    labels = _write_labels(con, spec, shop_id, label_targets) if label_targets else 0
+    return added, labels
