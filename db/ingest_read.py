@@ -71,9 +71,10 @@ def file_sha256(path: Path) -> str:
 
 
 def _reader_error(path: Path, fmt: str, exc: Exception) -> InputError:
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    full = str(exc).strip()
+    message = full.splitlines()[0] if full else type(exc).__name__
     message = re.sub(r"^[A-Za-z ]+Error: ", "", message)
-    if "unicode" in message.lower() or "utf-8" in message.lower() or "utf8" in message.lower():
+    if any(word in full.lower() for word in ("unicode", "utf-8", "utf8")):
         hint = "The file is not valid UTF-8 text: save it as UTF-8 and try again."
     elif fmt == "csv":
         hint = "Check the CSV: one header line, the same number of fields on every line, quotes closed."
@@ -127,8 +128,9 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     keys = [
         row[0]
         for row in con.execute(
-            "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, min(_line) AS first_line "
-            "FROM json_lines GROUP BY ALL) ORDER BY first_line, k"
+            "SELECT k FROM (SELECT k, min(_line) AS first_line FROM ("
+            "  SELECT unnest(json_keys(json)) AS k, _line FROM json_lines) GROUP BY k) "
+            "ORDER BY first_line, k"
         ).fetchall()
     ]
     if not keys:

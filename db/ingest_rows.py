@@ -164,11 +164,12 @@ def clean_query(spec: KindSpec, sources: dict[str, str], label_targets: tuple[st
     }
     for column in spec.columns:
         if column.name in sources:
-            parts.append(
-                f"{value_expr(column, quote_ident(sources[column.name]))} AS {column.name}"
-            )
+            value = value_expr(column, quote_ident(sources[column.name]))
         else:
-            parts.append(f"CAST(NULL AS {type_names[column.type]}) AS {column.name}")
+            value = f"CAST(NULL AS {type_names[column.type]})"
+        if column.default is not None:
+            value = f"coalesce(NULLIF({value}, ''), '{column.default}')"
+        parts.append(f"{value} AS {column.name}")
     for label in label_targets:
         parts.append(f"NULLIF(trim({_text(quote_ident(sources[label]))}), '') AS {label}")
     return (

@@ -48,6 +48,7 @@ class ColumnSpec:
     min_value: float | None = None
     max_value: float | None = None
     aliases: dict[str, str] = field(default_factory=dict)
+    default: str | None = None  # value used when the file leaves it empty
 
     @property
     def expected(self) -> str:
@@ -130,7 +131,7 @@ KINDS: dict[str, KindSpec] = {
             ColumnSpec("message_id", required=True),
             ColumnSpec("text", required=True),
             ColumnSpec("user_id"),
-            ColumnSpec("channel", allowed=MESSAGE_CHANNELS),
+            ColumnSpec("channel", allowed=MESSAGE_CHANNELS, default="support"),
             ColumnSpec("ts", "ts"),
             ColumnSpec("language"),
         ),

@@ -436,7 +436,8 @@ def _chunk(
     hour = rng.choice(24, n_sessions, p=np.asarray(cal.session_start_hour_shares) / 1.0)
     s_start = day * 86400.0 + hour * 3600.0 + np.floor(rng.random(n_sessions) * 3600.0)
     s_start = s_start[np.lexsort((s_start, s_user))]  # a user's sessions in time order
-    gap = np.rint(_from_quantiles(rng, cal.session_gap_quantiles_s, total))
+    # at least 1 s apart, so no two events of a session are identical (the store dedups them)
+    gap = np.maximum(np.rint(_from_quantiles(rng, cal.session_gap_quantiles_s, total)), 1.0)
     gap[e_pos == 0] = 0.0
     within = np.cumsum(gap)
     within -= within[seg_start][e_session]
