@@ -542,9 +542,10 @@ def write_events(path: Path, n_events: int, items: pd.DataFrame | None = None, *
                 writer.write_table(table, row_group_size=1_000_000)
                 rows += table.num_rows
     elif path.suffix == ".csv":
-        with pacsv.CSVWriter(path, EVENT_SCHEMA) as writer:
+        schema = EVENT_SCHEMA.set(6, pa.field("ts", pa.timestamp("s")))  # whole seconds in text
+        with pacsv.CSVWriter(path, schema) as writer:
             for table in chunks:
-                writer.write_table(table)
+                writer.write_table(table.cast(schema))
                 rows += table.num_rows
     else:
         raise InputError(f"{path}: write events to a .parquet or .csv file")
