@@ -23,7 +23,7 @@ import duckdb
 
 from db.errors import InputError
 from db.ingest_read import check_readable, file_sha256, quote_ident, read_raw, resolve_columns
-from db.ingest_rows import clean_query, problem_queries, transform_for_kind
+from db.ingest_rows import clean_query, problem_queries, transform_for_kind, typed_query
 from db.ingest_specs import KINDS, KindSpec
 from db.store import Store
 
@@ -110,19 +110,32 @@ def _check_kind(kind: str) -> KindSpec:
     return KINDS[kind]
 
 
-def _problems(con: duckdb.DuckDBPyConnection, spec: KindSpec, sources: dict[str, str]) -> None:
-    queries = problem_queries(spec, sources)
-    con.execute("CREATE TABLE problems (_row BIGINT, col VARCHAR, value VARCHAR, expected VARCHAR)")
-    for sql, params in queries:
+def _find_problems(con: duckdb.DuckDBPyConnection, spec: KindSpec, sources: dict[str, str]) -> None:
+    con.execute("CREATE TABLE problems (_row BIGINT, col VARCHAR, expected VARCHAR)")
+    for sql, params in problem_queries(spec, sources):
         con.execute(f"INSERT INTO problems {sql}", params)
+
+
+def _listed_problems(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> list[Problem]:
+    """The first problems, with each cell's value as the file wrote it."""
+    rows = con.execute(
+        f"SELECT _row, col, expected FROM problems ORDER BY _row, col LIMIT {MAX_LISTED_PROBLEMS}"
+    ).fetchall()
+    problems = []
+    for row, col, expected in rows:
+        value = con.execute(
+            f"SELECT left(CAST({quote_ident(sources[col])} AS VARCHAR), 200) FROM raw WHERE _row = ?",
+            [row],
+        ).fetchall()[0][0]
+        problems.append(Problem(row, col, value, expected))
+    return problems
 
 
 def _write_rejected(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
     target = path.with_name(path.name + ".rejected.csv")
     con.execute(
         "CREATE TABLE rejected AS SELECT r.*, p.reasons FROM raw r JOIN ("
-        "  SELECT _row, string_agg(col || ': expected ' || expected || "
-        "  coalesce(' (got ' || left(value, 60) || ')', ''), '; ' ORDER BY col) AS reasons"
+        "  SELECT _row, string_agg(col || ': expected ' || expected, '; ' ORDER BY col) AS reasons"
         "  FROM problems GROUP BY _row) p USING (_row) ORDER BY _row"
     )
     try:
@@ -159,8 +172,9 @@ def ingest_file(
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
-        file_columns = read_raw(con, path)
-        report.rows_read = con.execute("SELECT count(*) FROM raw").fetchone()[0]
+        file_types = read_raw(con, path)
+        file_columns = list(file_types)
+        report.rows_read = con.execute("SELECT count(*) FROM raw_in").fetchall()[0][0]
         label_targets = tuple(
             c.strip().lower() for c in file_columns if LABEL_COLUMN.match(c.strip().lower())
         )
@@ -175,19 +189,19 @@ def ingest_file(
         _check_required_columns(path, spec, sources, file_columns)
         _check_shop_column(con, path, sources.pop("shop_id", None), shop_id)
         _load_value_maps(con, spec, value_maps)
-        _problems(con, spec, sources)
+        con.execute(
+            f"CREATE TABLE typed AS {typed_query(spec, sources, file_types, label_targets)}"
+        )
+        _find_problems(con, spec, sources)
         total, bad_rows = con.execute(
             "SELECT count(*), count(DISTINCT _row) FROM problems"
-        ).fetchone()
+        ).fetchall()[0]
         if total and not skip_bad:
-            listed = con.execute(
-                f"SELECT _row, col, value, expected FROM problems ORDER BY _row, col LIMIT {MAX_LISTED_PROBLEMS}"
-            ).fetchall()
-            raise IngestValidationError(path, [Problem(*row) for row in listed], total, bad_rows)
+            raise IngestValidationError(path, _listed_problems(con, sources), total, bad_rows)
         if total:
             report.rejected_path = _write_rejected(con, path)
             report.rows_rejected = bad_rows
-        con.execute(f"CREATE TABLE clean AS {clean_query(spec, sources, label_targets)}")
+        con.execute(f"CREATE TABLE clean AS {clean_query(spec, sources, label_targets, total > 0)}")
         incoming = transform_for_kind(con, spec, shop_id)
         _store_rows(store, spec, shop_id, incoming, label_targets, sha, path, report, started)
     finally:

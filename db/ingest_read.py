@@ -85,8 +85,9 @@ def _reader_error(path: Path, fmt: str, exc: Exception) -> InputError:
     return InputError(f"{path.name}: could not be read as {fmt.upper()}: {message}. {hint}")
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
-    """Load ``path`` into table ``raw`` (with a 1-based ``_row``) and return its column names."""
+def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    """Load ``path`` into table ``raw_in`` (view ``raw`` adds a 1-based ``_row``); returns the
+    file's columns with their DuckDB types."""
     fmt = file_format(path)
     source = str(path)
     try:
@@ -102,12 +103,11 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> list[str]:
             _read_jsonl(con, path)
     except duckdb.Error as exc:
         raise _reader_error(path, fmt, exc) from None
-    con.execute("CREATE TABLE raw AS SELECT row_number() OVER () AS _row, * FROM raw_in")
-    con.execute("DROP TABLE raw_in")
-    columns = [row[0] for row in con.execute("DESCRIBE raw").fetchall()][1:]
-    if con.execute("SELECT count(*) FROM raw").fetchone()[0] == 0:
+    # rowid follows the file's order, so it numbers data rows without a window pass
+    con.execute("CREATE VIEW raw AS SELECT rowid + 1 AS _row, * FROM raw_in")
+    if con.execute("SELECT count(*) FROM raw_in").fetchall()[0][0] == 0:
         raise InputError(f"{path.name}: has a header but no data rows. Nothing to load.")
-    return columns
+    return {row[0]: row[1] for row in con.execute("DESCRIBE raw_in").fetchall()}
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> None:

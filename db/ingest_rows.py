@@ -22,33 +22,53 @@ def _text(src: str) -> str:
     return f"CAST({src} AS VARCHAR)"
 
 
-def _blank(src: str) -> str:
-    return f"NULLIF(trim({_text(src)}), '') IS NULL"
+NUMERIC_TYPES = (
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "HUGEINT",
+    "FLOAT",
+    "DOUBLE",
+    "DECIMAL",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+)
 
 
-def _number(src: str) -> str:
-    return f"TRY_CAST(trim({_text(src)}) AS DOUBLE)"
+def _is_numeric(source_type: str) -> bool:
+    return source_type.upper().startswith(NUMERIC_TYPES)
 
 
-def _ts_value(src: str) -> str:
-    """ISO text (with or without offset, read as UTC when without) or Unix seconds -> TIMESTAMP."""
-    num = _number(src)
+def _unix_seconds(num: str) -> str:
+    return f"CASE WHEN {num} BETWEEN 0 AND {MAX_UNIX_SECONDS} THEN timezone('UTC', to_timestamp({num})) END"
+
+
+def _ts_value(src: str, source_type: str) -> str:
+    """ISO text (with or without offset, read as UTC when without) or Unix seconds -> TIMESTAMP.
+    Typed Parquet columns skip the text parsing."""
+    kind = source_type.upper()
+    if kind.startswith("TIMESTAMP WITH TIME ZONE") or kind == "TIMESTAMPTZ":
+        return f"timezone('UTC', {src})"
+    if kind.startswith(("TIMESTAMP", "DATE")):
+        return f"CAST({src} AS TIMESTAMP)"
+    if _is_numeric(kind):
+        return _unix_seconds(f"CAST({src} AS DOUBLE)")
+    text = f"trim({_text(src)})"
+    num = f"TRY_CAST({text} AS DOUBLE)"
     return (
-        f"(CASE WHEN {num} IS NOT NULL THEN "
-        f"  CASE WHEN {num} BETWEEN 0 AND {MAX_UNIX_SECONDS} THEN timezone('UTC', to_timestamp({num})) END "
-        f"ELSE timezone('UTC', TRY_CAST(trim({_text(src)}) AS TIMESTAMPTZ)) END)"
+        f"CASE WHEN {num} IS NOT NULL THEN {_unix_seconds(num)} "
+        f"ELSE timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ)) END"
     )
-
-
-def _enum_value(src: str, alias: str) -> str:
-    return f"coalesce({alias}.dst, lower(trim({_text(src)})))"
 
 
 def _alias(column: ColumnSpec) -> str:
     return f"vm_{column.name}"
 
 
-def from_clause(spec: KindSpec, sources: dict[str, str]) -> str:
+def _from_raw(spec: KindSpec, sources: dict[str, str]) -> str:
     """``raw`` joined to the value map of every enumerated column present in the file."""
     joins = ["raw"]
     for column in spec.columns:
@@ -61,48 +81,67 @@ def from_clause(spec: KindSpec, sources: dict[str, str]) -> str:
     return " ".join(joins)
 
 
-def value_expr(column: ColumnSpec, src: str) -> str:
-    """The typed value of ``column`` read from source expression ``src``."""
+def _typed_value(column: ColumnSpec, src: str, source_type: str) -> str:
+    """A first typed reading of a cell: NULL where it cannot be read (checked afterwards)."""
     if column.allowed:
-        return _enum_value(src, _alias(column))
+        return f"coalesce({_alias(column)}.dst, lower(trim({_text(src)})))"
     if column.type == "text":
-        if column.name in FREE_TEXT:
-            return f"NULLIF({_text(src)}, '')"
-        return f"NULLIF(trim({_text(src)}), '')"
-    if column.type == "int":
-        return f"CAST({_number(src)} AS BIGINT)"
-    if column.type == "float":
-        return _number(src)
+        return (
+            f"NULLIF({_text(src)}, '')"
+            if column.name in FREE_TEXT
+            else f"NULLIF(trim({_text(src)}), '')"
+        )
+    if column.type in ("int", "float"):
+        if _is_numeric(source_type):
+            return f"CAST({src} AS DOUBLE)"
+        return f"TRY_CAST(trim({_text(src)}) AS DOUBLE)"
     if column.type == "bool":
-        return f"(lower(trim({_text(src)})) IN {TRUE_WORDS})"
-    if column.type == "ts":
-        return _ts_value(src)
-    raise ValueError(f"unknown column type {column.type}")
+        return f"lower(trim({_text(src)}))"
+    return _ts_value(src, source_type)
 
 
-def _bad_condition(column: ColumnSpec, src: str) -> str | None:
-    """SQL that is true when a non-empty value of ``column`` is not acceptable."""
+def typed_query(
+    spec: KindSpec,
+    sources: dict[str, str],
+    source_types: dict[str, str],
+    label_targets: tuple[str, ...],
+) -> str:
+    """SELECT reading every cell once: ``<field>`` (typed) and ``<field>__blank`` per column."""
+    parts = ["raw._row AS _row"]
+    for column in spec.columns:
+        if column.name not in sources:
+            continue
+        src = quote_ident(sources[column.name])
+        parts.append(
+            f"{_typed_value(column, src, source_types.get(sources[column.name], 'VARCHAR'))} AS {column.name}"
+        )
+        parts.append(f"(NULLIF(trim({_text(src)}), '') IS NULL) AS {column.name}__blank")
+    for label in label_targets:
+        parts.append(f"NULLIF(trim({_text(quote_ident(sources[label]))}), '') AS {label}")
+    return f"SELECT {', '.join(parts)} FROM {_from_raw(spec, sources)}"
+
+
+def _bad_condition(column: ColumnSpec) -> str:
+    """SQL over table ``typed`` that is true when a non-blank value of ``column`` is not acceptable."""
+    c = column.name
     if column.allowed:
         allowed = ", ".join(f"'{v}'" for v in column.allowed)
-        return f"{_enum_value(src, _alias(column))} NOT IN ({allowed})"
+        return f"{c} NOT IN ({allowed})"
     if column.type == "text":
-        limit = MAX_TEXT_CHARS if column.name in FREE_TEXT else MAX_ID_CHARS
-        return f"(length({_text(src)}) > {limit} OR strpos({_text(src)}, chr(0)) > 0)"
-    num = _number(src)
+        limit = MAX_TEXT_CHARS if c in FREE_TEXT else MAX_ID_CHARS
+        return f"(length({c}) > {limit} OR strpos({c}, chr(0)) > 0)"
+    if column.type == "bool":
+        return f"{c} NOT IN {BOOL_WORDS}"
+    if column.type == "ts":
+        return f"({c} IS NULL OR {c} < TIMESTAMP '{MIN_TS}' OR {c} >= TIMESTAMP '{MAX_TS}')"
+    cond = f"{c} IS NULL OR NOT isfinite({c})"
     if column.type == "int":
-        cond = f"({num} IS NULL OR NOT isfinite({num}) OR {num} <> floor({num}))"
-    elif column.type == "float":
-        cond = f"({num} IS NULL OR NOT isfinite({num}))"
-    elif column.type == "bool":
-        return f"lower(trim({_text(src)})) NOT IN {BOOL_WORDS}"
-    else:  # ts
-        ts = _ts_value(src)
-        return f"({ts} IS NULL OR {ts} < TIMESTAMP '{MIN_TS}' OR {ts} >= TIMESTAMP '{MAX_TS}')"
+        cond += f" OR {c} <> floor({c})"
     if column.min_value is not None:
-        cond += f" OR {num} < {column.min_value}"
+        cond += f" OR {c} < {column.min_value}"
     if column.max_value is not None:
-        cond += f" OR {num} > {column.max_value}"
-    return cond
+        cond += f" OR {c} > {column.max_value}"
+    return f"({cond})"
 
 
 def _expected(column: ColumnSpec) -> str:
@@ -115,46 +154,49 @@ def _expected(column: ColumnSpec) -> str:
 
 
 def problem_queries(spec: KindSpec, sources: dict[str, str]) -> list[tuple[str, list[object]]]:
-    """SELECTs yielding (row, column, value, expected) for every bad cell and duplicate key."""
+    """SELECTs over ``typed`` yielding (row, column, expected) for every bad cell and for rows
+    repeating a key with different values."""
     queries: list[tuple[str, list[object]]] = []
-    base = from_clause(spec, sources)
     for column in spec.columns:
         if column.name not in sources:
             continue
-        src = quote_ident(sources[column.name])
-        select = f"SELECT _row, ?, left({_text(src)}, 200), ? FROM {base} WHERE "
+        select = "SELECT _row, ?, ? FROM typed WHERE "
         if column.required:
             queries.append(
-                (select + _blank(src), [column.name, "a value (this column is required)"])
+                (
+                    select + f"{column.name}__blank",
+                    [column.name, "a value (this column is required)"],
+                )
             )
-        bad = _bad_condition(column, src)
-        if bad:
-            queries.append(
-                (select + f"NOT ({_blank(src)}) AND ({bad})", [column.name, _expected(column)])
+        queries.append(
+            (
+                select + f"NOT {column.name}__blank AND {_bad_condition(column)}",
+                [column.name, _expected(column)],
             )
+        )
     if spec.key != ("event_key",) and spec.key[0] in sources:
-        queries.append(_duplicate_key_query(spec, sources))
+        key = spec.key[0]
+        present = [c.name for c in spec.columns if c.name in sources]
+        row_hash = "hash(" + ", ".join(present) + ")"
+        queries.append(
+            (
+                "SELECT t._row, ?, 'a unique ' || ? || ' (row ' || d.first_row || "
+                "' has the same id with different values)' "
+                f"FROM typed t JOIN (SELECT {key} AS k, min(_row) AS first_row FROM typed "
+                f"GROUP BY 1 HAVING count(DISTINCT {row_hash}) > 1) d ON t.{key} = d.k "
+                "WHERE t._row <> d.first_row",
+                [key, key],
+            )
+        )
     return queries
 
 
-def _duplicate_key_query(spec: KindSpec, sources: dict[str, str]) -> tuple[str, list[object]]:
-    key = spec.key[0]
-    key_src = f"trim({_text(quote_ident(sources[key]))})"
-    row_hash = "hash(" + ", ".join(_text(quote_ident(s)) for s in sources.values()) + ")"
-    sql = (
-        f"SELECT r._row, ?, r.k, 'a unique ' || ? || ' (row ' || d.first_row || "
-        f"' has the same id with different values)' "
-        f"FROM (SELECT _row, {key_src} AS k FROM raw) r JOIN ("
-        f"  SELECT {key_src} AS k, min(_row) AS first_row FROM raw GROUP BY 1"
-        f"  HAVING count(DISTINCT {row_hash}) > 1) d ON r.k = d.k WHERE r._row <> d.first_row"
-    )
-    return sql, [key, key]
-
-
-def clean_query(spec: KindSpec, sources: dict[str, str], label_targets: tuple[str, ...]) -> str:
-    """SELECT turning the rows of ``raw`` without problems into typed rows (optional columns the
-    file lacks become NULL)."""
-    parts = ["raw._row AS _row"]
+def clean_query(
+    spec: KindSpec, sources: dict[str, str], label_targets: tuple[str, ...], has_problems: bool
+) -> str:
+    """SELECT turning the rows of ``typed`` without problems into final values (optional columns
+    the file lacks become NULL or their default)."""
+    parts = ["_row"]
     type_names = {
         "text": "VARCHAR",
         "int": "BIGINT",
@@ -163,20 +205,21 @@ def clean_query(spec: KindSpec, sources: dict[str, str], label_targets: tuple[st
         "ts": "TIMESTAMP",
     }
     for column in spec.columns:
-        if column.name in sources:
-            value = value_expr(column, quote_ident(sources[column.name]))
-        else:
+        c = column.name
+        if c not in sources:
             value = f"CAST(NULL AS {type_names[column.type]})"
+        elif column.type == "int":
+            value = f"CAST({c} AS BIGINT)"
+        elif column.type == "bool":
+            value = f"({c} IN {TRUE_WORDS})"
+        else:
+            value = c
         if column.default is not None:
             value = f"coalesce(NULLIF({value}, ''), '{column.default}')"
-        parts.append(f"{value} AS {column.name}")
-    for label in label_targets:
-        parts.append(f"NULLIF(trim({_text(quote_ident(sources[label]))}), '') AS {label}")
-    return (
-        f"SELECT {', '.join(parts)} FROM {from_clause(spec, sources)} "
-        "LEFT JOIN (SELECT DISTINCT _row FROM problems) bad ON bad._row = raw._row "
-        "WHERE bad._row IS NULL"
-    )
+        parts.append(f"{value} AS {c}")
+    parts += list(label_targets)
+    where = " WHERE _row NOT IN (SELECT _row FROM problems)" if has_problems else ""
+    return f"SELECT {', '.join(parts)} FROM typed{where}"
 
 
 LANGUAGE_GUESS = (
@@ -197,6 +240,25 @@ def transform_for_kind(
     """Kind-specific finishing of table ``clean``: event keys and sessions, language guesses,
     and one row per key."""
     if spec.name == "events":
+        return _finish_events(con, shop_id)
+    key = spec.key[0]
+    language = (
+        ", coalesce(language, " + LANGUAGE_GUESS + ") AS language"
+        if "language" in spec.names
+        else ""
+    )
+    exclude = " EXCLUDE (language)" if language else ""
+    return con.sql(
+        f"SELECT *{exclude}{language} FROM clean "
+        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _row) = 1"
+    )
+
+
+def _finish_events(con: duckdb.DuckDBPyConnection, shop_id: str) -> duckdb.DuckDBPyRelation:
+    """Event keys, sessions for events without one (30 minutes of inactivity ends a session), and
+    one row per key. The window and dedup passes run only when the data needs them."""
+    session = "c.session_id"
+    if con.execute("SELECT count(*) FROM clean WHERE session_id IS NULL").fetchall()[0][0]:
         con.execute(
             "CREATE TABLE sessions_derived AS "
             "SELECT _row, user_id || '#' || strftime(min(ts) OVER (PARTITION BY user_id, sess_no),"
@@ -208,24 +270,26 @@ def transform_for_kind(
             "    FROM clean WHERE session_id IS NULL"
             "    WINDOW w AS (PARTITION BY user_id ORDER BY ts, _row)))"
         )
-        return con.sql(
-            "SELECT DISTINCT ON (event_key) * FROM ("
-            "  SELECT (hash(?, c.user_id, coalesce(c.item_id, ''), c.event_type, c.ts,"
-            "    coalesce(c.query, ''), coalesce(c.session_id, '')) >> 1)::BIGINT AS event_key,"
-            "    c.user_id, coalesce(c.session_id, s.sid) AS session_id, c.item_id, c.category,"
-            "    c.event_type, c.query, c.ts, c._row"
-            "  FROM clean c LEFT JOIN sessions_derived s USING (_row))"
-            " ORDER BY event_key, _row",
-            params=[shop_id],
-        )
-    key = spec.key[0]
-    language = (
-        ", coalesce(language, " + LANGUAGE_GUESS + ") AS language"
-        if "language" in spec.names
-        else ""
+        session = "coalesce(c.session_id, s.sid)"
+        source = "clean c LEFT JOIN sessions_derived s USING (_row)"
+    else:
+        source = "clean c"
+    con.execute(
+        "CREATE TABLE keyed AS SELECT (hash(?, c.user_id, coalesce(c.item_id, ''), c.event_type, c.ts,"
+        " coalesce(c.query, ''), coalesce(c.session_id, '')) >> 1)::BIGINT AS event_key,"
+        f" c.user_id, {session} AS session_id, c.item_id, c.category, c.event_type, c.query, c.ts, c._row"
+        f" FROM {source}",
+        [shop_id],
     )
-    exclude = " EXCLUDE (language)" if language else ""
+    total, distinct = con.execute(
+        "SELECT count(*), count(DISTINCT event_key) FROM keyed"
+    ).fetchall()[0]
+    if total == distinct:
+        return con.sql("SELECT * EXCLUDE (_row) FROM keyed")
+    # the same event more than once in the file: keep its first occurrence
     return con.sql(
-        f"SELECT *{exclude}{language} FROM clean "
-        f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _row) = 1"
+        "SELECT event_key, arg_min(user_id, _row) AS user_id, arg_min(session_id, _row) AS session_id,"
+        " arg_min(item_id, _row) AS item_id, arg_min(category, _row) AS category,"
+        " arg_min(event_type, _row) AS event_type, arg_min(query, _row) AS query,"
+        " arg_min(ts, _row) AS ts FROM keyed GROUP BY event_key"
     )

@@ -66,20 +66,15 @@ def collect_status() -> dict:
     """The store's status plus the model registry's active versions and Label Studio's state."""
     settings = load_settings()
     status = store_status(settings)
-    try:
-        from core.registry import active_version
-        from core.tasks import TASKS
+    from core.registry import active_version
+    from core.tasks import TASKS
 
-        status["models"] = {task: active_version(task) for task in TASKS}
-    except ImportError:  # the model registry is not installed in this checkout
-        pass
-    try:
-        from labeling.server import status as labelstudio_status
+    status["models"] = {task: active_version(task) for task in TASKS}
+    from labeling.server import status as labelstudio_status
 
-        ls = labelstudio_status()
-        status["labelstudio"] = ls if isinstance(ls, dict) else vars(ls)
-    except ImportError:
-        status["labelstudio"] = {"state": "unknown", "url": settings.labelstudio.url}
+    ls = labelstudio_status(settings).to_dict()
+    ls["state"] = "up" if ls["up"] else "down"
+    status["labelstudio"] = ls
     return status
 
 
@@ -97,7 +92,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     for task, version in status["models"].items():
         print(f"model {task}: {version or 'none (run `shoplens train ' + task + '`)'}")
     ls = status["labelstudio"]
-    print(f"label studio: {ls.get('state')} at {ls.get('url')} {ls.get('message', '')}".rstrip())
+    print(f"label studio: {ls['state']}: {ls['message']}")
     return 0
 
 
