@@ -1,0 +1,101 @@
+"""Behaviour: funnel, daily traffic with a 7-day forecast, cohorts, top items, propensity, risk."""
+
+import streamlit as st
+
+from app.ui import charts
+from app.ui.context import cached, missing, page_context
+from app.ui.forecast import forecast_daily
+from app.ui.metrics import class_probability, confidence
+from app.ui.textdata import TRAIN_HINT
+from db import dashboard_queries as dq
+
+ctx = page_context()
+f, store = ctx.filters, ctx.store
+args = {
+    "shop_id": f.shop_id,
+    "start": f.start,
+    "end": f.end,
+    "category": f.category,
+    "segment": f.segment,
+}
+st.title("Behaviour")
+st.caption(
+    f"Shop **{f.shop_id}** · {f.start:%d %b %Y} – {f.end:%d %b %Y} · {dq.SEGMENTS[f.segment][0]}"
+)
+
+traffic = cached(dq.daily_traffic, store, **args)
+if traffic["sessions"].sum() == 0:
+    missing(
+        "No shopper events in this period.",
+        "Widen the period in the sidebar, or load events: `shoplens ingest FILE --kind events`.",
+    )
+    st.stop()
+
+st.subheader("Funnel: view → cart → purchase")
+total = cached(dq.funnel_by, store, by="total", **args)
+left, right = st.columns([1, 2])
+row = total.iloc[0]
+left.plotly_chart(
+    charts.funnel_totals_figure(int(row["view"]), int(row["cart"]), int(row["purchase"])),
+    width="stretch",
+)
+by_category = cached(dq.funnel_by, store, by="category", **args)
+right.plotly_chart(charts.funnel_figure(by_category), width="stretch")
+
+st.subheader("Daily traffic and 7-day forecast")
+# the forecast learns from all history up to the period end, not only the shown period
+first, _ = cached(dq.data_span, store, shop_id=f.shop_id)
+history = cached(dq.daily_traffic, store, **{**args, "start": min(first, f.start)})
+forecast = forecast_daily(history, "sessions")
+st.plotly_chart(charts.traffic_figure(traffic, forecast), width="stretch")
+st.caption(
+    "Forecast: linear trend plus a weekday effect (weekday effect only with 2+ weeks of history), "
+    "band ≈ 95% from the fit's residuals."
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Weekly cohort retention")
+    cohorts = cached(dq.cohort_weeks, store, shop_id=f.shop_id)
+    if len(cohorts):
+        st.plotly_chart(charts.cohort_heatmap(cohorts), width="stretch")
+with right:
+    st.subheader("Top items")
+    items = cached(dq.top_items_period, store, **args)
+    st.dataframe(
+        items[["item_id", "title", "category", "views", "carts", "purchases", "purchase_rate"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "purchase_rate": st.column_config.NumberColumn("view→buy", format="percent")
+        },
+    )
+
+left, right = st.columns(2)
+with left:
+    st.subheader("Purchase propensity")
+    sessions = cached(dq.task_predictions, store, shop_id=f.shop_id, task="purchase")
+    if len(sessions):
+        probs = class_probability(sessions["probs"], "purchase")
+        st.plotly_chart(
+            charts.histogram_figure(
+                probs.dropna().astype(float), "predicted purchase probability per session"
+            ),
+            width="stretch",
+        )
+        st.caption(
+            f"{len(sessions):,} sessions scored · mean confidence {confidence(sessions['probs']).mean():.0%}"
+        )
+    else:
+        missing("No purchase-propensity model yet.", TRAIN_HINT.format(task="purchase"))
+with right:
+    st.subheader("Flagged sessions")
+    risky = cached(dq.risky_sessions, store, shop_id=f.shop_id, start=f.start, end=f.end)
+    if len(risky):
+        st.dataframe(risky, hide_index=True, width="stretch")
+    else:
+        st.success("No session in this period looks automated or abusive.")
+    st.caption(
+        "Rules: bot-like speed (>60 events/min over 30+ events), cart hoarding (20+ cart adds, "
+        "no purchase), scraping (200+ views, nothing else)."
+    )

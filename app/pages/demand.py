@@ -1,0 +1,96 @@
+"""Demand: review sentences that ask for something, grouped into named needs."""
+
+import streamlit as st
+
+from app.ui import charts
+from app.ui.context import missing, page_context
+from app.ui.explain_view import masked
+from app.ui.metrics import NEED_LABELS, demand_index, time_bucket
+from app.ui.needs import name_needs
+from app.ui.textdata import TRAIN_HINT, has_predictions, sentences_scored
+
+ctx = page_context()
+f, store = ctx.filters, ctx.store
+st.title("Demand")
+st.caption(
+    f"Shop **{f.shop_id}** · review sentences from {f.start:%d %b %Y} – {f.end:%d %b %Y}"
+    + (f" · category {f.category}" if f.category else "")
+)
+if not has_predictions(store, f.shop_id, "demand"):
+    missing(
+        "No demand model has scored this shop's review sentences yet.",
+        TRAIN_HINT.format(task="demand"),
+    )
+    st.stop()
+sentences = sentences_scored(store, f)
+if sentences.empty:
+    missing("No scored review sentences in this period.", "Widen the period in the sidebar.")
+    st.stop()
+needs_rows = sentences[sentences["label"].isin(NEED_LABELS)]
+c1, c2, c3 = st.columns(3)
+c1.metric(
+    "Demand index",
+    f"{demand_index(sentences):.0%}",
+    border=True,
+    help="Share of reviews with a request, complaint or question.",
+)
+c2.metric("Need sentences", f"{len(needs_rows):,}", border=True)
+c3.metric("Reviews", f"{sentences['review_id'].nunique():,}", border=True)
+if needs_rows.empty:
+    st.success("No review in this period asks for anything.")
+    st.stop()
+
+st.subheader("Named needs")
+kinds = st.multiselect(
+    "Kinds of need", list(NEED_LABELS), default=list(NEED_LABELS), key="demand_kinds"
+)
+chosen = needs_rows[needs_rows["label"].isin(kinds)]
+needs, assignment = name_needs(chosen[["target_id", "text"]])
+st.caption(
+    "Needs are groups of similar sentences (seeded k-means over TF-IDF, stable across runs), "
+    "named by their key phrases."
+)
+for need in needs.head(8).itertuples():
+    with st.expander(f"**{need.name}** · {need.sentences} sentences", expanded=need.need_id <= 2):
+        for quote in need.quotes:
+            st.markdown(f"> {masked(quote)}")
+
+left, right = st.columns(2)
+per_review = (
+    sentences.assign(need=sentences["label"].isin(NEED_LABELS))
+    .groupby(["review_id", "category", "title"], as_index=False)["need"]
+    .any()
+)
+with left:
+    st.subheader("Demand index by category")
+    by_cat = per_review.groupby("category")["need"].mean().sort_values(ascending=False)
+    st.plotly_chart(
+        charts.bar_figure(
+            by_cat.index, by_cat.to_numpy(), value_title="share of reviews with a need"
+        ),
+        width="stretch",
+    )
+with right:
+    st.subheader("By product")
+    by_product = per_review.groupby(["title", "category"]).agg(
+        demand_index=("need", "mean"), reviews=("need", "size")
+    )
+    st.dataframe(
+        by_product.sort_values(["demand_index", "reviews"], ascending=False).head(20).reset_index(),
+        hide_index=True,
+        width="stretch",
+        column_config={"demand_index": st.column_config.NumberColumn(format="percent")},
+    )
+
+st.subheader("Trend")
+days = (f.end - f.start).days + 1
+trend = (
+    needs_rows.assign(bucket=time_bucket(needs_rows["ts"], days))
+    .groupby(["bucket", "label"])
+    .size()
+    .rename("sentences")
+    .reset_index()
+)
+st.plotly_chart(
+    charts.trend_figure(trend, "bucket", "sentences", "label", "need sentences"), width="stretch"
+)

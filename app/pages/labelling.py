@@ -1,0 +1,112 @@
+"""Labelling: uncertain rows waiting per task, push to Label Studio, sync, progress, agreement."""
+
+import streamlit as st
+
+from app.ui.context import cached, missing, page_context
+from app.ui.metrics import format_value
+from core.tasks import get_task, text_tasks
+from core.uncertainty import UNCERTAINTY_SIGNALS
+from db import dashboard_queries as dq
+from db.errors import ShopLensError
+from labeling import server
+from labeling.projects import project_id
+from labeling.routing import push
+from labeling.sync import label_status, sync
+
+ctx = page_context()
+f, store = ctx.filters, ctx.store
+st.title("Labelling")
+status = server.status()
+if status.up:
+    st.success(f"Label Studio is running at {status.url}", icon=":material/check_circle:")
+else:
+    missing(
+        "Label Studio is not running: pushing and syncing need it.", "`shoplens labelstudio start`"
+    )
+
+task = (
+    st.segmented_control("Task", text_tasks(), default="sentiment", key="label_task") or "sentiment"
+)
+spec = get_task(task)
+st.caption(spec.description)
+version = cached(dq.latest_version, store, shop_id=f.shop_id, task=task)
+if version is None:
+    missing(
+        f"No {task} predictions yet: uncertain rows come from a model.", f"`shoplens train {task}`"
+    )
+
+labels_now = label_status(store, task, shop_id=f.shop_id)
+waiting = cached(dq.uncertain_waiting, store, shop_id=f.shop_id, task=task) if version else 0
+c = st.columns(5)
+c[0].metric(
+    "Uncertain, waiting",
+    f"{waiting:,}",
+    border=True,
+    help="Newest predictions with margin < 0.2, not yet sent.",
+)
+c[1].metric("In Label Studio", f"{labels_now['queued']:,}", border=True)
+c[2].metric("Human labels", f"{labels_now['human_labels']:,}", border=True)
+c[3].metric(
+    "Model agrees with humans", format_value(labels_now["agreement"], "percent"), border=True
+)
+c[4].metric(
+    "Annotators agree", format_value(labels_now["annotator_agreement"], "percent"), border=True
+)
+
+left, right = st.columns(2)
+with left, st.form(f"push_{task}"):
+    st.markdown("**Send uncertain rows to Label Studio**")
+    n = st.number_input("How many rows", 1, 1000, 20, key=f"push_n_{task}")
+    strategy = st.selectbox("Pick by", list(UNCERTAINTY_SIGNALS), key=f"push_strategy_{task}")
+    diverse = st.checkbox("Diverse batch (avoid near-duplicates)", key=f"push_diverse_{task}")
+    pushed = st.form_submit_button(
+        "Push", type="primary", disabled=not status.up or version is None
+    )
+if pushed:
+    try:
+        with st.spinner("Sending rows to Label Studio…"):
+            report = push(
+                store, task, int(n), strategy=strategy, diverse=diverse, shop_id=f.shop_id
+            )
+        st.success(
+            f"Sent {report.imported} rows ({report.already_in_label_studio} were already there)."
+        )
+    except ShopLensError as exc:
+        st.error(str(exc))
+with right:
+    st.markdown("**Bring answers back**")
+    pid = project_id(task)
+    if pid is not None:
+        st.link_button(
+            "Open the project in Label Studio",
+            f"{status.url}/projects/{pid}",
+            disabled=not status.up,
+        )
+    if st.button("Sync now", key=f"sync_{task}", disabled=not status.up):
+        try:
+            with st.spinner("Reading annotations…"):
+                result = sync(store, task, shop_id=f.shop_id)
+            st.success(
+                f"Synced {result.seen} annotations: {result.new} new, {result.updated} changed, "
+                f"{result.deleted} deleted; {result.labels_written} labels written."
+            )
+        except ShopLensError as exc:
+            st.error(str(exc))
+    st.caption(
+        "Labels used for training, by source: "
+        + (", ".join(f"{k} {v:,}" for k, v in labels_now["by_source"].items()) or "none yet")
+    )
+
+st.subheader("Annotators")
+annotators = cached(dq.annotator_stats, store, shop_id=f.shop_id, task=task)
+if annotators.empty:
+    st.caption("No annotations yet.")
+else:
+    st.dataframe(
+        annotators,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "model_agreement": st.column_config.NumberColumn("agrees with model", format="percent")
+        },
+    )

@@ -1,0 +1,96 @@
+"""Overview: the period's KPIs, each against the previous period."""
+
+import streamlit as st
+
+from app.ui.context import cached, missing, page_context
+from app.ui.metrics import NEED_LABELS, Kpi, demand_index, sentiment_index
+from app.ui.needs import name_needs
+from app.ui.textdata import TRAIN_HINT, messages_scored, reviews_scored, sentences_scored
+from db import dashboard_queries as dq
+
+ctx = page_context()
+f, store = ctx.filters, ctx.store
+prev_start, prev_end = dq.previous_period(f.start, f.end)
+st.title("Overview")
+st.caption(
+    f"Shop **{f.shop_id}** · {f.start:%d %b %Y} – {f.end:%d %b %Y} compared with "
+    f"{prev_start:%d %b} – {prev_end:%d %b %Y} · {dq.SEGMENTS[f.segment][0]}"
+    + (f" · category {f.category}" if f.category else "")
+)
+
+args = {"shop_id": f.shop_id, "category": f.category, "segment": f.segment}
+now = cached(dq.period_kpis, store, start=f.start, end=f.end, **args)
+before = cached(dq.period_kpis, store, start=prev_start, end=prev_end, **args)
+behaviour = [
+    Kpi("Sessions", now["sessions"], before["sessions"]),
+    Kpi("Buyers", now["buyers"], before["buyers"]),
+    Kpi("Conversion", now["conversion"], before["conversion"], "percent"),
+    Kpi("Average order value", now["aov"], before["aov"], "money"),
+]
+for col, kpi in zip(st.columns(4), behaviour, strict=True):
+    col.metric(kpi.name, kpi.formatted(), kpi.formatted_delta(), border=True)
+if now["sessions"] == 0:
+    missing(
+        "No shopper events in this period.",
+        "Widen the period in the sidebar, or load events: `shoplens ingest FILE --kind events`.",
+    )
+if now["aov"] is None:
+    st.caption(
+        "Average order value needs item prices: add an items file with a `price` column (`shoplens ingest FILE --kind items`)."
+    )
+
+st.subheader("What shoppers say")
+reviews, reviews_before = (
+    reviews_scored(store, f, strict=True),
+    reviews_scored(store, f, strict=True, previous=True),
+)
+sentences = sentences_scored(store, f)
+sentences_before = sentences_scored(store, f, previous=True)
+text_kpis = [
+    Kpi(
+        "Sentiment index",
+        sentiment_index(reviews["label"]) if len(reviews) else None,
+        sentiment_index(reviews_before["label"]) if len(reviews_before) else None,
+        "index",
+    ),
+    Kpi(
+        "Demand index",
+        demand_index(sentences) if len(sentences) else None,
+        demand_index(sentences_before) if len(sentences_before) else None,
+        "percent",
+    ),
+    Kpi("Reviews", len(reviews), len(reviews_before)),
+]
+for col, kpi in zip(st.columns(3), text_kpis, strict=True):
+    col.metric(kpi.name, kpi.formatted(), kpi.formatted_delta(), border=True)
+st.caption(
+    "Sentiment index = (positive − negative) / all reviews, from −1 to +1. "
+    "Demand index = share of reviews that ask for something, complain or ask a question."
+)
+if not len(reviews):
+    missing("No scored reviews in this period.", TRAIN_HINT.format(task="sentiment"))
+
+left, right = st.columns(2)
+with left:
+    st.markdown("**Top intents** (messages)")
+    msgs, msgs_before = messages_scored(store, f), messages_scored(store, f, previous=True)
+    if len(msgs):
+        counts = msgs["label"].value_counts().head(5)
+        previous = msgs_before["label"].value_counts() if len(msgs_before) else {}
+        table = counts.rename("messages").to_frame()
+        table["change"] = [int(n - previous.get(k, 0)) for k, n in counts.items()]
+        st.dataframe(table, width="stretch")
+    else:
+        missing("No scored messages in this period.", TRAIN_HINT.format(task="intent"))
+with right:
+    st.markdown("**Top demands** (named needs from reviews)")
+    need_rows = sentences[sentences["label"].isin(NEED_LABELS)] if len(sentences) else sentences
+    if len(need_rows):
+        needs, _ = name_needs(need_rows[["target_id", "text"]], quotes=1)
+        st.dataframe(
+            needs.head(5).assign(example=needs["quotes"].str[0])[["name", "sentences", "example"]],
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        missing("No demand sentences in this period.", TRAIN_HINT.format(task="demand"))

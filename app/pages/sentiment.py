@@ -1,0 +1,91 @@
+"""Sentiment: index by category and product over time, products getting worse, disagreements
+with the stars, and a review drill-down with word highlights."""
+
+import streamlit as st
+
+from app.ui import charts
+from app.ui.context import missing, page_context
+from app.ui.explain_view import explain_block
+from app.ui.metrics import index_by, rating_disagreements, time_bucket, worsening_products
+from app.ui.textdata import TRAIN_HINT, has_predictions, reviews_scored
+
+ctx = page_context()
+f, store = ctx.filters, ctx.store
+st.title("Sentiment")
+st.caption(
+    f"Shop **{f.shop_id}** · reviews from {f.start:%d %b %Y} – {f.end:%d %b %Y}"
+    + (f" · category {f.category}" if f.category else "")
+)
+if not has_predictions(store, f.shop_id, "sentiment"):
+    missing(
+        "No sentiment model has scored this shop's reviews yet.",
+        TRAIN_HINT.format(task="sentiment"),
+    )
+    st.stop()
+
+reviews = reviews_scored(store, f, strict=True)
+if reviews.empty:
+    missing("No scored reviews in this period.", "Widen the period in the sidebar.")
+    st.stop()
+
+days = (f.end - f.start).days + 1
+trend = index_by(reviews.assign(bucket=time_bucket(reviews["ts"], days)), ["bucket", "category"])
+st.subheader("Sentiment index by category over time")
+st.plotly_chart(
+    charts.trend_figure(trend, "bucket", "sentiment_index", "category", "sentiment index"),
+    width="stretch",
+)
+
+left, right = st.columns(2)
+with left:
+    st.subheader("By product")
+    products = index_by(reviews, ["item_id", "title", "category"]).sort_values(
+        ["sentiment_index", "reviews"]
+    )
+    st.dataframe(
+        products,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "sentiment_index": st.column_config.ProgressColumn(
+                "sentiment index", min_value=-1, max_value=1, format="%.2f"
+            )
+        },
+    )
+with right:
+    st.subheader("Products getting worse")
+    worse = worsening_products(reviews, reviews_scored(store, f, strict=True, previous=True))
+    if worse.empty:
+        st.success(
+            "No product's sentiment fell against the previous period (products with 2+ reviews in both)."
+        )
+    else:
+        st.dataframe(worse, hide_index=True, width="stretch")
+
+st.subheader("Stars vs predicted sentiment")
+disagree = rating_disagreements(reviews)
+st.caption(
+    f"{len(disagree)} of {len(reviews)} reviews contradict their star rating: worth a read "
+    "(sarcasm, wrong stars, or a model mistake to label)."
+)
+if len(disagree):
+    st.dataframe(
+        disagree[["review_id", "title", "rating", "from_stars", "label", "confidence"]].head(50),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "label": "predicted",
+            "confidence": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+
+st.subheader("Review drill-down")
+pool = disagree if len(disagree) else reviews
+choice = st.selectbox(
+    "Review",
+    pool["review_id"].tolist(),
+    key="sentiment_review",
+    format_func=lambda rid: f"{rid} · {pool.set_index('review_id').at[rid, 'title']}",
+)
+if choice:
+    explain_block("sentiment", pool.set_index("review_id").at[choice, "text"], key=f"sent-{choice}")

@@ -1,0 +1,217 @@
+"""Plotly figure builders for the pages (one function per chart, each tested)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+PALETTE = ["#2E6FDB", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1"]
+SENTIMENT_COLOURS = {"negative": "#E15759", "neutral": "#BAB0AC", "positive": "#59A14F"}
+
+
+def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
+        colorway=PALETTE,
+        legend={"orientation": "h", "y": -0.15},
+        template="plotly_white",
+    )
+    return fig
+
+
+def traffic_figure(
+    history: pd.DataFrame, forecast: pd.DataFrame, value: str = "sessions"
+) -> go.Figure:
+    """Daily traffic as a line and the 7-day forecast as a dashed line with its band."""
+    fig = go.Figure()
+    fig.add_scatter(x=history["day"], y=history[value], mode="lines+markers", name=value.title())
+    if len(forecast):
+        band_x = list(forecast["day"]) + list(forecast["day"])[::-1]
+        band_y = list(forecast["upper"]) + list(forecast["lower"])[::-1]
+        fig.add_scatter(
+            x=band_x,
+            y=band_y,
+            fill="toself",
+            fillcolor="rgba(46,111,219,0.12)",
+            line={"width": 0},
+            name="95% band",
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=forecast["day"],
+            y=forecast["forecast"],
+            mode="lines",
+            line={"dash": "dash"},
+            name="Forecast",
+        )
+    return _layout(fig)
+
+
+def funnel_figure(funnel: pd.DataFrame) -> go.Figure:
+    """Grouped bars of sessions that viewed, carted and bought, per group."""
+    fig = go.Figure()
+    for stage in ("view", "cart", "purchase"):
+        fig.add_bar(x=funnel["group"].astype(str), y=funnel[stage], name=stage)
+    fig.update_layout(barmode="group", yaxis_title="sessions", xaxis_type="category")
+    return _layout(fig)
+
+
+def funnel_totals_figure(view: int, cart: int, purchase: int) -> go.Figure:
+    """The overall view -> cart -> purchase funnel."""
+    fig = go.Figure(
+        go.Funnel(
+            y=["view", "cart", "purchase"],
+            x=[view, cart, purchase],
+            textinfo="value+percent initial",
+        )
+    )
+    return _layout(fig, height=260)
+
+
+def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
+    """Retention by weekly cohort (rows) and weeks since first visit (columns)."""
+    table = cohorts.pivot(index="cohort", columns="week", values="retention").sort_index()
+    labels = [pd.Timestamp(c).strftime("%Y-%m-%d") for c in table.index]
+    fig = go.Figure(
+        go.Heatmap(
+            z=table.to_numpy(),
+            x=[f"week {w}" for w in table.columns],
+            y=labels,
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            text=np.round(table.to_numpy() * 100, 1),
+            texttemplate="%{text}%",
+            hovertemplate="%{y} %{x}: %{text}%<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed", type="category")
+    return _layout(fig, height=max(220, 40 * len(labels) + 80))
+
+
+def bar_figure(
+    labels: Sequence[str], values: Sequence[float], orientation: str = "h", value_title: str = ""
+) -> go.Figure:
+    """A simple bar chart (horizontal by default, largest on top)."""
+    if orientation == "h":
+        fig = go.Figure(
+            go.Bar(x=list(values)[::-1], y=[str(v) for v in labels][::-1], orientation="h")
+        )
+        fig.update_xaxes(title=value_title)
+    else:
+        fig = go.Figure(go.Bar(x=[str(v) for v in labels], y=list(values)))
+        fig.update_yaxes(title=value_title)
+    return _layout(fig, height=max(240, 26 * len(labels) + 60))
+
+
+def histogram_figure(values: pd.Series, title: str, bins: int = 20) -> go.Figure:
+    """A histogram over [0, 1] (for probabilities)."""
+    fig = go.Figure(go.Histogram(x=values, xbins={"start": 0, "end": 1, "size": 1 / bins}))
+    fig.update_xaxes(title=title, range=[0, 1])
+    fig.update_yaxes(title="count")
+    return _layout(fig, height=280)
+
+
+def trend_figure(
+    df: pd.DataFrame, x: str, y: str, colour: str | None = None, y_title: str = ""
+) -> go.Figure:
+    """One line per value of ``colour`` (or one line)."""
+    fig = go.Figure()
+    groups = df.groupby(colour, sort=True) if colour else [("", df)]
+    for name, part in groups:
+        fig.add_scatter(x=part[x], y=part[y], mode="lines+markers", name=str(name) or y)
+    fig.update_yaxes(title=y_title)
+    return _layout(fig)
+
+
+def mix_figure(counts: pd.Series, colours: dict[str, str] | None = None) -> go.Figure:
+    """A donut of label shares."""
+    labels = [str(k) for k in counts.index]
+    marker = {"colors": [colours.get(k, "#999") for k in labels]} if colours else None
+    fig = go.Figure(
+        go.Pie(labels=labels, values=counts.to_numpy(), hole=0.5, marker=marker, sort=False)
+    )
+    return _layout(fig, height=300)
+
+
+def confusion_matrix(pairs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """Counts of true label (rows) by predicted label (columns), in ``labels`` order."""
+    table = pd.crosstab(pairs["label"], pairs["predicted"])
+    return (
+        table.reindex(index=list(labels), columns=list(labels), fill_value=0).fillna(0).astype(int)
+    )
+
+
+def confusion_figure(matrix: pd.DataFrame) -> go.Figure:
+    """A heatmap of a confusion matrix, each row shaded by its share of the true label."""
+    counts = matrix.to_numpy()
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    fig = go.Figure(
+        go.Heatmap(
+            z=shares,
+            x=list(matrix.columns),
+            y=list(matrix.index),
+            colorscale="Blues",
+            zmin=0,
+            zmax=1,
+            text=counts,
+            texttemplate="%{text}",
+            showscale=False,
+            hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title="predicted", type="category")
+    fig.update_yaxes(title="true", autorange="reversed", type="category")
+    return _layout(fig, height=max(300, 28 * len(matrix) + 120))
+
+
+def calibration_bins(pairs: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
+    """Reliability table: per confidence bin, mean confidence, accuracy and count.
+
+    ``pairs`` has ``label`` (true), ``predicted`` and ``probs`` (JSON text or dict).
+    """
+    conf = pairs["probs"].map(lambda p: max((json.loads(p) if isinstance(p, str) else p).values()))
+    correct = (pairs["label"] == pairs["predicted"]).astype(float)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    df = pd.DataFrame({"bin": which, "confidence": conf, "correct": correct})
+    out = (
+        df.groupby("bin")
+        .agg(
+            confidence=("confidence", "mean"),
+            accuracy=("correct", "mean"),
+            count=("correct", "size"),
+        )
+        .reset_index()
+    )
+    return out
+
+
+def calibration_figure(table: pd.DataFrame) -> go.Figure:
+    """Accuracy against confidence per bin, with the diagonal of a perfectly calibrated model."""
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"dash": "dot", "color": "#999"},
+        name="perfectly calibrated",
+    )
+    fig.add_scatter(
+        x=table["confidence"],
+        y=table["accuracy"],
+        mode="lines+markers",
+        marker={"size": np.clip(np.sqrt(table["count"]) * 2, 6, 24)},
+        name="model",
+        text=table["count"],
+        hovertemplate="confidence %{x:.2f}, accuracy %{y:.2f}, n=%{text}<extra></extra>",
+    )
+    fig.update_xaxes(title="confidence", range=[0, 1])
+    fig.update_yaxes(title="accuracy", range=[0, 1])
+    return _layout(fig, height=320)

@@ -1,0 +1,106 @@
+"""What every page needs: the store, the viewer, the sidebar filters and cached queries.
+
+``app/main.py`` resolves these once per run and keeps them in ``st.session_state``; a page calls
+:func:`page_context` and gets them back, or a clear message (what is missing and the command that
+fixes it) and ``st.stop()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from app.auth import PAGE_KEYS
+from db.settings import load_settings
+from db.store import Store
+
+LOAD_HINT = (
+    "`shoplens load-sample` (the bundled sample shop) or `shoplens ingest FILE --kind events`"
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The sidebar's choices, shared by every page."""
+
+    shop_id: str
+    start: date
+    end: date
+    category: str | None = None
+    segment: str = "all"
+
+
+@dataclass(frozen=True)
+class PageContext:
+    store: Store
+    viewer: Any
+    filters: Filters | None
+
+
+def get_store() -> Store:
+    """The store named by the settings (``$SHOPLENS_HOME``); cheap, holds no connection."""
+    settings = load_settings().store
+    return Store(settings.db_path, settings.lock_timeout_s)
+
+
+def data_version(store: Store) -> float:
+    """A number that changes whenever the store file changes (its mtime): cached query results
+    are keyed by it, so new data shows up without restarting the app."""
+    paths = [store.db_path, store.db_path.with_name(store.db_path.name + ".wal")]
+    return max((p.stat().st_mtime_ns for p in paths if p.exists()), default=0) / 1e9
+
+
+@st.cache_data(show_spinner=False, max_entries=512, ttl=3600)
+def _cached_call(fn_ref: str, db_path: str, version: float, kwargs: tuple) -> Any:
+    module_name, fn_name = fn_ref.split(":")
+    fn = getattr(importlib.import_module(module_name), fn_name)
+    return fn(Store(Path(db_path)), **dict(kwargs))
+
+
+def cached(fn: Callable[..., Any], store: Store, **kwargs: Any) -> Any:
+    """Call ``fn(store, **kwargs)`` through ``st.cache_data``, keyed by the store file's version.
+
+    ``fn`` must be a module-level function taking the store first and hashable keyword arguments.
+    """
+    ref = f"{fn.__module__}:{fn.__name__}"
+    return _cached_call(ref, str(store.db_path), data_version(store), tuple(sorted(kwargs.items())))
+
+
+def missing(what: str, command: str | None = None) -> None:
+    """Show what is missing and, when there is one, the command that fixes it."""
+    text = f"**{what}**"
+    if command:
+        text += f"  \nRun {command}" if command.startswith("`") else f"  \n{command}"
+    st.info(text, icon=":material/info:")
+
+
+def page_context(require_shop: bool = True) -> PageContext:
+    """The store, viewer and filters set by ``app/main.py``; stops the page with a message when
+    there is no data yet (and ``require_shop``)."""
+    ctx = st.session_state.get("_ctx")
+    if ctx is None:  # the page was run on its own, without app/main.py
+        store = get_store()
+        ctx = PageContext(store, st.session_state.get("viewer"), None)
+    if require_shop and ctx.filters is None:
+        missing("No shop data yet.", LOAD_HINT)
+        st.stop()
+    return ctx
+
+
+def allowed_pages(viewer: Any) -> set[str]:
+    """The page keys a viewer may open (``Viewer.pages_allowed`` may be a property or method)."""
+    allowed = getattr(viewer, "pages_allowed", set())
+    if callable(allowed):
+        allowed = allowed()
+    return {key for key in allowed if key in PAGE_KEYS}
+
+
+def can_see_shop(viewer: Any, shop_id: str) -> bool:
+    """Whether the viewer may see a shop's data."""
+    return bool(viewer.can_see_shop(shop_id))

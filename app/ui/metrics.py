@@ -1,0 +1,172 @@
+"""Numbers the pages show: KPI changes against the previous period, the sentiment index, the
+demand index and confidence from stored probabilities."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+
+# demand labels that express a need (the rest: praise, other)
+NEED_LABELS = ("feature_request", "complaint", "question")
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI of the period and its change against the previous period."""
+
+    name: str
+    value: float | None
+    previous: float | None
+    kind: str = "count"  # count | percent | money | index
+
+    @property
+    def delta(self) -> float | None:
+        """Change against the previous period: relative (%) for counts and money, absolute
+        percentage points for rates and index points for indexes; ``None`` when either side is
+        unknown or a relative change has no base."""
+        if self.value is None or self.previous is None:
+            return None
+        if self.kind in ("percent", "index"):
+            return self.value - self.previous
+        if self.previous == 0:
+            return None
+        return (self.value - self.previous) / abs(self.previous)
+
+    def formatted(self) -> str:
+        """The value as the merchant reads it."""
+        return format_value(self.value, self.kind)
+
+    def formatted_delta(self) -> str | None:
+        """The change with its unit (``+12.5%``, ``-1.2 pp``, ``+0.05``) or ``None``."""
+        d = self.delta
+        if d is None:
+            return None
+        if self.kind == "percent":
+            return f"{d * 100:+.1f} pp"
+        if self.kind == "index":
+            return f"{d:+.2f}"
+        return f"{d * 100:+.1f}%"
+
+
+def format_value(value: float | None, kind: str) -> str:
+    """``1,234`` / ``3.4%`` / ``42.10`` / ``+0.35``; an en dash when unknown."""
+    if value is None or pd.isna(value):
+        return "–"
+    if kind == "percent":
+        return f"{value * 100:.1f}%"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "index":
+        return f"{value:+.2f}"
+    return f"{value:,.0f}"
+
+
+def sentiment_index(labels: pd.Series) -> float | None:
+    """(positive − negative) / (positive + negative + neutral), in [-1, 1]; ``None`` if empty."""
+    counts = labels.value_counts()
+    pos, neg, neu = (int(counts.get(k, 0)) for k in ("positive", "negative", "neutral"))
+    total = pos + neg + neu
+    return (pos - neg) / total if total else None
+
+
+def demand_index(sentence_labels: pd.DataFrame) -> float | None:
+    """Share of reviews with at least one sentence that expresses a need (feature request,
+    complaint or question). ``sentence_labels`` has ``review_id`` and ``label``."""
+    if sentence_labels.empty:
+        return None
+    has_need = sentence_labels["label"].isin(NEED_LABELS).groupby(sentence_labels["review_id"])
+    return float(has_need.any().mean())
+
+
+def confidence(probs_json: pd.Series) -> pd.Series:
+    """The top class probability of each stored ``probs`` JSON object."""
+
+    def top(raw: object) -> float:
+        if raw is None or (isinstance(raw, float) and pd.isna(raw)):
+            return float("nan")
+        probs = json.loads(raw) if isinstance(raw, str) else raw
+        return max(probs.values()) if probs else float("nan")
+
+    return probs_json.map(top).astype(float)
+
+
+def review_id_of(target_id: pd.Series) -> pd.Series:
+    """The review a demand sentence comes from (sentence ids are ``<review_id>:<n>``)."""
+    return target_id.astype(str).str.replace(r":\d+$", "", regex=True)
+
+
+def class_probability(probs_json: pd.Series, label: str) -> pd.Series:
+    """The stored probability of one class in each ``probs`` JSON object (NaN when absent)."""
+
+    def pick(raw: object) -> float:
+        if raw is None or (isinstance(raw, float) and pd.isna(raw)):
+            return float("nan")
+        probs = json.loads(raw) if isinstance(raw, str) else raw
+        return float(probs.get(label, float("nan")))
+
+    return probs_json.map(pick).astype(float)
+
+
+def index_by(reviews: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sentiment index and review count per group of ``keys`` (reviews have ``label``)."""
+    if reviews.empty:
+        return pd.DataFrame(columns=[*keys, "sentiment_index", "reviews"])
+    grouped = reviews.groupby(keys, sort=True)["label"]
+    out = grouped.agg(sentiment_index=sentiment_index, reviews="size").reset_index()
+    return out
+
+
+def time_bucket(ts: pd.Series, days_in_period: int) -> pd.Series:
+    """Day for periods up to 31 days, else the Monday of the week (for trend charts)."""
+    ts = pd.to_datetime(ts)
+    if days_in_period <= 31:
+        return ts.dt.floor("D")
+    return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.floor("D")
+
+
+def worsening_products(
+    now: pd.DataFrame, before: pd.DataFrame, min_reviews: int = 2, limit: int = 10
+) -> pd.DataFrame:
+    """Items whose sentiment index fell against the previous period (both periods with at least
+    ``min_reviews`` reviews), the largest fall first. Columns: item_id, title, category, before,
+    now, change, reviews."""
+    keys = ["item_id", "title", "category"]
+    a = index_by(now, keys)
+    b = index_by(before, keys)
+    merged = a.merge(b, on=keys, suffixes=("_now", "_before"))
+    merged = merged[
+        (merged["reviews_now"] >= min_reviews) & (merged["reviews_before"] >= min_reviews)
+    ]
+    merged = merged.assign(
+        before=merged["sentiment_index_before"],
+        now=merged["sentiment_index_now"],
+        change=merged["sentiment_index_now"] - merged["sentiment_index_before"],
+        reviews=merged["reviews_now"],
+    )
+    merged = merged[merged["change"] < 0].sort_values(["change", "item_id"])
+    return merged[[*keys, "before", "now", "change", "reviews"]].head(limit).reset_index(drop=True)
+
+
+def rating_sentiment(rating: float | None) -> str | None:
+    """The sentiment a star rating implies: 1-2 negative, 3 neutral, 4-5 positive."""
+    if rating is None or pd.isna(rating):
+        return None
+    return "negative" if rating <= 2 else "neutral" if rating == 3 else "positive"
+
+
+def rating_disagreements(reviews: pd.DataFrame) -> pd.DataFrame:
+    """Reviews whose predicted sentiment contradicts the stars by two steps or one step with
+    confidence >= 0.6 (e.g. 5 stars but predicted negative), the most confident first."""
+    if reviews.empty:
+        return reviews.assign(from_stars=pd.Series(dtype=str))
+    order = {"negative": 0, "neutral": 1, "positive": 2}
+    stars = reviews["rating"].map(rating_sentiment)
+    gap = (stars.map(order) - reviews["label"].map(order)).abs()
+    conf = reviews["confidence"] if "confidence" in reviews else confidence(reviews["probs"])
+    mask = stars.notna() & ((gap >= 2) | ((gap == 1) & (conf >= 0.6)))
+    out = reviews[mask].assign(from_stars=stars[mask], confidence=conf[mask])
+    return out.sort_values(["confidence", "review_id"], ascending=[False, True]).reset_index(
+        drop=True
+    )

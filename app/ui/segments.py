@@ -1,0 +1,151 @@
+"""Build a shopper segment from behaviour and text signals, describe it, and export it.
+
+The export is made for spreadsheets: UTF-8 with a byte-order mark (so Excel reads accents and
+Chinese correctly), every text cell PII-masked with :func:`db.privacy.mask_pii`, and text cells
+that start with ``= + - @`` (or a tab / carriage return) prefixed with ``'`` so a spreadsheet
+shows them as text instead of running them as formulas (CSV injection).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from db.privacy import mask_pii
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class SegmentRule:
+    """Conditions a shopper must meet (``None`` = no condition)."""
+
+    buyers: bool | None = None  # True: bought in the period; False: did not
+    max_recency_days: int | None = None
+    min_sessions: int | None = None
+    min_propensity: float | None = None
+    min_risk: float | None = None
+    intents: tuple[str, ...] = ()
+    min_negative_share: float | None = None
+    with_needs: bool = False
+    name: str = field(default="Custom segment", compare=False)
+
+    def describe(self) -> str:
+        """The rule in words, for the portrait and the export's summary."""
+        parts = []
+        if self.buyers is not None:
+            parts.append("bought in the period" if self.buyers else "did not buy in the period")
+        if self.max_recency_days is not None:
+            parts.append(f"active in the last {self.max_recency_days} days of the period")
+        if self.min_sessions is not None:
+            parts.append(f"at least {self.min_sessions} sessions")
+        if self.min_propensity is not None:
+            parts.append(f"purchase propensity >= {self.min_propensity:.2f}")
+        if self.min_risk is not None:
+            parts.append(f"risk score >= {self.min_risk:.2f}")
+        if self.intents:
+            parts.append("top intent in " + ", ".join(self.intents))
+        if self.min_negative_share is not None:
+            parts.append(f"negative reviews >= {self.min_negative_share:.0%}")
+        if self.with_needs:
+            parts.append("wrote at least one need (request, complaint or question)")
+        return "; ".join(parts) or "every active shopper"
+
+
+def build_segment(users: pd.DataFrame, rule: SegmentRule) -> pd.DataFrame:
+    """The rows of ``users`` (from :func:`db.dashboard_queries.user_signals`) that meet the rule.
+
+    A model-based condition (propensity, risk, negative share) excludes users without that
+    signal.
+    """
+    keep = pd.Series(True, index=users.index)
+    if rule.buyers is not None:
+        keep &= (users["purchases"] > 0) == rule.buyers
+    if rule.max_recency_days is not None:
+        keep &= users["recency_days"] <= rule.max_recency_days
+    if rule.min_sessions is not None:
+        keep &= users["sessions"] >= rule.min_sessions
+    if rule.min_propensity is not None:
+        keep &= users["propensity"].fillna(-1) >= rule.min_propensity
+    if rule.min_risk is not None:
+        keep &= users["risk"].fillna(-1) >= rule.min_risk
+    if rule.intents:
+        keep &= users["top_intent"].isin(rule.intents)
+    if rule.min_negative_share is not None:
+        keep &= users["negative_share"].fillna(-1) >= rule.min_negative_share
+    if rule.with_needs:
+        keep &= users["needs"] > 0
+    return users[keep].reset_index(drop=True)
+
+
+def portrait(segment: pd.DataFrame, everyone: pd.DataFrame) -> dict[str, object]:
+    """Summary numbers of a segment next to all active shoppers (for the page and the export)."""
+
+    def mean(col: str, df: pd.DataFrame) -> float | None:
+        values = df[col].dropna() if col in df else pd.Series(dtype=float)
+        return float(values.mean()) if len(values) else None
+
+    n = len(segment)
+    top = segment["top_intent"].dropna().value_counts() if n else pd.Series(dtype=int)
+    return {
+        "shoppers": n,
+        "share_of_active": n / len(everyone) if len(everyone) else None,
+        "buyer_share": float((segment["purchases"] > 0).mean()) if n else None,
+        "mean_sessions": mean("sessions", segment),
+        "mean_recency_days": mean("recency_days", segment),
+        "mean_propensity": mean("propensity", segment),
+        "mean_risk": mean("risk", segment),
+        "negative_share": mean("negative_share", segment),
+        "with_needs": int((segment["needs"] > 0).sum()) if n else 0,
+        "top_intents": ", ".join(f"{k} ({v})" for k, v in top.head(3).items()),
+    }
+
+
+def make_inert(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _safe_text(value: object) -> object:
+    if isinstance(value, str):
+        return make_inert(mask_pii(value))
+    return value
+
+
+def segment_csv(users: pd.DataFrame, summary: Mapping[str, object], rule_text: str) -> bytes:
+    """The export: one row per shopper, a blank line, then the summary as ``metric,value`` rows.
+
+    UTF-8 with BOM; text cells PII-masked and made inert (see the module docstring).
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([_safe_text(c) for c in users.columns])
+    for row in users.itertuples(index=False):
+        writer.writerow(["" if _missing(v) else _safe_text(_plain(v)) for v in row])
+    writer.writerow([])
+    writer.writerow(["summary", "value"])
+    writer.writerow(["segment", _safe_text(rule_text)])
+    for key, value in summary.items():
+        writer.writerow([key, "" if _missing(value) else _safe_text(_plain(value))])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _missing(value: object) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, float):
+        return round(value, 4)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value

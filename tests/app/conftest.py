@@ -1,0 +1,48 @@
+"""Fixtures for the dashboard tests: a seeded or empty store and an AppTest runner per page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.auth import Viewer
+from db.store import Store
+from tests.app.dashboard_seed import SHOP, seed_shop
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+def make_viewer(role: str = "admin", shop_ids: tuple[str, ...] | None = None) -> object:
+    """A viewer as ``app.auth`` makes them after a login."""
+    return Viewer(username=f"test-{role}", role=role, shop_ids=shop_ids)
+
+
+@pytest.fixture
+def seeded_store(store: Store) -> Store:
+    seed_shop(store)
+    return store
+
+
+@pytest.fixture
+def open_page() -> Callable[..., AppTest]:
+    """``open_page("overview", viewer=None, state=None)``: run the app, switch to the page and
+    return the AppTest after the page has rendered."""
+
+    def run(key: str, viewer: object | None = None, state: dict | None = None, timeout: float = 60) -> AppTest:
+        at = AppTest.from_file(MAIN, default_timeout=timeout)
+        at.session_state["viewer"] = viewer or make_viewer()
+        for name, value in (state or {}).items():
+            at.session_state[name] = value
+        at.run()
+        if key != "overview":
+            at.switch_page(f"pages/{key}.py")
+            at.run()
+        return at
+
+    return run
+
+
+__all__ = ["SHOP"]
