@@ -55,7 +55,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def write_state(job_id: str, settings: Settings | None = None, **values: Any) -> dict[str, Any]:
+def write_state(job_id: str, settings: Settings | None = None, /, **values: Any) -> dict[str, Any]:
     """Merge ``values`` into the job's state file (write to a temp file, then rename)."""
     path = _state_path(job_id, settings)
     state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}

@@ -156,7 +156,7 @@ def initialise(settings: Settings | None = None) -> Credentials:
     ls.data_dir.mkdir(parents=True, exist_ok=True)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     with _log_file(settings).open("ab") as log:
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: S603 - fixed argument list, no shell
             [str(exe), "init", "-q", "--data-dir", str(ls.data_dir), "--no-browser"],
             env=server_environment(settings, creds),
             stdin=subprocess.DEVNULL,

@@ -1,0 +1,185 @@
+"""Fixtures for labeling/: a fake task, seeded predictions, and an in-memory Label Studio."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from db.store import Store
+from labeling.client import LabelStudioUnavailable
+
+TOY_LABELS = ("negative", "neutral", "positive")
+
+
+@dataclass(frozen=True)
+class ToySpec:
+    """A stand-in for ``core.tasks.TaskSpec`` (same attributes the labelling code uses)."""
+
+    name: str = "toy"
+    labels: tuple[str, ...] = TOY_LABELS
+    description: str = "Toy reviews: how does the shopper feel?"
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def load_texts(self, store: Store, shop_id: str) -> pd.DataFrame:
+        rows = [(t, text, "support") for t, text in self.texts.items()]
+        return pd.DataFrame(rows, columns=["target_id", "text", "channel"])
+
+    def load_labels(self, store: Store, shop_id: str) -> pd.DataFrame:
+        from core.tasks import stored_labels
+
+        return stored_labels(store, shop_id, self.name)
+
+
+def seed_predictions(store: Store, task: str, version: str, probs: dict[str, list[float]],
+                     shop_id: str = "sample") -> None:  # fmt: skip
+    """Insert one prediction per target from a {target_id: [p_neg, p_neu, p_pos]} map."""
+    now = datetime(2024, 1, 1)
+    rows = []
+    for target, p in probs.items():
+        as_dict = dict(zip(TOY_LABELS, p, strict=True))
+        label = max(as_dict, key=as_dict.get)
+        rows.append([shop_id, task, target, version, label, json.dumps(as_dict), 0.0, 0.0, now])
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO predictions (shop_id, task, target_id, model_version, label, probs, "
+            "entropy, margin, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+class FakeLabelStudio:
+    """An in-memory Label Studio with the calls ``LabelStudioClient`` offers.
+
+    ``down = True`` makes every call fail as a refused connection would; ``lose_next_import``
+    imports the tasks and then fails, as if the answer had been lost on the way back.
+    """
+
+    url = "http://127.0.0.1:1"
+
+    def __init__(self) -> None:
+        self.projects: dict[int, dict[str, Any]] = {}
+        self.tasks: dict[int, dict[str, Any]] = {}
+        self.views: list[dict[str, Any]] = []
+        self.webhooks: list[dict[str, Any]] = []
+        self.ids = count(1)
+        self.down = False
+        self.lose_next_import = False
+        self.import_calls = 0
+
+    def _check(self) -> None:
+        if self.down:
+            raise LabelStudioUnavailable(
+                f"Label Studio is not running at {self.url}: start it with "
+                "`shoplens labelstudio start`."
+            )
+
+    def get_project(self, project_id: int) -> dict | None:
+        self._check()
+        return self.projects.get(project_id)
+
+    def create_project(self, **fields: Any) -> dict:
+        self._check()
+        pid = next(self.ids)
+        self.projects[pid] = {"id": pid, **fields}
+        return self.projects[pid]
+
+    def update_project(self, project_id: int, **fields: Any) -> dict:
+        self._check()
+        self.projects[project_id].update(fields)
+        return self.projects[project_id]
+
+    def import_tasks(self, project_id: int, tasks: list[dict]) -> dict:
+        self._check()
+        self.import_calls += 1
+        ids = []
+        for task in tasks:
+            tid = next(self.ids)
+            self.tasks[tid] = {"id": tid, "project": project_id, "annotations": [], **task}
+            ids.append(tid)
+        if self.lose_next_import:
+            self.lose_next_import = False
+            raise LabelStudioUnavailable(f"Label Studio is not running at {self.url} (lost).")
+        return {"task_count": len(ids), "task_ids": ids}
+
+    def iter_tasks(self, project_id: int, page_size: int = 500):
+        self._check()
+        return iter([t for t in self.tasks.values() if t["project"] == project_id])
+
+    def list_views(self, project_id: int) -> list[dict]:
+        self._check()
+        return [v for v in self.views if v["project"] == project_id]
+
+    def create_view(self, project_id: int, data: dict) -> dict:
+        self._check()
+        self.views.append({"project": project_id, "data": data})
+        return self.views[-1]
+
+    def list_webhooks(self, project_id: int) -> list[dict]:
+        self._check()
+        return [h for h in self.webhooks if h["project"] == project_id]
+
+    def create_webhook(self, project_id: int, url: str, actions: list[str], headers=None) -> dict:
+        self._check()
+        self.webhooks.append({"project": project_id, "url": url, "actions": actions,
+                              "headers": headers})  # fmt: skip
+        return self.webhooks[-1]
+
+    # what an annotator does in the UI
+    def annotate(self, task_id: int, label: str | None, user: str = "ann@shop.test",
+                 cancelled: bool = False, lead_time: float = 3.0) -> dict:  # fmt: skip
+        aid = next(self.ids)
+        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        result = [] if label is None else [
+            {"from_name": "label", "to_name": "text", "type": "choices",
+             "value": {"choices": [label]}}
+        ]  # fmt: skip
+        annotation = {"id": aid, "task": task_id, "result": result, "was_cancelled": cancelled,
+                      "lead_time": lead_time, "completed_by": 1,
+                      "created_username": f" {user}, 1", "created_at": stamp,
+                      "updated_at": stamp}  # fmt: skip
+        self.tasks[task_id]["annotations"].append(annotation)
+        return annotation
+
+    def delete(self, annotation_id: int) -> None:
+        for task in self.tasks.values():
+            task["annotations"] = [a for a in task["annotations"] if a["id"] != annotation_id]
+
+
+@pytest.fixture
+def fake_ls() -> FakeLabelStudio:
+    return FakeLabelStudio()
+
+
+@pytest.fixture
+def toy_task(monkeypatch: pytest.MonkeyPatch) -> ToySpec:
+    """A registered-looking task ``toy`` with 12 texts, an active model ``v1`` and no server."""
+    texts = {f"m{i:02d}": f"message number {i} about order {i % 4}" for i in range(12)}
+    texts["m03"] = "Mail me at jane.doe@example.com about my refund"
+    spec = ToySpec(texts=texts)
+    import core.registry
+    import core.tasks
+
+    real_get_task = core.tasks.get_task
+    monkeypatch.setattr(
+        core.tasks, "get_task", lambda name: spec if name == "toy" else real_get_task(name)
+    )
+    monkeypatch.setattr(core.registry, "active_version", lambda task: "v1")
+    return spec
+
+
+@pytest.fixture
+def toy_store(store: Store, toy_task: ToySpec) -> Store:
+    """A store with v1 predictions for the toy task: m00 most uncertain, m11 most certain."""
+    probs = {}
+    for i in range(12):
+        top = 0.34 + 0.05 * i  # m00 is nearly uniform, m11 is confident
+        rest = (1 - top) / 2
+        probs[f"m{i:02d}"] = [rest, rest, top]
+    seed_predictions(store, "toy", "v1", probs)
+    return store

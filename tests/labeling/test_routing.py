@@ -1,0 +1,110 @@
+"""Routing: the least certain rows go to Label Studio once, masked, and survive outages."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.errors import InputError, ShopLensError
+from labeling.client import LabelStudioUnavailable
+from labeling.routing import push
+from tests.labeling.conftest import seed_predictions
+
+pytestmark = pytest.mark.unit
+
+
+def queue(store):
+    return store.query_df(
+        "SELECT target_id, status, ls_task_id, strategy FROM label_queue ORDER BY target_id"
+    )
+
+
+def test_push_sends_the_least_certain_rows_with_pre_annotations(toy_store, fake_ls, settings):
+    report = push(toy_store, "toy", 3, client=fake_ls, settings=settings)
+    assert report.imported == 3 and report.selected == 3
+    sent = sorted(t["data"]["target_id"] for t in fake_ls.tasks.values())
+    assert sent == ["m00", "m01", "m02"]  # the three most uncertain
+    task = next(t for t in fake_ls.tasks.values() if t["data"]["target_id"] == "m00")
+    prediction = task["predictions"][0]
+    assert prediction["model_version"] == "v1"
+    assert prediction["score"] == pytest.approx(0.34)
+    assert prediction["result"][0]["value"]["choices"] == ["positive"]
+    assert task["data"]["ctx_channel"] == "support"
+    q = queue(toy_store)
+    assert q["status"].tolist() == ["queued"] * 3
+    assert q["ls_task_id"].notna().all()
+    project = fake_ls.projects[report.project_id]
+    assert project["model_version"] == "v1"
+    assert '<Choice value="neutral"/>' in project["label_config"]
+    assert fake_ls.views[0]["data"]["ordering"] == ["tasks:predictions_score"]
+
+
+def test_push_never_resends_queued_or_human_labelled_rows(toy_store, fake_ls, settings):
+    from tests.core.conftest import seed_labels
+
+    seed_labels(toy_store, "toy", [("m03", "negative", "human")])
+    push(toy_store, "toy", 3, client=fake_ls, settings=settings)
+    push(toy_store, "toy", 3, client=fake_ls, settings=settings)
+    sent = sorted(t["data"]["target_id"] for t in fake_ls.tasks.values())
+    assert sent == ["m00", "m01", "m02", "m04", "m05", "m06"]
+    assert len(fake_ls.projects) == 1
+
+
+def test_texts_are_pii_masked_before_leaving_the_store(toy_store, fake_ls, settings):
+    push(toy_store, "toy", 12, client=fake_ls, settings=settings)
+    texts = {t["data"]["target_id"]: t["data"]["text"] for t in fake_ls.tasks.values()}
+    assert "jane.doe@example.com" not in texts["m03"]
+    assert "[EMAIL]" in texts["m03"]
+
+
+def test_outage_mid_push_keeps_rows_pending_and_retry_completes(toy_store, fake_ls, settings):
+    fake_ls.down = True
+    with pytest.raises(LabelStudioUnavailable, match="not running.*pending"):
+        push(toy_store, "toy", 4, client=fake_ls, settings=settings)
+    q = queue(toy_store)
+    assert q["status"].tolist() == ["pending"] * 4
+    fake_ls.down = False
+    report = push(toy_store, "toy", 4, client=fake_ls, settings=settings)
+    assert report.resumed == 4 and report.selected == 0 and report.imported == 4
+    assert queue(toy_store)["status"].tolist() == ["queued"] * 4
+    assert sorted(t["data"]["target_id"] for t in fake_ls.tasks.values()) == [
+        "m00", "m01", "m02", "m03"
+    ]  # fmt: skip
+
+
+def test_lost_import_answer_does_not_duplicate_tasks_on_retry(toy_store, fake_ls, settings):
+    fake_ls.lose_next_import = True
+    with pytest.raises(LabelStudioUnavailable):
+        push(toy_store, "toy", 3, client=fake_ls, settings=settings)
+    assert len(fake_ls.tasks) == 3  # they did arrive
+    report = push(toy_store, "toy", 3, client=fake_ls, settings=settings)
+    assert report.already_in_label_studio == 3 and report.imported == 0
+    assert len(fake_ls.tasks) == 3
+    assert queue(toy_store)["status"].tolist() == ["queued"] * 3
+
+
+def test_strategies_and_errors(toy_store, fake_ls, settings, monkeypatch):
+    report = push(toy_store, "toy", 2, strategy="random", client=fake_ls, settings=settings)
+    assert report.imported == 2 and queue(toy_store)["strategy"].tolist() == ["random"] * 2
+    with pytest.raises(InputError, match="unknown strategy"):
+        push(toy_store, "toy", 2, strategy="coin", client=fake_ls, settings=settings)
+    with pytest.raises(InputError):
+        push(toy_store, "toy", 0, client=fake_ls, settings=settings)
+    import core.registry
+
+    monkeypatch.setattr(core.registry, "active_version", lambda task: None)
+    with pytest.raises(ShopLensError, match="shoplens train toy"):
+        push(toy_store, "toy", 2, client=fake_ls, settings=settings)
+
+
+def test_push_without_predictions_says_to_score(store, toy_task, fake_ls, settings):
+    with pytest.raises(ShopLensError, match="shoplens score toy"):
+        push(store, "toy", 2, client=fake_ls, settings=settings)
+    seed_predictions(store, "toy", "v0", {"m00": [0.2, 0.3, 0.5]})
+    with pytest.raises(ShopLensError, match="v1"):
+        push(store, "toy", 2, client=fake_ls, settings=settings)
+
+
+def test_diverse_push_sends_one_row_per_cluster(toy_store, fake_ls, settings):
+    report = push(toy_store, "toy", 4, diverse=True, client=fake_ls, settings=settings)
+    assert report.imported == 4
+    assert queue(toy_store)["strategy"].unique().tolist() == ["entropy+diverse"]

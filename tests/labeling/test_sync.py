@@ -1,0 +1,117 @@
+"""Sync: annotations become human labels once, by majority, surviving skips, deletes, restarts."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.store import Store
+from labeling.client import LabelStudioUnavailable
+from labeling.routing import push
+from labeling.sync import label_status, majority, sync
+
+pytestmark = pytest.mark.unit
+
+
+def human_labels(store):
+    return store.query_df(
+        "SELECT target_id, label, annotator, agreed_with_model, lead_time_s FROM labels "
+        "WHERE source = 'human' ORDER BY target_id"
+    )
+
+
+def ls_task(fake_ls, target):
+    return next(t["id"] for t in fake_ls.tasks.values() if t["data"]["target_id"] == target)
+
+
+@pytest.fixture
+def pushed(toy_store, fake_ls, settings):
+    push(toy_store, "toy", 3, client=fake_ls, settings=settings)
+    return toy_store
+
+
+def test_sync_turns_annotations_into_human_labels_once(pushed, fake_ls, settings):
+    fake_ls.annotate(ls_task(fake_ls, "m00"), "positive", lead_time=4.5)
+    fake_ls.annotate(ls_task(fake_ls, "m01"), "negative")
+    first = sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert (first.new, first.labels_written) == (2, 2)
+    again = sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert (again.new, again.updated, again.labels_written) == (0, 0, 0)
+    labels = human_labels(pushed)
+    assert labels["target_id"].tolist() == ["m00", "m01"]
+    assert labels["label"].tolist() == ["positive", "negative"]
+    assert labels["agreed_with_model"].tolist() == [True, False]  # the model said positive
+    assert labels["annotator"].tolist() == ["ann@shop.test"] * 2
+    assert labels["lead_time_s"].iloc[0] == pytest.approx(4.5)
+    status = label_status(pushed, "toy")
+    assert status["queued"] == 1 and status["human_labels"] == 2
+    assert status["agreement"] == pytest.approx(0.5)
+    assert status["by_source"] == {"human": 2}
+
+
+def test_several_annotators_give_the_majority_and_agreement(pushed, fake_ls, settings):
+    task_id = ls_task(fake_ls, "m00")
+    fake_ls.annotate(task_id, "neutral", user="a@x")
+    fake_ls.annotate(task_id, "negative", user="b@x")
+    fake_ls.annotate(task_id, "neutral", user="c@x")
+    sync(pushed, "toy", client=fake_ls, settings=settings)
+    labels = human_labels(pushed)
+    assert labels["label"].tolist() == ["neutral"]
+    assert labels["annotator"].tolist() == ["a@x,c@x"]
+    assert label_status(pushed, "toy")["annotator_agreement"] == pytest.approx(2 / 3, abs=1e-3)
+
+
+def test_majority_ties_go_to_the_latest_answer():
+    assert majority(["a", "b"]) == ("b", 0.5)
+    assert majority(["a", "b", "a"]) == ("a", pytest.approx(2 / 3))
+
+
+def test_skipped_and_deleted_annotations_do_not_vote(pushed, fake_ls, settings):
+    skipped = fake_ls.annotate(ls_task(fake_ls, "m00"), None, cancelled=True)
+    kept = fake_ls.annotate(ls_task(fake_ls, "m01"), "neutral")
+    sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert human_labels(pushed)["target_id"].tolist() == ["m01"]
+    assert label_status(pushed, "toy")["skipped"] == 1
+    fake_ls.delete(kept["id"])
+    report = sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert report.deleted == 1 and report.labels_removed == 1
+    assert human_labels(pushed).empty
+    rows = pushed.query_df("SELECT annotation_id, deleted FROM annotations ORDER BY annotation_id")
+    assert rows["deleted"].tolist() == [False, True]
+    assert rows["annotation_id"].tolist() == [skipped["id"], kept["id"]]
+    status = pushed.query_df("SELECT status FROM label_queue WHERE target_id = 'm01'")
+    assert status["status"].tolist() == ["queued"]  # back in the queue for someone to answer
+
+
+def test_changed_answer_replaces_the_label(pushed, fake_ls, settings):
+    annotation = fake_ls.annotate(ls_task(fake_ls, "m00"), "negative")
+    sync(pushed, "toy", client=fake_ls, settings=settings)
+    annotation["result"][0]["value"]["choices"] = ["neutral"]
+    annotation["updated_at"] = "2099-01-01T00:00:00Z"
+    report = sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert report.updated == 1
+    assert human_labels(pushed)["label"].tolist() == ["neutral"]
+
+
+def test_outage_during_sync_changes_nothing_and_retry_completes(pushed, fake_ls, settings):
+    fake_ls.annotate(ls_task(fake_ls, "m00"), "negative")
+    fake_ls.down = True
+    with pytest.raises(LabelStudioUnavailable, match="shoplens labelstudio start.*Nothing was"):
+        sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert human_labels(pushed).empty
+    fake_ls.down = False
+    assert sync(pushed, "toy", client=fake_ls, settings=settings).labels_written == 1
+
+
+def test_sync_after_an_app_restart_uses_the_recorded_project(pushed, fake_ls, settings):
+    """A fresh Store object and settings (a new process) still find the task's project."""
+    from db.settings import load_settings
+
+    fake_ls.annotate(ls_task(fake_ls, "m02"), "neutral")
+    fresh_settings = load_settings()
+    fresh_store = Store(fresh_settings.store.db_path)
+    report = sync(fresh_store, "toy", client=fake_ls, settings=fresh_settings)
+    assert report.labels_written == 1
+
+
+def test_sync_before_any_push_is_a_no_op(toy_store, fake_ls, settings):
+    assert sync(toy_store, "toy", client=fake_ls, settings=settings).seen == 0
