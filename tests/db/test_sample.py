@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from db.sample import load_sample
+from db.store import Store
+
+pytestmark = pytest.mark.integration
+
+
+def test_bundled_sample_shop_loads_every_set_once(store: Store) -> None:
+    reports = load_sample(store)
+    added = {r.kind: r.rows_added for r in reports}
+    assert added == {
+        "items": 1083,
+        "events": 250_000,
+        "reviews": 18_112,
+        "messages": 4_514,
+        "sessions": 12_330,
+    }
+    assert all(r.rows_rejected == 0 for r in reports)
+    counts = store.table_counts("sample")
+    assert counts["labels"] == 4_514  # the messages' intent labels, source "derived"
+    # reviews and messages are written by shoppers who also appear in the event log
+    linked = store.query_df(
+        "SELECT count(*) AS n FROM reviews r JOIN users u USING (shop_id, user_id)"
+    )["n"].iloc[0]
+    assert linked == 18_112
+    again = load_sample(store)
+    assert all(r.already_ingested for r in again)
+    assert store.table_counts("sample") == counts
