@@ -111,9 +111,18 @@ def _check_kind(kind: str) -> KindSpec:
 
 
 def _find_problems(con: duckdb.DuckDBPyConnection, spec: KindSpec, sources: dict[str, str]) -> None:
+    """Table ``problems`` (row, column, expected): one scan of ``typed`` finds the failing rows,
+    then only those rows are examined check by check."""
+    checks = problem_queries(spec, sources)
     con.execute("CREATE TABLE problems (_row BIGINT, col VARCHAR, expected VARCHAR)")
-    for sql, params in problem_queries(spec, sources):
-        con.execute(f"INSERT INTO problems {sql}", params)
+    cell_checks = [(cond, params) for cond, params, is_cell in checks if is_cell]
+    any_bad = " OR ".join(f"({cond})" for cond, _ in cell_checks) or "false"
+    con.execute(f"CREATE TABLE bad_rows AS SELECT * FROM typed WHERE {any_bad}")
+    for cond, params in cell_checks:
+        con.execute(f"INSERT INTO problems SELECT _row, ?, ? FROM bad_rows WHERE {cond}", params)
+    for sql, params, is_cell in checks:
+        if not is_cell:
+            con.execute(f"INSERT INTO problems {sql}", params)
 
 
 def _listed_problems(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) -> list[Problem]:
@@ -174,7 +183,7 @@ def ingest_file(
         con.execute("SET enable_progress_bar = false")
         file_types = read_raw(con, path)
         file_columns = list(file_types)
-        report.rows_read = con.execute("SELECT count(*) FROM raw_in").fetchall()[0][0]
+        report.rows_read = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
         label_targets = tuple(
             c.strip().lower() for c in file_columns if LABEL_COLUMN.match(c.strip().lower())
         )
@@ -201,7 +210,7 @@ def ingest_file(
         if total:
             report.rejected_path = _write_rejected(con, path)
             report.rows_rejected = bad_rows
-        con.execute(f"CREATE TABLE clean AS {clean_query(spec, sources, label_targets, total > 0)}")
+        con.execute(f"CREATE VIEW clean AS {clean_query(spec, sources, label_targets, total > 0)}")
         incoming = transform_for_kind(con, spec, shop_id)
         _store_rows(store, spec, shop_id, incoming, label_targets, sha, path, report, started)
     finally:

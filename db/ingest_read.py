@@ -86,28 +86,40 @@ def _reader_error(path: Path, fmt: str, exc: Exception) -> InputError:
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
-    """Load ``path`` into table ``raw_in`` (view ``raw`` adds a 1-based ``_row``); returns the
-    file's columns with their DuckDB types."""
+    """Expose ``path`` as view ``raw`` (with a 1-based ``_row``); returns the file's columns with
+    their DuckDB types. CSV and JSON Lines are read as text into table ``raw_in``."""
     fmt = file_format(path)
     source = str(path)
     try:
-        if fmt == "csv":
+        if fmt == "parquet":
+            # read in place: one pass over the file later, no copy
             con.execute(
-                "CREATE TABLE raw_in AS SELECT * FROM read_csv(?, all_varchar = true, header = true,"
-                " auto_detect = true, strict_mode = true, null_padding = false)",
-                [source],
+                "CREATE VIEW raw AS SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
+                f"FROM read_parquet('{_sql_string(source)}', file_row_number = true)"
             )
-        elif fmt == "parquet":
-            con.execute("CREATE TABLE raw_in AS SELECT * FROM read_parquet(?)", [source])
         else:
-            _read_jsonl(con, path)
+            if fmt == "csv":
+                con.execute(
+                    "CREATE TABLE raw_in AS SELECT * FROM read_csv(?, all_varchar = true, "
+                    "header = true, auto_detect = true, strict_mode = true, null_padding = false)",
+                    [source],
+                )
+            else:
+                _read_jsonl(con, path)
+            # rowid follows the file's order, so it numbers data rows without a window pass
+            con.execute("CREATE VIEW raw AS SELECT rowid + 1 AS _row, * FROM raw_in")
+        columns = {row[0]: row[1] for row in con.execute("DESCRIBE raw").fetchall()[1:]}
+        rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     except duckdb.Error as exc:
         raise _reader_error(path, fmt, exc) from None
-    # rowid follows the file's order, so it numbers data rows without a window pass
-    con.execute("CREATE VIEW raw AS SELECT rowid + 1 AS _row, * FROM raw_in")
-    if con.execute("SELECT count(*) FROM raw_in").fetchall()[0][0] == 0:
+    if rows == 0:
         raise InputError(f"{path.name}: has a header but no data rows. Nothing to load.")
-    return {row[0]: row[1] for row in con.execute("DESCRIBE raw_in").fetchall()}
+    return columns
+
+
+def _sql_string(value: str) -> str:
+    """A path as a SQL string literal body (views cannot take parameters)."""
+    return value.replace("'", "''")
 
 
 def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> None:

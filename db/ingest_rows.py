@@ -153,32 +153,31 @@ def _expected(column: ColumnSpec) -> str:
     return column.expected
 
 
-def problem_queries(spec: KindSpec, sources: dict[str, str]) -> list[tuple[str, list[object]]]:
-    """SELECTs over ``typed`` yielding (row, column, expected) for every bad cell and for rows
-    repeating a key with different values."""
-    queries: list[tuple[str, list[object]]] = []
+def problem_queries(
+    spec: KindSpec, sources: dict[str, str]
+) -> list[tuple[str, list[object], bool]]:
+    """The checks over table ``typed``: (condition, [column, expected], True) for a cell check,
+    or (full SELECT of row, column, expected, its parameters, False) for the duplicate-key check."""
+    checks: list[tuple[str, list[object], bool]] = []
     for column in spec.columns:
         if column.name not in sources:
             continue
-        select = "SELECT _row, ?, ? FROM typed WHERE "
         if column.required:
-            queries.append(
-                (
-                    select + f"{column.name}__blank",
-                    [column.name, "a value (this column is required)"],
-                )
+            checks.append(
+                (f"{column.name}__blank", [column.name, "a value (this column is required)"], True)
             )
-        queries.append(
+        checks.append(
             (
-                select + f"NOT {column.name}__blank AND {_bad_condition(column)}",
+                f"NOT {column.name}__blank AND {_bad_condition(column)}",
                 [column.name, _expected(column)],
+                True,
             )
         )
     if spec.key != ("event_key",) and spec.key[0] in sources:
         key = spec.key[0]
         present = [c.name for c in spec.columns if c.name in sources]
         row_hash = "hash(" + ", ".join(present) + ")"
-        queries.append(
+        checks.append(
             (
                 "SELECT t._row, ?, 'a unique ' || ? || ' (row ' || d.first_row || "
                 "' has the same id with different values)' "
@@ -186,9 +185,10 @@ def problem_queries(spec: KindSpec, sources: dict[str, str]) -> list[tuple[str, 
                 f"GROUP BY 1 HAVING count(DISTINCT {row_hash}) > 1) d ON t.{key} = d.k "
                 "WHERE t._row <> d.first_row",
                 [key, key],
+                False,
             )
         )
-    return queries
+    return checks
 
 
 def clean_query(
