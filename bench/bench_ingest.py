@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from bench.common import timer
+from bench.common import timer, usable_cores
 from db.ingest import ingest_file
 from db.store import Store
 from db.synthetic import sample_items, write_events
@@ -22,7 +22,7 @@ GOALS = {"parquet": 1_000_000, "csv": 300_000}
 
 
 def _ingest_once(folder: Path, path: Path) -> dict:
-    store = Store(folder / f"{path.suffix.lstrip('.')}.duckdb")
+    store = Store(folder / f"{path.suffix.lstrip('.')}.duckdb", threads=usable_cores())
     store.init_schema()
     with timer() as t:
         report = ingest_file(store, path, "events", shop_id="bench")

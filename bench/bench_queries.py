@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.common import best_of, timer
+from bench.common import best_of, timer, usable_cores
 from db import queries
 from db.store import Store
 from db.synthetic import sample_items, write_events
@@ -118,7 +118,7 @@ def main(quick: bool = False) -> dict:
         with timer() as t:
             write_events(parquet, n_events, items=sample_items(), seed=2)
         result["generate_seconds"] = round(t.seconds, 2)
-        store = Store(Path(tmp) / "bench.duckdb")
+        store = Store(Path(tmp) / "bench.duckdb", threads=usable_cores())
         with timer() as t:
             _fill_store(store, parquet)
         result["bulk_load_seconds"] = round(t.seconds, 2)

@@ -72,14 +72,19 @@ def _version(package: str) -> str | None:
         return None
 
 
+def usable_cores() -> int:
+    """CPU cores this process may run on (respects ``taskset``; DuckDB is given as many threads)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def machine_info() -> dict[str, Any]:
     """Describe the machine a result was measured on: cores, CPU model, library versions, date."""
-    try:
-        usable_cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable_cores = os.cpu_count()
     return {
-        "cores": usable_cores,
+        "cores": usable_cores(),
+        "machine_cores": os.cpu_count(),
         "cpu_model": _cpu_model(),
         "platform": platform.platform(),
         "python": platform.python_version(),
