@@ -103,6 +103,16 @@ class LabelStudioClient:
         )
         return _as_dict(result)
 
+    def import_predictions(self, project_id: int, predictions: list[dict[str, Any]]) -> Any:
+        """Attach predictions (each with ``task``, ``model_version``, ``score``, ``result``)."""
+        result = self._call(
+            "import predictions",
+            self.sdk.projects.import_predictions,
+            id=project_id,
+            request=predictions,
+        )
+        return _as_dict(result)
+
     def iter_tasks(self, project_id: int, page_size: int = 500) -> Iterator[dict[str, Any]]:
         """Every task of a project with its annotations and predictions."""
 

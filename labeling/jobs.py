@@ -139,9 +139,11 @@ def list_jobs(settings: Settings | None = None, task: str | None = None) -> list
 
 def start_retrain(
     task: str, shop_id: str = "sample", max_minutes: float | None = None,
-    settings: Settings | None = None,
+    settings: Settings | None = None, config_overrides: dict[str, Any] | None = None,
 ) -> JobHandle:  # fmt: skip
-    """Start a retrain of ``task`` in a background process and return its handle at once."""
+    """Start a retrain of ``task`` in a background process and return its handle at once.
+
+    ``config_overrides`` are ``core.training.TrainingConfig`` fields (JSON-serialisable)."""
     from core.tasks import get_task
 
     settings = settings or load_settings()
@@ -154,7 +156,8 @@ def start_retrain(
     job_id = f"retrain-{task}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     write_state(
         job_id, settings, job_id=job_id, kind="retrain", task=task, shop_id=shop_id,
-        max_minutes=max_minutes, state=RUNNING, progress=0.0, message="starting",
+        max_minutes=max_minutes, config_overrides=config_overrides or {}, state=RUNNING,
+        progress=0.0, message="starting",
         started_at=datetime.now(UTC).isoformat(),
     )  # fmt: skip
     log_dir = settings.logs_dir / "jobs"
@@ -199,6 +202,7 @@ def run_job(job_id: str) -> int:
         report = retrain(
             Store.from_settings(settings.store), state["task"], shop_id=state["shop_id"],
             progress=progress, max_minutes=state.get("max_minutes"), settings=settings,
+            config_overrides=state.get("config_overrides") or None,
         )  # fmt: skip
     except Exception as exc:  # the state file is how the app learns of the failure
         write_state(job_id, settings, state=FAILED, error=f"{type(exc).__name__}: {exc}",

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from xml.sax.saxutils import quoteattr
 
 from db.settings import Settings, load_settings
-from labeling.client import LabelStudioClient
+from labeling.client import LabelStudioClient, LabelStudioError, LabelStudioUnavailable
 
 FROM_NAME = "label"  # the Choices control; sync reads labels from it
 TO_NAME = "text"
@@ -113,16 +113,15 @@ def ensure_project(
 ) -> int:
     """The task's project id, creating the project (and its score-sorted view) when needed.
 
-    An existing project gets its ``model_version`` set to ``model_version`` when given.
+    ``model_version`` is set on a new project only: Label Studio accepts a version for an
+    existing project once it has predictions of it, so callers follow the model with
+    :func:`follow_model_version` after importing them.
     """
     settings = settings or load_settings()
     registry = _read_registry(settings)
     entry = registry.get(spec.name)
     if entry and client.get_project(int(entry["project_id"])) is not None:
-        pid = int(entry["project_id"])
-        if model_version:
-            client.update_project(pid, model_version=model_version)
-        return pid
+        return int(entry["project_id"])
     fields: dict[str, Any] = {
         "title": f"ShopLens {spec.name}",
         "description": spec.description,
@@ -142,6 +141,18 @@ def ensure_project(
     return pid
 
 
+def follow_model_version(client: LabelStudioClient, ls_project_id: int, version: str) -> bool:
+    """Make ``version`` the project's model version (its uncertainty sampling and score view
+    then use that model's predictions). False if the project holds no prediction of it yet."""
+    try:
+        client.update_project(ls_project_id, model_version=version)
+    except LabelStudioError as exc:
+        if isinstance(exc, LabelStudioUnavailable) or "model_version" not in str(exc):
+            raise
+        return False
+    return True
+
+
 def ensure_score_view(client: LabelStudioClient, ls_project_id: int) -> None:
     """A Data Manager tab that lists tasks by prediction score, least certain first."""
     for view in client.list_views(ls_project_id):
@@ -153,10 +164,10 @@ def ensure_score_view(client: LabelStudioClient, ls_project_id: int) -> None:
     )
 
 
-def set_model_version(client: LabelStudioClient, task: str, version: str) -> bool:
-    """Point the task's project at ``version`` (after a promotion); False if it has no project."""
-    pid = project_id(task)
-    if pid is None:
-        return False
-    client.update_project(pid, model_version=version)
-    return True
+def set_model_version(
+    client: LabelStudioClient, task: str, version: str, settings: Settings | None = None
+) -> bool:
+    """Point the task's project at ``version``; False if it has no project or no predictions
+    of that version yet."""
+    pid = project_id(task, settings)
+    return pid is not None and follow_model_version(client, pid, version)

@@ -104,7 +104,7 @@ def retrain(
 
             report_progress(train_share, "scoring rows with the new version")
             report.rows_scored = int(score_task(store, task, shop_id=shop_id))
-        report.label_studio_updated = _point_project(task, result.version, settings, report)
+        report.label_studio_updated = _point_project(store, task, result.version, settings, report)
     report_progress(1.0, _summary(report))
     return report
 
@@ -119,11 +119,20 @@ def _complete_run_record(store: Store, task: str, version: str, before: dict[str
         )
 
 
-def _point_project(task: str, version: str, settings: Settings, report: RetrainReport) -> bool:
-    from labeling.projects import set_model_version
+def _point_project(
+    store: Store, task: str, version: str, settings: Settings, report: RetrainReport
+) -> bool:
+    """Re-predict the open Label Studio tasks with the new version and follow it there."""
+    from labeling.routing import refresh_open_tasks
 
     try:
-        return set_model_version(LabelStudioClient.from_settings(settings), task, version)
+        client = LabelStudioClient.from_settings(settings)
+        refreshed, followed = refresh_open_tasks(
+            store, task, report.shop_id, version, client, settings
+        )
+        if refreshed:
+            report.notes.append(f"{refreshed} open Label Studio tasks show the new model's guess")
+        return followed
     except LabelStudioError as exc:  # the model is promoted either way; say what is left to do
         report.notes.append(
             f"Label Studio's project still shows the old model version ({exc}); the next "

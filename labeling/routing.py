@@ -28,7 +28,13 @@ from db.privacy import mask_pii
 from db.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient, LabelStudioUnavailable
-from labeling.projects import FROM_NAME, TO_NAME, context_key, ensure_project
+from labeling.projects import (
+    FROM_NAME,
+    TO_NAME,
+    context_key,
+    ensure_project,
+    follow_model_version,
+)
 from labeling.selection import STRATEGIES, select_batch
 
 
@@ -140,13 +146,13 @@ def _ls_task(row: pd.Series, task: str, shop_id: str, version: str, context: lis
     }
 
 
-def existing_tasks(client: LabelStudioClient, ls_project_id: int) -> dict[str, int]:
-    """``target_id`` -> Label Studio task id for every task already in the project."""
+def existing_tasks(client: LabelStudioClient, ls_project_id: int, shop_id: str) -> dict[str, int]:
+    """``target_id`` -> Label Studio task id for the shop's tasks already in the project."""
     out: dict[str, int] = {}
     for ls_task in client.iter_tasks(ls_project_id):
-        target = (ls_task.get("data") or {}).get("target_id")
-        if target is not None:
-            out[str(target)] = int(ls_task["id"])
+        data = ls_task.get("data") or {}
+        if data.get("target_id") is not None and str(data.get("shop_id")) == shop_id:
+            out[str(data["target_id"])] = int(ls_task["id"])
     return out
 
 
@@ -272,7 +278,7 @@ def _send_pending(store: Store, spec: Any, shop_id: str, version: str,
     client = client or LabelStudioClient.from_settings(settings)
     pid = ensure_project(client, spec, context, model_version=version, settings=settings)
     report.project_id = pid
-    present = existing_tasks(client, pid)
+    present = existing_tasks(client, pid, shop_id)
     missing = rows[~rows["target_id"].isin(present)]
     report.already_in_label_studio = len(rows) - len(missing)
     if len(missing):
@@ -282,8 +288,9 @@ def _send_pending(store: Store, spec: Any, shop_id: str, version: str,
         if len(task_ids) == len(payload):
             present.update(zip(missing["target_id"], map(int, task_ids), strict=True))
         else:
-            present = existing_tasks(client, pid)
+            present = existing_tasks(client, pid, shop_id)
         report.imported = len(missing)
+    follow_model_version(client, pid, version)
     with store.write() as con:
         con.executemany(
             "UPDATE label_queue SET status = 'queued', ls_project_id = ?, ls_task_id = ? "
@@ -291,3 +298,49 @@ def _send_pending(store: Store, spec: Any, shop_id: str, version: str,
             [[pid, present[t], shop_id, spec.name, t] for t in ids if t in present],
         )
     report.target_ids = ids
+
+
+def _prediction(ls_task_id: int, label: str, probs: dict[str, float], version: str) -> dict:
+    result = [
+        {"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices",
+         "value": {"choices": [label]}}
+    ]  # fmt: skip
+    score = round(float(max(probs.values())) if probs else 0.0, 4)
+    return {"task": ls_task_id, "model_version": version, "score": score, "result": result}
+
+
+def refresh_open_tasks(
+    store: Store,
+    task: str,
+    shop_id: str,
+    version: str,
+    client: LabelStudioClient | None = None,
+    settings: Settings | None = None,
+) -> tuple[int, bool]:
+    """Give the queued (unanswered) tasks the new version's guesses and point the project at it.
+
+    Called after a promotion so annotators confirm or correct the current model. Returns how
+    many tasks got a new prediction and whether the project now follows ``version``.
+    """
+    settings = settings or load_settings()
+    rows = store.query_df(
+        "SELECT q.ls_project_id, q.ls_task_id, p.label, p.probs FROM label_queue q "
+        "JOIN predictions p ON p.shop_id = q.shop_id AND p.task = q.task "
+        "AND p.target_id = q.target_id AND p.model_version = ? "
+        "WHERE q.shop_id = ? AND q.task = ? AND q.status = 'queued' AND q.ls_task_id IS NOT NULL",
+        [version, shop_id, task],
+    )
+    client = client or LabelStudioClient.from_settings(settings)
+    from labeling.projects import project_id, set_model_version
+
+    pid = project_id(task, settings)
+    if pid is None:
+        return 0, False
+    rows = rows[rows["ls_project_id"] == pid]
+    if len(rows):
+        client.import_predictions(
+            pid,
+            [_prediction(int(r.ls_task_id), r.label, _probs_dict(r.probs), version)
+             for r in rows.itertuples()],
+        )  # fmt: skip
+    return len(rows), set_model_version(client, task, version, settings)

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import count
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -107,6 +108,12 @@ class FakeLabelStudio:
             raise LabelStudioUnavailable(f"Label Studio is not running at {self.url} (lost).")
         return {"task_count": len(ids), "task_ids": ids}
 
+    def import_predictions(self, project_id: int, predictions: list[dict]) -> dict:
+        self._check()
+        for prediction in predictions:
+            self.tasks[prediction["task"]]["predictions"].append(prediction)
+        return {"created": len(predictions)}
+
     def iter_tasks(self, project_id: int, page_size: int = 500):
         self._check()
         return iter([t for t in self.tasks.values() if t["project"] == project_id])
@@ -183,3 +190,80 @@ def toy_store(store: Store, toy_task: ToySpec) -> Store:
         probs[f"m{i:02d}"] = [rest, rest, top]
     seed_predictions(store, "toy", "v1", probs)
     return store
+
+
+# --- the real Label Studio server (integration tier) -------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveLabelStudio:
+    """The session's Label Studio: where it listens and the home whose secrets match it."""
+
+    settings: Any  # db.settings.Settings of the server's own home
+    port: int
+    start_seconds: float
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_label_studio(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A real Label Studio on a free loopback port, for the whole session.
+
+    The data folder is initialised once (about a minute) into pytest's cache folder and copied for
+    each session, so later runs start in seconds. A missing ``.venv-ls`` fails the tests: the
+    integration tier must not pass without the server it is about.
+    """
+    import os
+    import shutil
+    import time
+
+    from db.settings import load_settings
+    from labeling import server
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_LS_")}
+    probe = load_settings({**env, "SHOPLENS_HOME": str(tmp_path_factory.mktemp("probe"))})
+    if not (probe.labelstudio.venv_dir / "bin" / "label-studio").is_file():
+        pytest.fail(
+            f"Label Studio is not installed in {probe.labelstudio.venv_dir}: run "
+            "`make labelstudio-install` (`make test` does it) before the integration tier."
+        )
+    cache = getattr(request.config, "cache", None)
+    template = (
+        Path(cache.mkdir("shoplens-labelstudio-1.23.2"))
+        if cache is not None
+        else tmp_path_factory.mktemp("ls-template")
+    )
+    template_settings = load_settings({**env, "SHOPLENS_HOME": str(template)})
+    if not server.is_initialised(template_settings):
+        server.initialise(template_settings)
+    home = tmp_path_factory.mktemp("ls-home")
+    shutil.copytree(template / "labelstudio", home / "labelstudio")
+    shutil.copytree(template / "secrets", home / "secrets")
+    port = _free_port()
+    settings = load_settings({**env, "SHOPLENS_HOME": str(home), "SHOPLENS_LS_PORT": str(port)})
+    started = time.monotonic()
+    server.start(settings, timeout_s=240)
+    live = LiveLabelStudio(settings, port, time.monotonic() - started)
+    yield live
+    server.stop(settings)
+
+
+def use_live_label_studio(live: LiveLabelStudio, home: Path, monkeypatch: pytest.MonkeyPatch):
+    """Point ``home`` (a test's SHOPLENS_HOME) at the live server: its port and its secrets."""
+    import shutil
+
+    from db.settings import load_settings
+
+    monkeypatch.setenv("SHOPLENS_HOME", str(home))
+    monkeypatch.setenv("SHOPLENS_LS_PORT", str(live.port))
+    settings = load_settings()
+    settings.labelstudio.secrets_file.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(live.settings.labelstudio.secrets_file, settings.labelstudio.secrets_file)
+    return settings

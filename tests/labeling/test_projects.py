@@ -6,7 +6,13 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from labeling.projects import ensure_project, label_config, project_id, task_for_project
+from labeling.projects import (
+    ensure_project,
+    label_config,
+    project_id,
+    set_model_version,
+    task_for_project,
+)
 from tests.labeling.conftest import ToySpec
 
 pytestmark = pytest.mark.unit
@@ -27,6 +33,8 @@ def test_one_project_per_task_following_the_model_version(fake_ls, settings):
     spec = ToySpec()
     pid = ensure_project(fake_ls, spec, ["channel"], model_version="v1", settings=settings)
     assert ensure_project(fake_ls, spec, ["channel"], model_version="v2", settings=settings) == pid
+    assert fake_ls.projects[pid]["model_version"] == "v1"
+    assert set_model_version(fake_ls, "toy", "v2", settings)
     assert len(fake_ls.projects) == 1 and len(fake_ls.views) == 1
     assert fake_ls.projects[pid]["model_version"] == "v2"
     assert fake_ls.projects[pid]["sampling"] == "Uncertainty sampling"

@@ -108,3 +108,15 @@ def test_diverse_push_sends_one_row_per_cluster(toy_store, fake_ls, settings):
     report = push(toy_store, "toy", 4, diverse=True, client=fake_ls, settings=settings)
     assert report.imported == 4
     assert queue(toy_store)["strategy"].unique().tolist() == ["entropy+diverse"]
+
+
+def test_refresh_gives_open_tasks_the_new_versions_guess(toy_store, fake_ls, settings):
+    from labeling.routing import refresh_open_tasks
+
+    report = push(toy_store, "toy", 2, client=fake_ls, settings=settings)
+    seed_predictions(toy_store, "toy", "v2", {"m00": [0.8, 0.1, 0.1], "m01": [0.1, 0.8, 0.1]})
+    assert refresh_open_tasks(toy_store, "toy", "sample", "v2", fake_ls, settings) == (2, True)
+    task = next(t for t in fake_ls.tasks.values() if t["data"]["target_id"] == "m00")
+    assert task["predictions"][-1]["model_version"] == "v2"
+    assert task["predictions"][-1]["result"][0]["value"]["choices"] == ["negative"]
+    assert fake_ls.projects[report.project_id]["model_version"] == "v2"
