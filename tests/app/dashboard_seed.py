@@ -56,7 +56,9 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
         user = f"u{u:03d}"
         first_day = int(rng.integers(0, DAYS))
         for s in range(int(rng.integers(1, 5))):
-            day = min(DAYS - 1, first_day + int(rng.integers(0, 7)) * s)
+            day = first_day + int(rng.integers(0, 7)) * s
+            if day >= DAYS:
+                break
             ts = START + timedelta(days=day, hours=int(rng.integers(8, 22)))
             session = f"{user}-s{s}"
             category = CATEGORIES[int(rng.integers(0, len(CATEGORIES)))]
@@ -198,7 +200,7 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
         for task in ("sentiment", "intent", "demand", "purchase"):
             con.execute(
                 "INSERT INTO model_versions (task, version, base_model, created_at, metrics, "
-                "train_seconds, is_active) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "train_seconds, is_active) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [
                     task,
                     version,

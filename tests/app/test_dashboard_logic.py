@@ -1,0 +1,205 @@
+"""The tested logic behind the pages: KPI changes, indexes, forecast, segments, export, needs,
+highlights and charts."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.ui import charts
+from app.ui.forecast import forecast_daily
+from app.ui.highlight import highlight_html
+from app.ui.metrics import (
+    Kpi,
+    class_probability,
+    confidence,
+    demand_index,
+    rating_disagreements,
+    sentiment_index,
+    worsening_products,
+)
+from app.ui.needs import name_needs
+from app.ui.segments import SegmentRule, build_segment, make_inert, portrait, segment_csv
+
+pytestmark = pytest.mark.unit
+
+
+def test_kpi_deltas_by_kind() -> None:
+    assert Kpi("Sessions", 120, 100).formatted_delta() == "+20.0%"
+    assert Kpi("Conversion", 0.05, 0.04, "percent").formatted_delta() == "+1.0 pp"
+    assert Kpi("Sentiment", 0.1, 0.3, "index").formatted_delta() == "-0.20"
+    assert Kpi("Sessions", 5, 0).delta is None  # no base for a relative change
+    assert Kpi("AOV", None, 12.0, "money").formatted() == "–"
+    assert Kpi("AOV", 1234.5, None, "money").formatted() == "1,234.50"
+
+
+def test_sentiment_and_demand_index() -> None:
+    labels = pd.Series(["positive"] * 6 + ["negative"] * 2 + ["neutral"] * 2)
+    assert sentiment_index(labels) == pytest.approx(0.4)
+    assert sentiment_index(pd.Series([], dtype=str)) is None
+    sentences = pd.DataFrame(
+        {"review_id": ["a", "a", "b", "c"], "label": ["praise", "complaint", "praise", "question"]}
+    )
+    assert demand_index(sentences) == pytest.approx(2 / 3)
+
+
+def test_confidence_and_class_probability_read_stored_json() -> None:
+    probs = pd.Series([json.dumps({"a": 0.2, "b": 0.8}), None])
+    assert confidence(probs).iloc[0] == pytest.approx(0.8)
+    assert np.isnan(confidence(probs).iloc[1])
+    assert class_probability(probs, "a").iloc[0] == pytest.approx(0.2)
+
+
+def _reviews(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(
+        rows, columns=["review_id", "item_id", "title", "category", "rating", "label", "confidence"]
+    )
+
+
+def test_worsening_products_needs_reviews_in_both_periods() -> None:
+    before = _reviews([("1", "x", "X", "c", 5, "positive", 0.9), ("2", "x", "X", "c", 5, "positive", 0.9),
+                       ("3", "y", "Y", "c", 5, "positive", 0.9)])  # fmt: skip
+    now = _reviews([("4", "x", "X", "c", 1, "negative", 0.9), ("5", "x", "X", "c", 5, "positive", 0.9),
+                    ("6", "y", "Y", "c", 1, "negative", 0.9), ("7", "y", "Y", "c", 1, "negative", 0.9)])  # fmt: skip
+    worse = worsening_products(now, before)
+    assert worse["item_id"].tolist() == ["x"]  # y had one review before
+    assert worse.loc[0, "change"] == pytest.approx(-1.0)
+
+
+def test_rating_disagreements_flag_contradictions() -> None:
+    reviews = _reviews([("a", "x", "X", "c", 5, "negative", 0.5), ("b", "x", "X", "c", 4, "neutral", 0.9),
+                        ("c", "x", "X", "c", 4, "neutral", 0.4), ("d", "x", "X", "c", 1, "negative", 0.9)])  # fmt: skip
+    out = rating_disagreements(reviews)
+    assert out["review_id"].tolist() == ["b", "a"]  # two steps apart, or one step and confident
+    assert out.loc[0, "from_stars"] == "positive"
+
+
+def test_forecast_follows_trend_and_weekday_pattern() -> None:
+    days = pd.date_range("2024-01-01", periods=28)  # a Monday
+    weekday_bump = np.where(days.weekday >= 5, 50.0, 0.0)
+    history = pd.DataFrame({"day": days, "sessions": 100 + 2 * np.arange(28) + weekday_bump})
+    fc = forecast_daily(history)
+    assert len(fc) == 7 and fc["day"].iloc[0] == pd.Timestamp("2024-01-29")
+    expected = 100 + 2 * np.arange(28, 35) + np.where(fc["day"].dt.weekday >= 5, 50.0, 0.0)
+    assert np.allclose(fc["forecast"], expected)
+    assert (fc["lower"] <= fc["forecast"]).all() and (fc["upper"] >= fc["forecast"]).all()
+    assert forecast_daily(history.head(2)).empty
+
+
+def _users() -> pd.DataFrame:
+    return pd.DataFrame({
+        "user_id": ["u1", "u2", "=cmd", "u4"], "sessions": [1, 5, 3, 2], "events": [3, 20, 9, 4],
+        "carts": [0, 2, 1, 0], "purchases": [0, 1, 2, 0], "recency_days": [10, 1, 2, 30],
+        "propensity": [0.1, 0.9, None, 0.5], "risk": [0.1, 0.2, 0.9, None],
+        "reviews": [0, 1, 1, 0], "negative_share": [None, 0.0, 1.0, None],
+        "top_intent": [None, "track_order", "get_refund", "track_order"], "needs": [0, 0, 2, 0],
+    })  # fmt: skip
+
+
+def test_build_segment_combines_behaviour_and_text_signals() -> None:
+    users = _users()
+    assert build_segment(users, SegmentRule(buyers=True))["user_id"].tolist() == ["u2", "=cmd"]
+    assert build_segment(users, SegmentRule(min_propensity=0.5))["user_id"].tolist() == ["u2", "u4"]
+    rule = SegmentRule(intents=("track_order",), max_recency_days=7)
+    assert build_segment(users, rule)["user_id"].tolist() == ["u2"]
+    assert build_segment(users, SegmentRule(with_needs=True, min_negative_share=0.5))[
+        "user_id"
+    ].tolist() == ["=cmd"]
+    assert "bought in the period" in SegmentRule(buyers=True).describe()
+    summary = portrait(build_segment(users, SegmentRule(buyers=True)), users)
+    assert summary["shoppers"] == 2 and summary["share_of_active"] == 0.5
+    assert summary["buyer_share"] == 1.0
+
+
+def test_make_inert_prefixes_formula_starters() -> None:
+    assert [make_inert(v) for v in ["=1+1", "+4", "-2", "@SUM", "ok", 5]] == [
+        "'=1+1",
+        "'+4",
+        "'-2",
+        "'@SUM",
+        "ok",
+        5,
+    ]
+
+
+def test_segment_csv_has_bom_inert_cells_and_masked_pii() -> None:
+    users = _users()
+    users.loc[0, "user_id"] = "jane.doe@example.com"
+    data = segment_csv(users, {"shoppers": 4, "note": "-risky"}, "every active shopper")
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][0] == "user_id" and len(rows[0]) == users.shape[1]
+    assert rows[1][0] == "[EMAIL]"
+    assert rows[3][0] == "'=cmd"
+    assert rows[3][6] == ""  # missing propensity is an empty cell
+    blank = rows.index([])
+    assert blank == 5 and rows[blank + 1] == ["summary", "value"]
+    summary = dict(r for r in rows[blank + 2 :])
+    assert summary == {"segment": "every active shopper", "shoppers": "4", "note": "'-risky"}
+
+
+def test_needs_are_named_stable_and_sorted_by_size() -> None:
+    texts = ["please add a size chart", "add a size chart for shoes", "need a size chart",
+             "wish it came in blue", "wish there was a blue colour", "wish it came in navy blue",
+             "size chart missing", "blue version please"]  # fmt: skip
+    sentences = pd.DataFrame({"target_id": [f"r{i}:0" for i in range(len(texts))], "text": texts})
+    needs, assignment = name_needs(sentences, n_needs=2)
+    again, _ = name_needs(sentences.sample(frac=1, random_state=3), n_needs=2)
+    assert needs["name"].tolist() == again["name"].tolist()
+    assert needs["sentences"].sum() == len(texts) and needs["sentences"].is_monotonic_decreasing
+    names = " ".join(needs["name"])
+    assert "size chart" in names and "blue" in names
+    assert set(assignment["need_id"]) == {1, 2}
+    assert all(q in texts for q in needs.loc[0, "quotes"])
+
+
+def test_needs_of_nothing_and_of_few_sentences() -> None:
+    empty, _ = name_needs(pd.DataFrame(columns=["target_id", "text"]))
+    assert empty.empty
+    one, assignment = name_needs(
+        pd.DataFrame({"target_id": ["a:0"], "text": ["add pockets please"]})
+    )
+    assert one.loc[0, "sentences"] == 1 and assignment["need_id"].tolist() == [1]
+
+
+def test_highlight_html_escapes_and_shades() -> None:
+    html = highlight_html(["great", "<script>"], [2.0, -1.0])
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "rgba(46,160,67,1.00)" in html and "rgba(215,58,73,0.50)" in html
+    with pytest.raises(ValueError):
+        highlight_html(["a"], [])
+
+
+def test_confusion_matrix_and_calibration_bins() -> None:
+    pairs = pd.DataFrame({
+        "label": ["a", "a", "b", "b"], "predicted": ["a", "b", "b", "b"],
+        "probs": [json.dumps({"a": 0.95, "b": 0.05}), json.dumps({"a": 0.45, "b": 0.55}),
+                  json.dumps({"a": 0.1, "b": 0.9}), json.dumps({"a": 0.4, "b": 0.6})],
+    })  # fmt: skip
+    matrix = charts.confusion_matrix(pairs, ["a", "b"])
+    assert matrix.to_numpy().tolist() == [[1, 1], [0, 2]]
+    bins = charts.calibration_bins(pairs, bins=4)
+    assert bins["bin"].tolist() == [2, 3] and bins["count"].tolist() == [2, 2]  # .55 .6 | .9 .95
+    assert bins["accuracy"].tolist() == pytest.approx([0.5, 1.0])
+    fig = charts.confusion_figure(matrix)
+    assert fig.data[0].type == "heatmap"
+    assert len(charts.calibration_figure(bins).data) == 2
+
+
+def test_figures_carry_their_data() -> None:
+    history = pd.DataFrame(
+        {"day": pd.date_range("2024-01-01", periods=5), "sessions": [1, 2, 3, 4, 5]}
+    )
+    fig = charts.traffic_figure(history, forecast_daily(history))
+    assert [t.name for t in fig.data] == ["Sessions", "95% band", "Forecast"]
+    funnel = pd.DataFrame({"group": ["x"], "view": [10], "cart": [4], "purchase": [1]})
+    assert [list(t.y) for t in charts.funnel_figure(funnel).data] == [[10], [4], [1]]
+    cohorts = pd.DataFrame({"cohort": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-08"]),
+                            "week": [0, 1, 0], "retention": [1.0, 0.5, 1.0]})  # fmt: skip
+    heat = charts.cohort_heatmap(cohorts).data[0]
+    assert heat.z.shape == (2, 2)

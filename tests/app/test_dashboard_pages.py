@@ -1,0 +1,170 @@
+"""Every page renders (seeded shop and empty store), and the key widgets act."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+
+from db.store import Store
+from tests.app.conftest import make_viewer
+from tests.app.dashboard_seed import SHOP
+
+pytestmark = pytest.mark.integration
+
+PAGES = [
+    "overview", "behaviour", "sentiment", "intent", "demand",
+    "segments", "explain", "labelling", "models",
+]  # fmt: skip
+TITLES = {key: key.title() for key in PAGES}
+
+
+def _problems(at: AppTest) -> list[str]:
+    return [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_seeded_shop(seeded_store: Store, open_page, page: str) -> None:
+    at = open_page(page)
+    assert not _problems(at), _problems(at)
+    assert TITLES[page] in [t.value for t in at.title]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_empty_store_with_the_fixing_command(
+    store: Store, open_page, page: str
+) -> None:
+    at = open_page(page)
+    assert not _problems(at), _problems(at)
+    messages = " ".join(str(i.value) for i in at.info)
+    assert "shoplens" in messages  # says which command fixes it
+
+
+def test_overview_kpis_and_changes(seeded_store: Store, open_page) -> None:
+    at = open_page("overview")
+    # default period: the last 7 of 21 days, against the 7 days before
+    assert at.session_state["f_dates"][0].isoformat() == "2024-03-15"
+    assert int(_metric(at, "Sessions")) > 0
+    assert _metric(at, "Average order value") != "–"  # seeded items have prices
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["Sessions"].endswith("%") and deltas["Conversion"].endswith("pp")
+    assert float(_metric(at, "Sentiment index")) <= 1
+
+
+def test_category_filter_changes_numbers_and_carries_across_pages(
+    seeded_store: Store, open_page
+) -> None:
+    at = open_page("overview")
+    all_sessions = int(_metric(at, "Sessions"))
+    at.sidebar.selectbox(key="f_category").set_value("shoes").run()
+    shoe_sessions = int(_metric(at, "Sessions"))
+    assert 0 < shoe_sessions < all_sessions
+    at.switch_page("pages/behaviour.py").run()
+    assert at.session_state["f_category"] == "shoes"
+    assert not _problems(at)
+
+
+def test_segment_filter_changes_numbers(seeded_store: Store, open_page) -> None:
+    at = open_page("overview")
+    everyone = int(_metric(at, "Buyers"))
+    at.sidebar.selectbox(key="f_segment").set_value("browsers").run()
+    assert int(_metric(at, "Buyers")) == 0 < everyone
+
+
+def test_merchant_sees_only_their_shop_and_no_admin_pages(seeded_store: Store, open_page) -> None:
+    from tests.app.dashboard_seed import seed_shop
+
+    seed_shop(seeded_store, shop_id="other", users=5)
+    at = open_page("overview", viewer=make_viewer("merchant", (SHOP,)))
+    assert at.sidebar.selectbox(key="f_shop").options == [SHOP]
+    with pytest.raises(Exception):  # noqa: B017 - the page is not registered for merchants
+        at.switch_page("pages/models.py").run()
+
+
+def test_annotator_gets_only_the_labelling_page(seeded_store: Store, open_page) -> None:
+    at = open_page("overview", viewer=make_viewer("annotator"))
+    assert [t.value for t in at.title][0] == "Labelling"
+    assert not _problems(at)
+
+
+@pytest.fixture
+def media_files(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Keeps the in-memory media storages of AppTest runs so a download can be read back."""
+    storages: list = []
+    base = app_test_module.MemoryMediaFileStorage
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            storages.append(self)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
+    return storages
+
+
+def _download(at: AppTest, key: str, storages: list) -> bytes:
+    button = next(b for b in at.get("download_button") if b.key == key)
+    file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
+    return bytes(storages[-1].get_file(file_id).content)
+
+
+def test_segment_export_is_excel_safe_and_masked(
+    seeded_store: Store, open_page, media_files
+) -> None:
+    at = open_page("segments")
+    assert not _problems(at)
+    data = _download(at, "seg_export", media_files)
+    assert data.startswith(b"\xef\xbb\xbf")
+    text = data.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = rows[0]
+    assert header[:3] == ["user_id", "sessions", "events"]
+    blank = rows.index([])
+    users = rows[1:blank]
+    assert len(users) == int(_metric(at, "Shoppers"))
+    summary = dict(r for r in rows[blank + 2 :] if len(r) == 2)
+    assert summary["shoppers"] == str(len(users))
+    # the buyers filter narrows the export
+    at.selectbox(key="seg_buyers").set_value("yes")
+    at.button[0].click()  # the form's submit button
+    at.run()
+    buyers = list(
+        csv.reader(io.StringIO(_download(at, "seg_export", media_files).decode("utf-8-sig")))
+    )
+    buyer_rows = buyers[1 : buyers.index([])]
+    assert 0 < len(buyer_rows) < len(users)
+    purchases = header.index("purchases")
+    assert all(int(r[purchases]) > 0 for r in buyer_rows)
+
+
+def test_retrain_button_starts_a_job_and_shows_progress(
+    seeded_store: Store, open_page, monkeypatch, tmp_path
+) -> None:
+    from core import registry
+    from labeling import jobs
+
+    started: list[str] = []
+
+    def fake_start(task: str, shop_id: str = "sample", **_: object) -> jobs.JobHandle:
+        job_id = f"retrain-{task}-test"
+        jobs.write_state(job_id, job_id=job_id, kind="test", task=task, state="running",
+                         progress=0.4, message="training epoch 1", started_at="2024-01-01T00:00:00")  # fmt: skip
+        started.append(task)
+        return jobs.JobHandle(job_id, 0, tmp_path / "state.json")
+
+    monkeypatch.setattr(jobs, "start_retrain", fake_start)
+    monkeypatch.setattr(registry, "list_versions", lambda task: [])
+    at = open_page("models")
+    at.button(key="retrain_sentiment").click().run()
+    assert started == ["sentiment"]
+    assert at.session_state["retrain_job_sentiment"] == "retrain-sentiment-test"
+    bars = at.get("progress")
+    assert bars and "training epoch 1" in bars[0].proto.text
+    assert not _problems(at)
