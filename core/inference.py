@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -19,7 +20,9 @@ from core.registry import load_model
 from core.tasks import get_task
 from core.uncertainty import entropy, margin
 from db.errors import InputError
-from db.store import Store
+
+if TYPE_CHECKING:
+    from db.store import Store
 
 WRITE_CHUNK = 512
 Progress = Callable[[float, str], None]

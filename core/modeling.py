@@ -71,7 +71,7 @@ def load_encoder(path: Path, labels: tuple[str, ...] | None = None) -> tuple[tor
             "label2id": {label: i for i, label in enumerate(labels)},
         }
     tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForSequenceClassification.from_pretrained(path, **kwargs)
+    model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32, **kwargs)
     return model, tokenizer
 
 

@@ -19,14 +19,16 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.modeling import TextClassifier, load_encoder, pick_device, quantize_int8
 from db.errors import InputError, ShopLensError
 from db.settings import load_settings
-from db.store import Store
+
+if TYPE_CHECKING:
+    from db.store import Store
 
 
 def task_dir(task: str) -> Path:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 
-from db.store import Store
+if TYPE_CHECKING:
+    from db.store import Store
+
 
 RISK_VERSION = "iforest-1"
 FEATURES = {

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from core.demand import DEMAND_LABELS, rule_labels, split_review_sentences
 from core.sessions import session_texts
 from db.errors import InputError
-from db.store import Store
+
+if TYPE_CHECKING:
+    from db.store import Store
 
 SOURCE_RANK = {"derived": 0, "rule": 1, "human": 2}
 LABEL_COLUMNS = ["target_id", "label", "source"]

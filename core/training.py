@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,9 @@ from core.modeling import base_model_path, encoder_logits, load_encoder, pick_de
 from core.tasks import get_task
 from core.tuning import tune_blend
 from db.errors import InputError
-from db.store import Store
+
+if TYPE_CHECKING:
+    from db.store import Store
 
 
 @dataclass
@@ -200,8 +203,8 @@ def train_task(
     _record_run(store, run_id, task, status="running",
                 labels_used=data["source"].value_counts().to_dict())  # fmt: skip
     try:
-        result = _train(
-            store, task, spec.labels, data, config, report, (started, deadline), force_promote
+        result = train_frame(
+            task, spec.labels, data, config, report, (started, deadline), force_promote, store
         )
     except BaseException as exc:
         _record_run(store, run_id, task, status="failed", error=f"{type(exc).__name__}: {exc}")
@@ -214,9 +217,23 @@ def train_task(
     return result
 
 
-def _train(store: Store, task: str, labels: tuple[str, ...], data: pd.DataFrame,
-           config: TrainingConfig, report: trainer.Progress, clock: tuple[float, float],
-           force_promote: bool) -> TrainResult:  # fmt: skip
+def train_frame(
+    task: str,
+    labels: tuple[str, ...],
+    data: pd.DataFrame,
+    config: TrainingConfig,
+    progress: trainer.Progress | None = None,
+    clock: tuple[float, float] | None = None,
+    force_promote: bool = False,
+    store: Store | None = None,
+) -> TrainResult:
+    """Train, evaluate and register a version from a frame with ``target_id``, ``text``,
+    ``label`` and ``split`` (train | validation | test); the store, when given, gets the
+    registry mirror. ``clock`` is (start, deadline) in ``time.monotonic`` seconds."""
+    report = progress or (lambda fraction, message: None)
+    if clock is None:
+        now = time.monotonic()
+        clock = (now, now + 60 * config.max_minutes if config.max_minutes else float("inf"))
     started, deadline = clock
     torch.manual_seed(config.seed)
     index = {label: i for i, label in enumerate(labels)}
@@ -328,7 +345,8 @@ def _train(store: Store, task: str, labels: tuple[str, ...], data: pd.DataFrame,
     registry.save_version(task, version, lambda tmp: _write_version(tmp, model, tokenizer, tfidf,
                                                                     meta, metrics))  # fmt: skip
     promoted = registry.promote(task, version, force=force_promote, store=None)
-    registry.sync_store(store, task)
+    if store is not None:
+        registry.sync_store(store, task)
     report(1.0, f"saved {task}/{version}" + (" (active)" if promoted else " (not promoted)"))
     return TrainResult(task, version, promoted, metrics, train_seconds,
                        loop.examples_seen / max(loop.seconds, 1e-9), len(train), len(val),
