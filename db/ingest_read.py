@@ -72,17 +72,30 @@ def file_sha256(path: Path) -> str:
 
 def _reader_error(path: Path, fmt: str, exc: Exception) -> InputError:
     full = str(exc).strip()
-    message = full.splitlines()[0] if full else type(exc).__name__
-    message = re.sub(r"^[A-Za-z ]+Error: ", "", message)
-    if any(word in full.lower() for word in ("unicode", "utf-8", "utf8")):
-        hint = "The file is not valid UTF-8 text: save it as UTF-8 and try again."
-    elif fmt == "csv":
-        hint = "Check the CSV: one header line, the same number of fields on every line, quotes closed."
-    elif fmt == "jsonl":
-        hint = 'Check that every line is one JSON object, e.g. {"user_id": "u1", ...}.'
-    else:
-        hint = "Check that the file is a valid Parquet file."
-    return InputError(f"{path.name}: could not be read as {fmt.upper()}: {message}. {hint}")
+    first = re.sub(r"^[A-Za-z ]+Error: ", "", full.splitlines()[0] if full else type(exc).__name__)
+    line = re.search(r"CSV Error on Line: (\d+)", full)
+    where = f" (line {line.group(1)})" if line else ""
+    if "invalid unicode" in full.lower():
+        return InputError(
+            f"{path.name}{where}: the file is not valid UTF-8 text. Save it as UTF-8 and try again."
+        )
+    if fmt == "csv":
+        if "sniffing" in full:
+            first = "its layout could not be recognised"
+        return InputError(
+            f"{path.name}{where}: could not be read as CSV: {first}. Check the CSV: one header "
+            "line, the same number of fields on every line, and any field holding a quote or a comma "
+            'enclosed in double quotes with inner quotes doubled ("say ""hi""").'
+        )
+    if fmt == "jsonl":
+        return InputError(
+            f"{path.name}: could not be read as JSON Lines: {first}. Every line must be one JSON "
+            'object, e.g. {"user_id": "u1", ...}.'
+        )
+    return InputError(
+        f"{path.name}: could not be read as Parquet: {first}. Check that the file is a valid "
+        "Parquet file."
+    )
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
@@ -99,10 +112,17 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
             )
         else:
             if fmt == "csv":
+                # RFC 4180 quoting is fixed rather than sniffed: one stray quote must be an
+                # error, not a reason to read every correctly quoted field literally. Lines may
+                # hold a maximal text (1M characters, up to 4 bytes each in UTF-8).
+                delimiter = "\t" if path.suffix.lower() == ".tsv" else None
                 con.execute(
                     "CREATE TABLE raw_in AS SELECT * FROM read_csv(?, all_varchar = true, "
-                    "header = true, auto_detect = true, strict_mode = true, null_padding = false)",
-                    [source],
+                    "header = true, auto_detect = true, strict_mode = true, null_padding = false, "
+                    "quote = '\"', escape = '\"', max_line_size = 8000000"
+                    + (", delim = ?" if delimiter else "")
+                    + ")",
+                    [source, delimiter] if delimiter else [source],
                 )
             else:
                 _read_jsonl(con, path)

@@ -219,3 +219,23 @@ def test_taobao_slice_ingests_with_a_mapping(store: Store, shared_data: Path) ->
         "SELECT count(DISTINCT user_id) AS n FROM events WHERE event_type = 'purchase'"
     )["n"].iloc[0]
     assert buyers == 558  # 68.6 % of 814, as the data set's README states
+
+
+def test_stray_quote_rejects_instead_of_reading_quotes_literally(
+    store: Store, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "r.csv", 'review_id,text\nr1,"said ""wow"" twice"\n"r2"""q""",x\n')
+    with pytest.raises(InputError, match="inner quotes doubled"):
+        ingest_file(store, path, "reviews")
+    good = write(tmp_path, "g.csv", 'review_id,text\nr1,"said ""wow"" twice"\nr2,"a, b"\n')
+    ingest_file(store, good, "reviews")
+    texts = store.query_df("SELECT text FROM reviews ORDER BY review_id")["text"].tolist()
+    assert texts == ['said "wow" twice', "a, b"]
+
+
+def test_a_million_chinese_characters_load_from_csv(store: Store, tmp_path: Path) -> None:
+    text = "好" * 1_000_000
+    report = ingest_file(store, write(tmp_path, "r.csv", f"review_id,text\nr1,{text}\n"), "reviews")
+    assert report.rows_added == 1
+    stored = store.query_df("SELECT text, language FROM reviews")
+    assert stored["text"].iloc[0] == text and stored["language"].iloc[0] == "zh"
