@@ -1,0 +1,214 @@
+"""Fault scenarios for :mod:`tests.trust.fault_harness`: ingest, scoring and training.
+
+Each scenario prepares a runtime folder once, names the ``shoplens`` command to kill, and says
+what a consistent store looks like after the kill and after a rerun.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from db.store import Store
+from tests.trust.fault_harness import FaultScenario, run_cli
+
+KILL_SHOP = "killshop"
+
+
+def _store(home: Path) -> Store:
+    return Store(home / "shoplens.duckdb", lock_timeout_s=60)
+
+
+def _counts(home: Path) -> dict[str, dict[str, int]]:
+    store = _store(home)
+    with store.read() as con:
+        shops = [r[0] for r in con.execute("SELECT shop_id FROM shops").fetchall()]
+    return {shop: store.table_counts(shop) for shop in shops}
+
+
+def write_events_file(path: Path, n_rows: int, seed: int = 0) -> Path:
+    """A Parquet events file of ``n_rows`` distinct events (large enough to take seconds)."""
+    rng = np.random.default_rng(seed)
+    ts = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        np.sort(rng.integers(0, 60 * 86400, n_rows)), unit="s"
+    )
+    frame = pd.DataFrame(
+        {
+            "user_id": [f"u{u}" for u in rng.integers(0, n_rows // 20 + 1, n_rows)],
+            "event_type": rng.choice(["view", "cart", "fav", "purchase"], n_rows),
+            "ts": ts,
+            "item_id": [f"i{i}" for i in range(n_rows)],  # distinct: every row is one event
+            "category": rng.choice(["Dresses", "Knits", "Shoes"], n_rows),
+        }
+    )
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def ingest_scenario(inputs: Path, n_rows: int = 200_000) -> FaultScenario:
+    """kill -9 during ``shoplens ingest``: afterwards the shop has none or all of the file's
+    events (never part), other shops are untouched, and a rerun loads exactly ``n_rows``."""
+    inputs.mkdir(parents=True, exist_ok=True)
+    events_file = inputs / "events_kill.parquet"
+    base_file = inputs / "events_base.parquet"
+
+    def prepare(home: Path) -> None:
+        if not events_file.exists():
+            write_events_file(events_file, n_rows, seed=1)
+            write_events_file(base_file, 2_000, seed=2)
+        result = run_cli(home, ["ingest", str(base_file), "--kind", "events", "--shop", "base"])
+        if result.returncode != 0:
+            raise RuntimeError(result.stderr)
+        (home / "baseline.json").write_text(json.dumps(_counts(home)))
+
+    def check_after_kill(home: Path) -> str | None:
+        baseline = json.loads((home / "baseline.json").read_text())
+        counts = _counts(home)
+        if counts.get("base") != baseline["base"]:
+            return f"the other shop changed: {counts.get('base')} != {baseline['base']}"
+        mine = counts.get(KILL_SHOP, {"events": 0, "ingest_runs": 0, "users": 0})
+        if mine["events"] not in (0, n_rows):
+            return f"partial batch: {mine['events']} of {n_rows} events"
+        if (mine["events"] == n_rows) != (mine["ingest_runs"] == 1):
+            return f"events {mine['events']} but ingest_runs {mine['ingest_runs']}"
+        if mine["events"] == 0 and mine["users"] != 0:
+            return f"users written without their events: {mine['users']}"
+        return None
+
+    def check_after_rerun(home: Path) -> str | None:
+        problem = check_after_kill(home)
+        if problem:
+            return problem
+        store = _store(home)
+        n, distinct, runs = (
+            store.query_df(
+                "SELECT count(*) AS n, count(DISTINCT event_key) AS d, "
+                "(SELECT count(*) FROM ingest_runs WHERE shop_id = ?) AS r "
+                "FROM events WHERE shop_id = ?",
+                [KILL_SHOP, KILL_SHOP],
+            )
+            .iloc[0]
+            .tolist()
+        )
+        if n != n_rows or distinct != n_rows or runs != 1:
+            return f"after rerun: {n} events ({distinct} distinct, {runs} runs), expected {n_rows}"
+        return None
+
+    return FaultScenario(
+        name="ingest",
+        prepare=prepare,
+        args=["ingest", str(events_file), "--kind", "events", "--shop", KILL_SHOP],
+        check_after_kill=check_after_kill,
+        check_after_rerun=check_after_rerun,
+    )
+
+
+def _model_check(home: Path, task: str) -> str | None:
+    """The active model of ``task`` (if any) loads and scores a text, in a fresh process."""
+    code = (
+        "import sys\n"
+        "from core.registry import active_version\n"
+        "from core.inference import predict_texts\n"
+        f"v = active_version({task!r})\n"
+        "if v is None: sys.exit(0)\n"
+        f"df = predict_texts({task!r}, ['great shoes, fast delivery', 'arrived broken'])\n"
+        "assert len(df) == 2, df\n"
+    )
+    import subprocess
+    import sys
+
+    from tests.trust.fault_harness import _env
+
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(home, {}),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        return f"active {task} model does not load and score: {result.stderr[-400:]}"
+    return None
+
+
+def score_scenario(
+    trained_home: Path, task: str = "sentiment", shop: str = "sample"
+) -> FaultScenario:
+    """kill -9 during ``shoplens score TASK``: predictions are whole rows of the active version
+    (scoring writes in short transactions, so any number of finished batches may be there), the
+    active model still loads and scores, and a rerun scores every row exactly once."""
+
+    def prepare(home: Path) -> None:
+        shutil.copytree(trained_home, home, dirs_exist_ok=True)
+        from core.tasks import get_task
+
+        texts = get_task(task).load_texts(_store(home), shop)
+        (home / "expected_predictions.json").write_text(json.dumps(len(texts)))
+
+    def _predictions(home: Path) -> tuple[int, int, int]:
+        row = (
+            _store(home)
+            .query_df(
+                "SELECT count(*) AS n, count(DISTINCT target_id) AS d, "
+                "count(*) FILTER (WHERE probs IS NULL OR label IS NULL) AS bad "
+                "FROM predictions WHERE shop_id = ? AND task = ?",
+                [shop, task],
+            )
+            .iloc[0]
+        )
+        return int(row["n"]), int(row["d"]), int(row["bad"])
+
+    def check_after_kill(home: Path) -> str | None:
+        n, distinct, bad = _predictions(home)
+        if bad:
+            return f"{bad} half-written predictions"
+        if n != distinct:
+            return f"duplicated predictions: {n} rows for {distinct} targets"
+        return _model_check(home, task)
+
+    def check_after_rerun(home: Path) -> str | None:
+        problem = check_after_kill(home)
+        if problem:
+            return problem
+        n, _, _ = _predictions(home)
+        expected = json.loads((home / "expected_predictions.json").read_text())
+        return None if n == expected else f"after rerun {n} predictions, expected {expected}"
+
+    return FaultScenario(
+        name=f"score-{task}",
+        prepare=prepare,
+        args=["score", task, "--shop", shop],
+        check_after_kill=check_after_kill,
+        check_after_rerun=check_after_rerun,
+    )
+
+
+def train_scenario(
+    trained_home: Path, task: str = "sentiment", extra: list[str] | None = None
+) -> FaultScenario:
+    """kill -9 during ``shoplens train TASK``: the previously active version stays active (or a
+    complete new one is), still loads and scores; a rerun finishes."""
+
+    def prepare(home: Path) -> None:
+        shutil.copytree(trained_home, home, dirs_exist_ok=True)
+
+    def check(home: Path) -> str | None:
+        active_file = home / "models" / task / "ACTIVE"
+        if not active_file.exists():
+            return "no ACTIVE model after the kill"
+        version = active_file.read_text().strip()
+        if not (home / "models" / task / version).is_dir():
+            return f"ACTIVE names {version!r}, which is not a complete version folder"
+        return _model_check(home, task)
+
+    return FaultScenario(
+        name=f"train-{task}",
+        prepare=prepare,
+        args=["train", task, *(extra or [])],
+        check_after_kill=check,
+        check_after_rerun=check,
+    )
