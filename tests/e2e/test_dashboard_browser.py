@@ -1,0 +1,165 @@
+"""End to end: `streamlit run app/main.py` in headless Chromium (Debian's, driven by Selenium).
+
+Logs in with a real account, visits every page through the sidebar navigation, fails on any
+exception shown in the page, and saves a screenshot of each page (to ``$SHOPLENS_SCREENSHOTS``
+when set, else into the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from db.settings import REPO_ROOT
+from db.store import Store
+
+pytestmark = pytest.mark.e2e
+
+PAGES = [
+    ("overview", "Overview"), ("behaviour", "Behaviour"), ("sentiment", "Sentiment"),
+    ("intent", "Intent"), ("demand", "Demand"), ("segments", "Segments"),
+    ("explain", "Explain"), ("labelling", "Labelling"), ("models", "Models"),
+]  # fmt: skip
+CHROMIUM_FLAGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--disable-dev-shm-usage", "--window-size=1440,1100", "--hide-scrollbars",
+]  # fmt: skip
+ERROR_MARKERS = ("Traceback", "Error", "Exception")
+USERNAME, PASSWORD = "e2e-admin", "e2e-password-123456"
+
+
+def _browser_paths() -> tuple[str, str]:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("Debian chromium + chromium-driver are not installed (make e2e-deps)")
+    pytest.importorskip("selenium", reason="selenium is not installed (pip install -e .[dev])")
+    return chromium, driver
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError(f"streamlit did not answer at {url} within {timeout_s} s")
+
+
+@pytest.fixture
+def app_url(shoplens_home: Path, store: Store, tmp_path: Path) -> Iterator[str]:
+    """A seeded shop, an admin account and `streamlit run` on a free loopback port."""
+    from db.accounts import create_account
+    from tests.app.dashboard_seed import seed_shop
+
+    seed_shop(store)
+    create_account(store, USERNAME, PASSWORD, "admin")
+    port = _free_port()
+    log = (tmp_path / "streamlit.log").open("wb")
+    proc = subprocess.Popen(  # noqa: S603 - fixed argument list
+        [sys.executable, "-m", "streamlit", "run", "app/main.py",
+         "--server.address", "127.0.0.1", "--server.port", str(port),
+         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--client.showErrorDetails", "full"],
+        cwd=REPO_ROOT, env={**os.environ, "SHOPLENS_HOME": str(shoplens_home)},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _wait_idle(driver: object, title: str, timeout_s: float = 60) -> None:
+    """Wait until the page's title shows and Streamlit has finished running the script."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            heads = [h.text for h in driver.find_elements(By.CSS_SELECTOR, "h1")]
+        except StaleElementReferenceException:  # the page re-rendered while we read it
+            continue
+        running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
+        skeleton = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSkeleton"]')
+        if any(title in h for h in heads) and not running and not skeleton:
+            time.sleep(0.8)  # charts finish drawing
+            if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
+                return
+        time.sleep(0.3)
+    raise TimeoutError(f"page {title!r} did not finish rendering in {timeout_s} s")
+
+
+def test_every_page_renders_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    chromium, driver_path = _browser_paths()
+    shots = Path(os.environ.get("SHOPLENS_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get(app_url)
+        _wait_idle(driver, "ShopLens")
+        WebDriverWait(driver, 30).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="Username"]')
+        )
+        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Username"]').send_keys(USERNAME)
+        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
+        driver.find_element(By.XPATH, '//button[.//p[text()="Sign in"]]').click()
+        _wait_idle(driver, "Overview")
+        for key, title in PAGES:
+            links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')
+            link = next((a for a in links if a.text.strip().endswith(title)), None)
+            assert link is not None, f"no link to {title}: {[a.text for a in links]}"
+            link.click()
+            _wait_idle(driver, title)
+            exceptions = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+            body = driver.find_element(By.TAG_NAME, "body").text
+            found = [m for m in ERROR_MARKERS if m in body]
+            driver.save_screenshot(str(shots / f"{key}.png"))
+            assert not exceptions and not found, f"{title}: {found} in page\n{body[:2000]}"
+            # the sidebar filters are drawn on every page
+            assert driver.find_elements(
+                By.CSS_SELECTOR, '[data-testid="stSidebar"] [data-testid="stSelectbox"]'
+            )
+    finally:
+        driver.quit()
+    assert sorted(p.stem for p in shots.glob("*.png")) == sorted(k for k, _ in PAGES)
