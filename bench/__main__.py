@@ -33,8 +33,12 @@ def _summary(result: dict) -> str:
     return ", ".join(scalars[:8])
 
 
-def run(names: Sequence[str], quick: bool = False) -> int:
-    """Run the named benchmarks (all when empty); return the number that failed."""
+def run(names: Sequence[str], quick: bool = False, tag: str = "", note: str = "") -> int:
+    """Run the named benchmarks (all when empty); return the number that failed.
+
+    Results go to ``<name>.json`` (``<name>.quick.json`` for quick runs); a ``tag`` is added to
+    the file name (``<name>.<tag>.json``) and a ``note`` (where and how it was measured) to the file.
+    """
     available = discover()
     unknown = [n for n in names if n not in available]
     if unknown:
@@ -56,7 +60,10 @@ def run(names: Sequence[str], quick: bool = False) -> int:
             failures += 1
             continue
         payload = {"quick": quick, "wall_seconds": round(t.seconds, 3), **(result or {})}
-        path = write_result(f"{name}.quick" if quick else name, payload)
+        if note:
+            payload = {"note": note, **payload}
+        stem = ".".join(part for part in (name, "quick" if quick else "", tag) if part)
+        path = write_result(stem, payload)
         print(f"ok {name} in {t.seconds:.1f}s -> {path.name}: {_summary(result or {})}", flush=True)
     return failures
 
@@ -67,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", metavar="NAME", help="benchmarks to run (default all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument("--tag", default="", help="add to result file names: <name>.<tag>.json")
+    parser.add_argument("--note", default="", help="stored in the results: where/how measured")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(discover()))
@@ -74,7 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.names and not discover():
         print("no benchmarks found in bench/")
         return 0
-    return 1 if run(args.names, quick=args.quick) else 0
+    if args.tag and not args.tag.replace("-", "").isalnum():
+        parser.error("--tag may hold only letters, digits and '-'")
+    return 1 if run(args.names, quick=args.quick, tag=args.tag, note=args.note) else 0
 
 
 if __name__ == "__main__":

@@ -62,6 +62,19 @@ def test_run_writes_result_and_counts_failures(tmp_path, monkeypatch, capsys):
     assert "FAILED bad" in out and "ok good" in out
 
 
+def test_tag_and_note_go_into_the_result(tmp_path, monkeypatch):
+    good = types.ModuleType("bench.bench_good")
+    good.main = lambda quick=False: {"value": 1}
+    monkeypatch.setitem(sys.modules, "bench.bench_good", good)
+    monkeypatch.setattr(runner, "discover", lambda: ["good"])
+    monkeypatch.setattr(
+        runner, "write_result", lambda name, payload: write_result(name, payload, tmp_path)
+    )
+    assert runner.run(["good"], tag="shared-vm", note="busy machine") == 0
+    doc = json.loads((tmp_path / "good.shared-vm.json").read_text())
+    assert doc["note"] == "busy machine" and doc["value"] == 1
+
+
 def test_unknown_name_is_an_error(monkeypatch, capsys):
     monkeypatch.setattr(runner, "discover", lambda: ["ingest"])
     assert runner.main(["nope"]) == 1
