@@ -175,9 +175,9 @@ def test_background_retrain_with_human_labels_promotes_and_records(loop):
     from labeling.jobs import start_retrain, wait
 
     settings, store, version = loop
-    push(store, "sentiment", 2, shop_id="s3", settings=settings)
+    push(store, "sentiment", 4, shop_id="s3", settings=settings)
     client = LabelStudioClient.from_settings(settings)
-    for t in shop_tasks(client, settings, "s3"):
+    for t in shop_tasks(client, settings, "s3")[:2]:  # two answered, two still open
         true_label = "positive" if int(t["data"]["target_id"][1:]) % 2 else "negative"
         client.create_annotation(t["id"], choice(true_label), lead_time=1.0)
     assert sync(store, "sentiment", shop_id="s3", settings=settings).labels_written == 2
@@ -188,7 +188,9 @@ def test_background_retrain_with_human_labels_promotes_and_records(loop):
     assert result["labels_used"] == {"derived": 38, "human": 2}
     assert result["previous_version"] == version
     assert result["promoted"] and active_version("sentiment") == result["new_version"]
-    assert result["label_studio_updated"]
+    assert result["label_studio_updated"]  # the two open tasks got the new version's guess
+    open_tasks = [t for t in shop_tasks(client, settings, "s3") if not t["annotations"]]
+    assert {t["predictions"][-1]["model_version"] for t in open_tasks} == {result["new_version"]}
     assert (
         client.get_project(project_id("sentiment", settings))["model_version"]
         == (result["new_version"])
