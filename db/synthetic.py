@@ -16,8 +16,8 @@ How one log is built (all vectorised numpy, in chunks of users, one RNG stream p
    span, weighted by Taobao's weekday pattern, at hours drawn from Taobao's session-start hours;
    events inside a session are spaced by Taobao's within-session gaps. Sessions of one user are
    pushed apart so that every gap between them exceeds 30 minutes.
-3. Event types follow Taobao's behaviour mix; only "buyer" users (Taobao's buyer share) purchase,
-   and each buyer purchases at least once. A ``search_share`` of events (3 % by default; Taobao
+3. Event types follow Taobao's behaviour mix; only "buyer" users purchase, and each buyer seen
+   for at least 3 days purchases at least once, so Taobao's share of buyers holds. A ``search_share`` of events (3 % by default; Taobao
    has no search) are searches opening a session, with a query built from the session's category.
 4. A session browses one category (70 % of its events; the rest anywhere in the shop); items are
    drawn by popularity (e.g. review counts, Zipf-like). Cart, fav and purchase events act on the
@@ -55,6 +55,7 @@ from db.errors import InputError
 from db.settings import DATA_DIR
 
 CALIBRATION_PATH = DATA_DIR / "synthetic_calibration.json"
+MIN_BUYER_DAYS = 3.0
 SESSION_GAP_S = 1800  # a new session starts after more than 30 minutes of inactivity
 DEFAULT_START = datetime(2026, 9, 7)  # a Monday; the bundled sample shop's 8 weeks start here
 BEHAVIOURS = ("view", "cart", "fav", "purchase")
@@ -283,12 +284,13 @@ class UserPlan:
     active_to: np.ndarray
     new: np.ndarray
     buyer: np.ndarray
+    sure_buyer: np.ndarray
 
     def slice(self, lo: int, hi: int) -> UserPlan:
         """Users ``lo .. hi-1`` as a plan of their own."""
         return UserPlan(
             self.offset + lo, *(a[lo:hi] for a in (self.budget, self.active_from,
-            self.active_to, self.new, self.buyer)),
+            self.active_to, self.new, self.buyer, self.sure_buyer)),
         )  # fmt: skip
 
 
@@ -328,8 +330,13 @@ def plan_users(
         take = take[budget[take] + step >= 1]
         budget[take] += step
         diff -= step * len(take)
-    buyer = rng.random(n_users) < cal.buyer_share
-    return UserPlan(0, budget, lo, hi, began >= 0, buyer)
+    # Each buyer purchases at least once where the period shows at least MIN_BUYER_DAYS of them
+    # (slivers at the period's edges would otherwise pile purchases there), so the buyer flag
+    # is drawn a little more often to keep Taobao's share of users with a purchase.
+    long_enough = (hi - lo) >= MIN_BUYER_DAYS
+    share = min(1.0, cal.buyer_share / max(float(long_enough.mean()), 1e-9))
+    buyer = rng.random(n_users) < share
+    return UserPlan(0, budget, lo, hi, began >= 0, buyer, buyer & long_enough & (budget >= 1))
 
 
 def generate_events(
@@ -453,20 +460,20 @@ def _chunk(
     s_start = np.maximum(s_start - overflow[s_user], 0.0)
     e_seconds = (s_start[e_session] + within).astype(np.int64)
 
-    # What: behaviour mix, buyers only purchase (each at least once), searches open sessions.
+    # What: behaviour mix (only users allowed to buy purchase), searches open sessions.
     e_user = s_user[e_session]
     mix = cal.behaviour_mix
     buyer_events = int(budget[users.buyer].sum())
-    n_buyers = int(users.buyer.sum())
-    p_buy = max(0.0, mix["purchase"] * total - n_buyers) / max(buyer_events, 1)
+    n_sure = int(users.sure_buyer.sum())
+    p_buy = max(0.0, mix["purchase"] * total - n_sure) / max(buyer_events, 1)
     p_purchase = np.where(users.buyer, min(p_buy, 0.5), 0.0)[e_user]
     u = rng.random(total)
     code = np.zeros(total, dtype=np.int8)
     code[u < p_purchase + mix["cart"] + mix["fav"]] = 2
     code[u < p_purchase + mix["cart"]] = 1
     code[u < p_purchase] = 3
-    forced = user_start + np.floor(rng.random(n_users) * budget).astype(np.int64)
-    code[forced[users.buyer]] = 3
+    sure = user_start + np.floor(rng.random(n_users) * budget).astype(np.int64)
+    code[sure[users.sure_buyer]] = 3
     p_search = min(1.0, cal.search_share * total / n_sessions)
     is_search = (e_pos == 0) & (rng.random(total) < p_search)
     code[is_search] = 4
