@@ -35,7 +35,7 @@ from labeling.projects import (
     ensure_project,
     follow_model_version,
 )
-from labeling.selection import STRATEGIES, select_batch
+from labeling.selection import STRATEGIES, select_batch, uncertainty_scores
 
 
 @dataclass
@@ -174,8 +174,6 @@ def _select_new(spec: Any, candidates: pd.DataFrame, n: int, strategy: str, dive
 
 def select_scores(probs: np.ndarray, strategy: str) -> np.ndarray:
     """The uncertainty recorded in the queue (for ``random``: the entropy, for reference)."""
-    from labeling.selection import uncertainty_scores
-
     return uncertainty_scores(probs, "entropy" if strategy == "random" else strategy)
 
 

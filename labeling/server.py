@@ -262,8 +262,8 @@ def start(settings: Settings | None = None, timeout_s: float = HEALTH_TIMEOUT_S)
             f"choose another port: SHOPLENS_LS_PORT=8090 shoplens labelstudio start."
         )
     exe = _executable(settings)
-    creds = load_credentials(settings) if is_initialised(settings) else initialise(settings)
-    assert creds is not None
+    creds = load_credentials(settings) if is_initialised(settings) else None
+    creds = creds or initialise(settings)
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     log_path = _log_file(settings)
     cmd = [str(exe), "start", "--no-browser", "--internal-host", ls.host, "--port", str(ls.port)]
