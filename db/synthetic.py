@@ -13,7 +13,7 @@ How one log is built (all vectorised numpy, in chunks of users, one RNG stream p
    nine Taobao days say nothing about multi-week retention).
 2. Each user's events are cut into sessions whose sizes follow Taobao's events-per-session
    distribution (30-minute inactivity rule). Sessions start on days drawn from the user's active
-   span, weighted by Taobao's weekday pattern, at hours drawn from Taobao's session-start hours;
+   span, weighted by Taobao's weekday pattern, at hours drawn from Taobao's hourly event shares;
    events inside a session are spaced by Taobao's within-session gaps. Sessions of one user are
    pushed apart so that every gap between them exceeds 30 minutes.
 3. Event types follow Taobao's behaviour mix; only "buyer" users purchase, and each buyer seen
@@ -440,7 +440,10 @@ def _chunk(
     day = np.minimum(_thin_by_weekday(rng, draw, n_sessions, start, cal), days - 1)
     opening = (seg_start == user_start[s_user]) & users.new[s_user]
     day[opening] = np.floor(lo[opening]).astype(np.int64)
-    hour = rng.choice(24, n_sessions, p=np.asarray(cal.session_start_hour_shares) / 1.0)
+    # Sessions start by the hours of *events*: the hourly traffic a merchant sees then matches
+    # Taobao's (its evening sessions are longer rather than more numerous; we keep one size law).
+    hours = np.asarray(cal.hour_shares)
+    hour = rng.choice(24, n_sessions, p=hours / hours.sum())
     s_start = day * 86400.0 + hour * 3600.0 + np.floor(rng.random(n_sessions) * 3600.0)
     s_start = s_start[np.lexsort((s_start, s_user))]  # a user's sessions in time order
     # at least 1 s apart, so no two events of a session are identical (the store dedups them)
