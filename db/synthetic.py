@@ -8,9 +8,9 @@ never needs the research-use data set (no rows of it are stored, only summary nu
 
 How one log is built (all vectorised numpy, in chunks of users, one RNG stream per chunk):
 
-1. Users get an event budget drawn from Taobao's events-per-user distribution (rescaled to the
-   requested mean), an acquisition day and a mean active span (exponential; an assumption, since
-   nine Taobao days say nothing about multi-week retention).
+1. Users form a steady customer base: each is active for an exponential lifetime (an assumption:
+   nine Taobao days say nothing of retention) overlapping the period, at an activity rate drawn
+   from Taobao's events-per-user distribution; budgets are rate x active days, rescaled.
 2. Each user's events are cut into sessions whose sizes follow Taobao's events-per-session
    distribution (30-minute inactivity rule). Sessions start on days drawn from the user's active
    span, weighted by Taobao's weekday pattern, at hours drawn from Taobao's hourly event shares;
