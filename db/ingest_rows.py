@@ -106,19 +106,30 @@ def typed_query(
     source_types: dict[str, str],
     label_targets: tuple[str, ...],
 ) -> str:
-    """SELECT reading every cell once: ``<field>`` (typed) and ``<field>__blank`` per column."""
-    parts = ["raw._row AS _row"]
+    """SELECT reading every cell once: ``<field>`` (typed) and ``<field>__blank`` per column.
+
+    Blankness is derived from the typed value where that says it (ids, enums, typed Parquet
+    columns), so most cells are trimmed once, not twice."""
+    inner = ["raw._row AS _row"]
+    outer = ["*"]
     for column in spec.columns:
         if column.name not in sources:
             continue
-        src = quote_ident(sources[column.name])
-        parts.append(
-            f"{_typed_value(column, src, source_types.get(sources[column.name], 'VARCHAR'))} AS {column.name}"
-        )
-        parts.append(f"(NULLIF(trim({_text(src)}), '') IS NULL) AS {column.name}__blank")
+        c = column.name
+        src = quote_ident(sources[c])
+        source_type = source_types.get(sources[c], "VARCHAR").upper()
+        inner.append(f"{_typed_value(column, src, source_type)} AS {c}")
+        if column.allowed:
+            outer.append(f"({c} IS NULL OR {c} = '') AS {c}__blank")
+        elif column.type == "text" and c not in FREE_TEXT:
+            outer.append(f"({c} IS NULL) AS {c}__blank")
+        elif source_type != "VARCHAR":
+            inner.append(f"({src} IS NULL) AS {c}__blank")
+        else:
+            inner.append(f"(NULLIF(trim({_text(src)}), '') IS NULL) AS {c}__blank")
     for label in label_targets:
-        parts.append(f"NULLIF(trim({_text(quote_ident(sources[label]))}), '') AS {label}")
-    return f"SELECT {', '.join(parts)} FROM {_from_raw(spec, sources)}"
+        inner.append(f"NULLIF(trim({_text(quote_ident(sources[label]))}), '') AS {label}")
+    return f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {_from_raw(spec, sources)})"
 
 
 def _bad_condition(column: ColumnSpec) -> str:
@@ -274,19 +285,23 @@ def _finish_events(con: duckdb.DuckDBPyConnection, shop_id: str) -> duckdb.DuckD
         source = "clean c LEFT JOIN sessions_derived s USING (_row)"
     else:
         source = "clean c"
-    con.execute(
-        "CREATE TABLE keyed AS SELECT (hash(?, c.user_id, coalesce(c.item_id, ''), c.event_type, c.ts,"
-        " coalesce(c.query, ''), coalesce(c.session_id, '')) >> 1)::BIGINT AS event_key,"
-        f" c.user_id, {session} AS session_id, c.item_id, c.category, c.event_type, c.query, c.ts, c._row"
-        f" FROM {source}",
-        [shop_id],
+    key = (
+        "(hash(?, c.user_id, coalesce(c.item_id, ''), c.event_type, c.ts, coalesce(c.query, ''),"
+        " coalesce(c.session_id, '')) >> 1)::BIGINT"
     )
     total, distinct = con.execute(
-        "SELECT count(*), count(DISTINCT event_key) FROM keyed"
+        f"SELECT count(*), count(DISTINCT {key}) FROM clean c", [shop_id]
     ).fetchall()[0]
+    columns = (
+        f"c.user_id, {session} AS session_id, c.item_id, c.category, c.event_type, c.query, c.ts"
+    )
     if total == distinct:
-        return con.sql("SELECT * EXCLUDE (_row) FROM keyed")
+        return con.sql(f"SELECT {key} AS event_key, {columns} FROM {source}", params=[shop_id])
     # the same event more than once in the file: keep its first occurrence
+    con.execute(
+        f"CREATE TABLE keyed AS SELECT {key} AS event_key, {columns}, c._row FROM {source}",
+        [shop_id],
+    )
     return con.sql(
         "SELECT event_key, arg_min(user_id, _row) AS user_id, arg_min(session_id, _row) AS session_id,"
         " arg_min(item_id, _row) AS item_id, arg_min(category, _row) AS category,"

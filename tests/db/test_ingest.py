@@ -239,3 +239,10 @@ def test_a_million_chinese_characters_load_from_csv(store: Store, tmp_path: Path
     assert report.rows_added == 1
     stored = store.query_df("SELECT text, language FROM reviews")
     assert stored["text"].iloc[0] == text and stored["language"].iloc[0] == "zh"
+
+
+def test_repeated_event_lines_load_once(store: Store, tmp_path: Path) -> None:
+    line = "u1,view,2024-05-01T10:00:00Z,i1,Dresses\n"
+    path = write(tmp_path, "e.csv", "user_id,event_type,ts,item_id,category\n" + line * 3)
+    report = ingest_file(store, path, "events")
+    assert (report.rows_read, report.rows_added) == (3, 1)
