@@ -43,6 +43,11 @@ class Account:
     created_at: datetime
 
 
+def _shown(name: str) -> str:
+    """A name as quoted in a message: never more than 40 characters of it."""
+    return repr(name if len(name) <= 40 else name[:40] + "...")
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -92,9 +97,9 @@ def generate_password() -> str:
 def validate_username(username: str) -> str:
     """``username`` if it is 1-64 letters, digits, ``_ . @ -`` (starting alphanumeric)."""
     if not isinstance(username, str) or not _USERNAME_RE.match(username):
-        shown = username if isinstance(username, str) and len(username) <= 40 else "that name"
+        shown = _shown(username) if isinstance(username, str) else "(not text)"
         raise InputError(
-            f"invalid username {shown!r}: use 1-64 letters, digits and _ . @ - "
+            f"invalid username {shown}: use 1-64 letters, digits and _ . @ - "
             "(starting with a letter or digit)"
         )
     return username
@@ -112,7 +117,7 @@ def validate_password(password: str) -> str:
 def validate_role(role: str, shop_id: str | None) -> None:
     """Check a role and its shop: a merchant needs exactly one shop, the others none."""
     if role not in ROLES:
-        raise InputError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
+        raise InputError(f"unknown role {_shown(role)}: use one of {', '.join(ROLES)}")
     if role == "merchant":
         if not shop_id or not _SHOP_RE.match(shop_id):
             raise InputError(
@@ -154,7 +159,7 @@ def set_password(store: Store, username: str, password: str) -> None:
             "SELECT count(*) FROM app_users WHERE username = ?", [username]
         ).fetchone()[0]
         if not found:
-            raise InputError(f"no account named {username!r}")
+            raise InputError(f"no account named {_shown(username)}")
         con.execute(
             "UPDATE app_users SET password_hash = ? WHERE username = ?", [password_hash, username]
         )
@@ -165,7 +170,7 @@ def remove_account(store: Store, username: str) -> None:
     with store.write() as con:
         row = con.execute("SELECT role FROM app_users WHERE username = ?", [username]).fetchone()
         if row is None:
-            raise InputError(f"no account named {username!r}")
+            raise InputError(f"no account named {_shown(username)}")
         admins = con.execute("SELECT count(*) FROM app_users WHERE role = 'admin'").fetchone()[0]
         if row[0] == "admin" and admins <= 1:
             raise InputError("cannot remove the last admin account")

@@ -56,10 +56,13 @@ def _store(settings: Settings) -> Store:
 def read_password_file(path_text: str) -> str:
     """The password in the first line of a file (at most 4 KB; the file must exist)."""
     path = Path(path_text)
-    if not path.is_file():
-        raise InputError(f"--password-file: no such file {path_text[:200]!r}")
-    with path.open("rb") as fh:
-        data = fh.read(_MAX_PASSWORD_FILE_BYTES + 1)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(_MAX_PASSWORD_FILE_BYTES + 1)
+    except OSError as exc:  # missing, a folder, no permission, a name too long ...
+        raise InputError(
+            f"--password-file: cannot read {path_text[:200]!r} ({exc.strerror or exc})"
+        ) from None
     if len(data) > _MAX_PASSWORD_FILE_BYTES:
         raise InputError(
             "--password-file: the file is larger than 4 KB; put only the password in it"
