@@ -571,12 +571,15 @@ def user_signals(store: Store, shop_id: str, start: date, end: date) -> pd.DataF
         FROM pred p JOIN sess s ON p.task = 'purchase' AND p.target_id = s.session_id
         GROUP BY 1),
     risk AS (
+        -- risk targets are "user:<id>" / "session:<id>" (bare ids accepted too)
         SELECT user_id, max(r) AS risk FROM (
-            SELECT p.target_id AS user_id, CAST(p.probs->>'$.anomalous' AS DOUBLE) AS r
-            FROM pred p WHERE p.task = 'risk'
+            SELECT regexp_replace(p.target_id, '^user:', '') AS user_id,
+                   CAST(p.probs->>'$.anomalous' AS DOUBLE) AS r
+            FROM pred p WHERE p.task = 'risk' AND NOT starts_with(p.target_id, 'session:')
             UNION ALL
             SELECT s.user_id, CAST(p.probs->>'$.anomalous' AS DOUBLE)
-            FROM pred p JOIN sess s ON p.task = 'risk' AND p.target_id = s.session_id)
+            FROM pred p JOIN sess s ON p.task = 'risk'
+                 AND regexp_replace(p.target_id, '^session:', '') = s.session_id)
         GROUP BY 1),
     senti AS (
         SELECT r.user_id, count(*) AS reviews,
@@ -601,3 +604,41 @@ def user_signals(store: Store, shop_id: str, start: date, end: date) -> pd.DataF
     ORDER BY act.user_id
     """
     return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi})
+
+
+def risk_flags(store: Store, shop_id: str, limit: int = 50) -> pd.DataFrame:
+    """Users or sessions the risk model flagged, strangest first, with its plain reason.
+
+    Columns: level (user | session), id, score, reason.
+    """
+    sql = """
+    SELECT CASE WHEN starts_with(target_id, 'session:') THEN 'session' ELSE 'user' END AS level,
+           regexp_replace(target_id, '^(user|session):', '') AS id,
+           round(CAST(probs->>'$.anomalous' AS DOUBLE), 3) AS score,
+           coalesce(probs->>'$.reason', '') AS reason
+    FROM predictions
+    WHERE shop_id = ? AND task = 'risk' AND label = 'anomalous' AND model_version = (
+        SELECT model_version FROM predictions WHERE shop_id = ? AND task = 'risk'
+        GROUP BY 1 ORDER BY max(created_at) DESC, 1 DESC LIMIT 1)
+    ORDER BY score DESC, id LIMIT ?
+    """
+    return store.query_df(sql, [shop_id, shop_id, limit])
+
+
+def review_texts(
+    store: Store,
+    shop_id: str,
+    start: date | None = None,
+    end: date | None = None,
+    category: str | None = None,
+    strict: bool = False,
+) -> pd.DataFrame:
+    """``review_id, text`` of the shop's reviews in the period (and category), by id."""
+    sql = f"""
+    SELECT r.review_id, r.text FROM reviews r
+    LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
+    WHERE r.shop_id = ? AND {_text_period("r", strict)}
+      AND (CAST(? AS VARCHAR) IS NULL OR i.category = ?)
+    ORDER BY r.review_id
+    """
+    return store.query_df(sql, [shop_id, *_period_params(start, end), category, category])

@@ -89,12 +89,19 @@ with left:
     else:
         missing("No purchase-propensity model yet.", TRAIN_HINT.format(task="purchase"))
 with right:
-    st.subheader("Flagged sessions")
+    st.subheader("Flagged shoppers and sessions")
+    flags = cached(dq.risk_flags, store, shop_id=f.shop_id)
+    if len(flags):
+        st.markdown("**Risk model** (anomaly score, with its reason)")
+        st.dataframe(flags, hide_index=True, width="stretch")
+    else:
+        st.caption("No risk scores yet: run `shoplens train risk` for anomaly scores with reasons.")
     risky = cached(dq.risky_sessions, store, shop_id=f.shop_id, start=f.start, end=f.end)
+    st.markdown("**Rules**, in this period")
     if len(risky):
         st.dataframe(risky, hide_index=True, width="stretch")
     else:
-        st.success("No session in this period looks automated or abusive.")
+        st.success("No session in this period breaks a rule.")
     st.caption(
         "Rules: bot-like speed (>60 events/min over 30+ events), cart hoarding (20+ cart adds, "
         "no purchase), scraping (200+ views, nothing else)."

@@ -3,11 +3,10 @@
 import streamlit as st
 
 from app.ui import charts
-from app.ui.context import missing, page_context
+from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
 from app.ui.metrics import NEED_LABELS, demand_index, time_bucket
-from app.ui.needs import name_needs
-from app.ui.textdata import TRAIN_HINT, has_predictions, sentences_scored
+from app.ui.textdata import TRAIN_HINT, has_predictions, named_needs, sentences_scored
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
@@ -44,8 +43,10 @@ st.subheader("Named needs")
 kinds = st.multiselect(
     "Kinds of need", list(NEED_LABELS), default=list(NEED_LABELS), key="demand_kinds"
 )
-chosen = needs_rows[needs_rows["label"].isin(kinds)]
-needs, assignment = name_needs(chosen[["target_id", "text"]])
+needs, assignment = cached(
+    named_needs, store, shop_id=f.shop_id, start=f.start, end=f.end, category=f.category,
+    kinds=tuple(kinds),
+)  # fmt: skip
 st.caption(
     "Needs are groups of similar sentences (seeded k-means over TF-IDF, stable across runs), "
     "named by their key phrases."

@@ -4,8 +4,13 @@ import streamlit as st
 
 from app.ui.context import cached, missing, page_context
 from app.ui.metrics import NEED_LABELS, Kpi, demand_index, sentiment_index
-from app.ui.needs import name_needs
-from app.ui.textdata import TRAIN_HINT, messages_scored, reviews_scored, sentences_scored
+from app.ui.textdata import (
+    TRAIN_HINT,
+    messages_scored,
+    named_needs,
+    reviews_scored,
+    sentences_scored,
+)
 from db import dashboard_queries as dq
 
 ctx = page_context()
@@ -77,7 +82,7 @@ with left:
     if len(msgs):
         counts = msgs["label"].value_counts().head(5)
         previous = msgs_before["label"].value_counts() if len(msgs_before) else {}
-        table = counts.rename("messages").to_frame()
+        table = counts.rename("messages").rename_axis("intent").to_frame()
         table["change"] = [int(n - previous.get(k, 0)) for k, n in counts.items()]
         st.dataframe(table, width="stretch")
     else:
@@ -86,7 +91,10 @@ with right:
     st.markdown("**Top demands** (named needs from reviews)")
     need_rows = sentences[sentences["label"].isin(NEED_LABELS)] if len(sentences) else sentences
     if len(need_rows):
-        needs, _ = name_needs(need_rows[["target_id", "text"]], quotes=1)
+        needs, _ = cached(
+            named_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
+            category=f.category, quotes=1,
+        )  # fmt: skip
         st.dataframe(
             needs.head(5).assign(example=needs["quotes"].str[0])[["name", "sentences", "example"]],
             hide_index=True,

@@ -80,12 +80,12 @@ if len(disagree):
     )
 
 st.subheader("Review drill-down")
-pool = disagree if len(disagree) else reviews
+pool = (disagree if len(disagree) else reviews).head(300)
+titles = dict(zip(pool["review_id"], pool["title"], strict=True))
+texts = dict(zip(pool["review_id"], pool["text"], strict=True))
 choice = st.selectbox(
-    "Review",
-    pool["review_id"].tolist(),
-    key="sentiment_review",
-    format_func=lambda rid: f"{rid} · {pool.set_index('review_id').at[rid, 'title']}",
-)
+    "Review (the most confident disagreements first)", list(titles), key="sentiment_review",
+    format_func=lambda rid: f"{rid} · {titles[rid]}",
+)  # fmt: skip
 if choice:
-    explain_block("sentiment", pool.set_index("review_id").at[choice, "text"], key=f"sent-{choice}")
+    explain_block("sentiment", texts[choice], key=f"sent-{choice}")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from app.ui.metrics import confidence
 
 PALETTE = ["#2E6FDB", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1"]
 SENTIMENT_COLOURS = {"negative": "#E15759", "neutral": "#BAB0AC", "positive": "#59A14F"}
@@ -176,7 +177,7 @@ def calibration_bins(pairs: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
 
     ``pairs`` has ``label`` (true), ``predicted`` and ``probs`` (JSON text or dict).
     """
-    conf = pairs["probs"].map(lambda p: max((json.loads(p) if isinstance(p, str) else p).values()))
+    conf = confidence(pairs["probs"])
     correct = (pairs["label"] == pairs["predicted"]).astype(float)
     edges = np.linspace(0, 1, bins + 1)
     which = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)

@@ -87,7 +87,8 @@ def confidence(probs_json: pd.Series) -> pd.Series:
         if raw is None or (isinstance(raw, float) and pd.isna(raw)):
             return float("nan")
         probs = json.loads(raw) if isinstance(raw, str) else raw
-        return max(probs.values()) if probs else float("nan")
+        values = [v for v in probs.values() if isinstance(v, int | float)]  # skip e.g. "reason"
+        return max(values) if values else float("nan")
 
     return probs_json.map(top).astype(float)
 
@@ -113,9 +114,15 @@ def index_by(reviews: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Sentiment index and review count per group of ``keys`` (reviews have ``label``)."""
     if reviews.empty:
         return pd.DataFrame(columns=[*keys, "sentiment_index", "reviews"])
-    grouped = reviews.groupby(keys, sort=True)["label"]
-    out = grouped.agg(sentiment_index=sentiment_index, reviews="size").reset_index()
-    return out
+    label = reviews["label"]
+    score = (label == "positive").astype(int) - (label == "negative").astype(int)
+    counted = label.isin(("positive", "negative", "neutral")).astype(int)
+    frame = reviews[keys].assign(_score=score, _n=counted)
+    out = frame.groupby(keys, sort=True, dropna=False)[["_score", "_n"]].sum().reset_index()
+    out = out[out["_n"] > 0]
+    return out.assign(sentiment_index=out["_score"] / out["_n"], reviews=out["_n"])[
+        [*keys, "sentiment_index", "reviews"]
+    ].reset_index(drop=True)
 
 
 def time_bucket(ts: pd.Series, days_in_period: int) -> pd.Series:

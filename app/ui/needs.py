@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
+from threadpoolctl import threadpool_limits
 
 SEED = 13
 
@@ -41,7 +42,9 @@ def name_needs(
         centres = np.asarray(x.mean(axis=0)) if x is not None else None
     else:
         k = min(k, len(df))
-        model = KMeans(n_clusters=k, random_state=SEED, n_init=10).fit(x)
+        # one BLAS/OpenMP thread: on a busy 2-core machine more threads made it 10x slower
+        with threadpool_limits(1):
+            model = KMeans(n_clusters=k, random_state=SEED, n_init=4).fit(x)
         labels, centres = model.labels_, model.cluster_centers_
     terms = vectorizer.get_feature_names_out() if x is not None else np.array([])
 

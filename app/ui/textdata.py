@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 
 from app.ui.context import Filters, cached
-from app.ui.metrics import confidence
-from core.tasks import get_task
+from app.ui.metrics import NEED_LABELS, confidence
+from app.ui.needs import name_needs
+from core.demand import split_review_sentences
 from db import dashboard_queries as dq
 from db.store import Store
 
 TRAIN_HINT = "`shoplens train {task}` (trains a model and scores the shop's rows)"
 
 
-def demand_sentences(store: Store, shop_id: str) -> pd.DataFrame:
-    """Every review sentence of the shop: ``target_id`` (review_id:n), ``text``, ``review_id``."""
-    return get_task("demand").load_texts(store, shop_id)
+def period_sentences(
+    store: Store,
+    shop_id: str,
+    start: date,
+    end: date,
+    category: str | None = None,
+    strict: bool = True,
+) -> pd.DataFrame:
+    """The review sentences of the period: ``target_id`` (review_id:n), ``text``, ``review_id``,
+    split exactly as the demand task splits them (:func:`core.demand.split_review_sentences`)."""
+    reviews = dq.review_texts(store, shop_id, start, end, category, strict)
+    return split_review_sentences(reviews)
 
 
 def reviews_scored(
@@ -59,10 +71,31 @@ def sentences_scored(
     )
     if df.empty:
         return df.assign(text=pd.Series(dtype=str))
-    texts = cached(demand_sentences, store, shop_id=f.shop_id)[["target_id", "text"]]
+    texts = cached(
+        period_sentences, store, shop_id=f.shop_id, start=start, end=end,
+        category=f.category, strict=strict,
+    )[["target_id", "text"]]  # fmt: skip
     return df.merge(texts, on="target_id", how="left")
 
 
 def has_predictions(store: Store, shop_id: str, task: str) -> bool:
     """Whether any model version has scored this task in the shop."""
     return cached(dq.latest_version, store, shop_id=shop_id, task=task) is not None
+
+
+def named_needs(
+    store: Store,
+    shop_id: str,
+    start: date,
+    end: date,
+    category: str | None = None,
+    kinds: tuple[str, ...] = NEED_LABELS,
+    quotes: int = 3,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The period's need sentences (predicted as one of ``kinds``) grouped into named needs
+    (:func:`app.ui.needs.name_needs`); call it through :func:`cached`, clustering takes a while."""
+    predicted = dq.sentence_predictions(store, shop_id, start=start, end=end, category=category,
+                                        strict=True)  # fmt: skip
+    wanted = predicted[predicted["label"].isin(kinds)]
+    texts = period_sentences(store, shop_id, start, end, category)
+    return name_needs(wanted[["target_id"]].merge(texts, on="target_id"), quotes=quotes)

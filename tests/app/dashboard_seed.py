@@ -38,7 +38,7 @@ def _probs(labels: tuple[str, ...], chosen: str, confidence: float) -> dict[str,
 
 
 def _entropy_margin(probs: dict[str, float]) -> tuple[float, float]:
-    p = np.array(sorted(probs.values(), reverse=True))
+    p = np.array(sorted((v for v in probs.values() if isinstance(v, float)), reverse=True))
     return float(-(p * np.log(np.clip(p, 1e-12, 1))).sum()), float(p[0] - p[1])
 
 
@@ -153,12 +153,14 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
             )
         )
         r = 0.97 if session == "bot-1" else float(rng.random()) * 0.3
+        # as core.risk writes them: "session:<id>" targets, the reason inside the JSON
+        reason = "80 events in one minute" if r > 0.5 else ""
         predictions.append(
             (
                 "risk",
-                session,
+                f"session:{session}",
                 "anomalous" if r > 0.5 else "normal",
-                {"normal": 1 - r, "anomalous": r},
+                {"normal": 1 - r, "anomalous": r, "reason": reason},
             )
         )
 

@@ -89,6 +89,10 @@ def test_text_predictions_and_signals(shop: Store) -> None:
     users = dq.user_signals(shop, SHOP, START, END)
     assert users["user_id"].is_unique and users["propensity"].between(0, 1).all()
     assert users.set_index("user_id").loc["u-bot", "risk"] == pytest.approx(0.97)
+    flags = dq.risk_flags(shop, SHOP)
+    assert flags.to_dict("records") == [
+        {"level": "session", "id": "bot-1", "score": 0.97, "reason": "80 events in one minute"}
+    ]
     pairs = dq.model_test_pairs(shop, "sentiment", "v-demo-1")
     assert len(pairs) > 0 and set(pairs.columns) == {"target_id", "label", "predicted", "probs"}
 

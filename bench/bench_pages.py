@@ -1,0 +1,210 @@
+"""Dashboard page render time (Streamlit AppTest) on the bundled shop and at 10M events.
+
+Two stores, each in a temporary ``SHOPLENS_HOME``:
+
+- ``sample``: the bundled sample shop (``db.sample.load_sample``: 250k events, 18k reviews,
+  4.5k messages);
+- ``synthetic``: the same reviews, messages and items, and 10M seeded synthetic events
+  (``db.synthetic``; ``--quick``: 500k) instead of the sample's events.
+
+Both get one prediction per row for every task (sentiment from the stars, intent from the
+messages' own labels, demand from the labelling rules, purchase and risk at random) written as
+one model version, so the text pages render their full content without training a model here.
+
+Each page is rendered with AppTest as an admin: one warm-up run (imports), then ``repeat`` pairs
+of timed runs: *cold* (``st.cache_data`` cleared first: every query runs, as on a first visit or
+after new data) and *warm* (the same run again: cached queries). Figures are medians.
+Goal (issue 5): <= 1.5 s per page on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.common import timer
+from db.settings import REPO_ROOT
+from db.store import Store
+
+PAGES = [
+    "overview", "behaviour", "sentiment", "intent", "demand",
+    "segments", "explain", "labelling", "models",
+]  # fmt: skip
+FULL_EVENTS = 10_000_000
+QUICK_EVENTS = 500_000
+GOAL_S = 1.5
+SHOP = "sample"
+VERSION = "bench-fake"
+
+
+def _probs(labels: tuple[str, ...], chosen: np.ndarray, rng: np.random.Generator) -> list[str]:
+    confidence = rng.uniform(0.4, 0.99, len(chosen))
+    out = []
+    for label, c in zip(chosen, confidence, strict=True):
+        rest = (1 - c) / (len(labels) - 1)
+        out.append(json.dumps({lab: (c if lab == label else rest) for lab in labels}))
+    return out
+
+
+def _prediction_frame(task: str, ids: pd.Series, labels: pd.Series, label_set: tuple[str, ...],
+                      rng: np.random.Generator) -> pd.DataFrame:  # fmt: skip
+    probs = _probs(label_set, labels.to_numpy(), rng)
+    return pd.DataFrame({
+        "shop_id": SHOP, "task": task, "target_id": ids.astype(str).to_numpy(),
+        "model_version": VERSION, "label": labels.to_numpy(), "probs": probs,
+        "entropy": rng.uniform(0, 1, len(ids)), "margin": rng.uniform(0, 1, len(ids)),
+    })  # fmt: skip
+
+
+def add_predictions(store: Store, seed: int = 0) -> int:
+    """One prediction per row for every task, as one fake model version; returns the count."""
+    from core.tasks import get_task, rating_to_sentiment
+
+    rng = np.random.default_rng(seed)
+    reviews = store.query_df("SELECT review_id, rating FROM reviews WHERE shop_id = ?", [SHOP])
+    sentiment = reviews["rating"].map(rating_to_sentiment).fillna("neutral")
+    intent_spec = get_task("intent")
+    intents = intent_spec.load_labels(store, SHOP)
+    demand = get_task("demand").load_labels(store, SHOP)
+    sessions = store.query_df("SELECT DISTINCT session_id FROM events WHERE shop_id = ?", [SHOP])
+    bought = pd.Series(np.where(rng.random(len(sessions)) < 0.2, "purchase", "no_purchase"))
+    risky = pd.Series(np.where(rng.random(len(sessions)) < 0.01, "anomalous", "normal"))
+    frames = [
+        _prediction_frame("sentiment", reviews["review_id"], sentiment,
+                          ("negative", "neutral", "positive"), rng),
+        _prediction_frame("intent", intents["target_id"], intents["label"], intent_spec.labels, rng),
+        _prediction_frame("demand", demand["target_id"], demand["label"],
+                          get_task("demand").labels, rng),
+        _prediction_frame("purchase", sessions["session_id"], bought, ("no_purchase", "purchase"), rng),
+        _prediction_frame("risk", sessions["session_id"], risky, ("normal", "anomalous"), rng),
+    ]  # fmt: skip
+    predictions = pd.concat(frames, ignore_index=True)
+    with store.write() as con:
+        con.register("fake_predictions", predictions)
+        con.execute(
+            "INSERT INTO predictions SELECT shop_id, task, target_id, model_version, label, "
+            "probs::JSON, entropy, margin, now()::TIMESTAMP FROM fake_predictions"
+        )
+        con.unregister("fake_predictions")
+    return len(predictions)
+
+
+def build_sample_store(home: Path) -> Store:
+    """The bundled sample shop plus fake predictions."""
+    from db.sample import load_sample
+
+    store = Store(home / "shoplens.duckdb")
+    store.init_schema()
+    load_sample(store)
+    add_predictions(store)
+    return store
+
+
+def build_synthetic_store(home: Path, n_events: int) -> Store:
+    """The sample's reviews, messages and items with ``n_events`` synthetic events."""
+    from db.sample import load_sample
+    from db.synthetic import write_events
+
+    store = Store(home / "shoplens.duckdb")
+    store.init_schema()
+    load_sample(store)
+    parquet = home / "events.parquet"
+    write_events(parquet, n_events)
+    with store.write() as con:
+        con.execute("DELETE FROM events WHERE shop_id = ?", [SHOP])
+        con.execute(
+            "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
+            "event_type, query, ts) SELECT (hash(user_id, session_id, item_id, event_type, ts) "
+            "// 2)::BIGINT, ?, user_id, session_id, item_id, category, event_type, query, ts "
+            "FROM read_parquet(?)",
+            [SHOP, str(parquet)],
+        )
+    parquet.unlink()
+    add_predictions(store)
+    return store
+
+
+def time_pages(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
+    """Render seconds of every page (AppTest, admin viewer): ``cold_s`` with the query cache
+    cleared before the run (a first visit or new data), ``warm_s`` right after it (the same
+    filters again: cached queries); medians of ``repeat`` runs."""
+    import streamlit as st
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import AppTest
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    from app.auth import Viewer
+
+    class NavigationPagesManager(PagesManager):  # see tests/app/conftest.py
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    app_test_module.PagesManager = NavigationPagesManager
+    os.environ["SHOPLENS_HOME"] = str(home)
+    main = str(REPO_ROOT / "app" / "main.py")
+    results: dict[str, dict[str, float]] = {}
+    for page in PAGES:
+        at = AppTest.from_file(main, default_timeout=300)
+        at.session_state["viewer"] = Viewer("bench", "admin", None)
+        at.run()  # the entry point and the default page
+        at.switch_page(f"pages/{page}.py")
+        at.run()  # one-off imports of the page's modules
+        cold, warm = [], []
+        for _ in range(repeat):
+            for times in (cold, warm):
+                if times is cold:
+                    st.cache_data.clear()
+                start = time.perf_counter()
+                at.run()
+                times.append(time.perf_counter() - start)
+                if at.exception:
+                    raise RuntimeError(f"{page}: {at.exception[0].value}")
+        results[page] = {"cold_s": round(statistics.median(cold), 3),
+                         "warm_s": round(statistics.median(warm), 3)}  # fmt: skip
+        print(
+            f"  {page:<10} cold {results[page]['cold_s']:.2f} s, warm {results[page]['warm_s']:.2f} s"
+        )
+    return results
+
+
+def main(quick: bool = False) -> dict:
+    """Render every page on both stores; report per-page times and the slowest page."""
+    n_events = QUICK_EVENTS if quick else FULL_EVENTS
+    out: dict = {"goal_s": GOAL_S, "synthetic_events": n_events, "repeat": 2 if quick else 3}
+    with tempfile.TemporaryDirectory(prefix="bench_pages_") as tmp:
+        for name in ("sample", "synthetic"):
+            home = Path(tmp) / name
+            home.mkdir()
+            with timer() as build:
+                if name == "sample":
+                    store = build_sample_store(home)
+                else:
+                    store = build_synthetic_store(home, n_events)
+            counts = store.table_counts(SHOP)
+            print(f"{name}: {counts['events']:,} events, built in {build.seconds:.0f} s")
+            pages = time_pages(home, repeat=out["repeat"])
+            slowest = max(pages, key=lambda p: pages[p]["cold_s"])
+            out[name] = {
+                "events": counts["events"], "reviews": counts["reviews"],
+                "messages": counts["messages"], "predictions": counts["predictions"],
+                "build_s": round(build.seconds, 1), "pages": pages, "slowest_page": slowest,
+                "slowest_cold_s": pages[slowest]["cold_s"],
+                "pages_over_goal_cold": [p for p, t in pages.items() if t["cold_s"] > GOAL_S],
+                "pages_over_goal_warm": [p for p, t in pages.items() if t["warm_s"] > GOAL_S],
+            }  # fmt: skip
+    out["slowest_page"] = max(("sample", "synthetic"), key=lambda n: out[n]["slowest_cold_s"])
+    out["slowest_cold_s"] = out[out["slowest_page"]]["slowest_cold_s"]
+    out["slowest_page"] = f"{out[out['slowest_page']]['slowest_page']} ({out['slowest_page']})"
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(quick=True), indent=2))
