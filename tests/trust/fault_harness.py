@@ -128,26 +128,31 @@ def run_trials(
     log: Callable[[str], None] | None = None,
 ) -> dict:
     """Prepare once, time one clean run, then ``n_trials`` kill-and-rerun trials with delays
-    drawn uniformly from [0, 1.1 x the clean run's duration]."""
+    drawn uniformly from [0, the run's current estimated duration]."""
     rng = random.Random(seed)
     base = workdir / "base"
     shutil.rmtree(base, ignore_errors=True)
     base.mkdir(parents=True)
     scenario.prepare(base)
     clean_s = timed_run(scenario, base, workdir)
+    # The machine's load changes, so the kill window adapts: a run that finished before its
+    # kill bounds the duration from above, a full rerun measures it again.
+    duration_s = clean_s
     trials: list[TrialResult] = []
     for i in range(n_trials):
         home = workdir / f"trial{i}"
         shutil.rmtree(home, ignore_errors=True)
         shutil.copytree(base, home)
-        delay = rng.uniform(0, 1.1 * clean_s)
+        delay = rng.uniform(0, duration_s)
         start = time.perf_counter()
         killed = run_and_kill(home, scenario.args, delay, scenario.extra_env)
         kill_check = scenario.check_after_kill(home)
+        rerun_start = time.perf_counter()
         rerun = run_cli(home, scenario.args, scenario.extra_env)
-        rerun_check = (
-            scenario.check_after_rerun(home) if rerun.returncode == 0 else rerun.stderr[-400:]
-        )
+        rerun_s = time.perf_counter() - rerun_start
+        duration_s = 0.7 * duration_s + 0.3 * rerun_s if killed else min(duration_s, delay)
+        ok = rerun.returncode == 0
+        rerun_check = scenario.check_after_rerun(home) if ok else rerun.stderr[-400:]
         trial = TrialResult(
             round(delay, 3),
             killed,
@@ -160,7 +165,7 @@ def run_trials(
         if log:
             log(
                 f"  {scenario.name} trial {i + 1}/{n_trials}: delay {delay:.2f}s "
-                f"killed={killed} ok={trial.ok}"
+                f"killed={killed} ok={trial.ok} (window {duration_s:.1f}s)"
             )
         shutil.rmtree(home, ignore_errors=True)
     failures = [t.__dict__ for t in trials if not t.ok]
