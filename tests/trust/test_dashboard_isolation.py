@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests/app/conftest.py are used as arguments)
 """Several shops in one store: a merchant reaches only their own shop's rows through every page,
 filter, chart, explanation and export, even with tampered session state; hostile text in the
 dashboard's text fields is shown, never executed, and never raises.
