@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from tests/app/conftest.py are used as arguments)
 """Several shops in one store: a merchant reaches only their own shop's rows through every page,
 filter, chart, explanation and export, even with tampered session state; hostile text in the
 dashboard's text fields is shown, never executed, and never raises.
@@ -8,6 +7,7 @@ Uses the dashboard tests' fixtures (tests/app/conftest.py) and seed shop.
 
 from __future__ import annotations
 
+# ruff: noqa: F811 - fixtures imported from tests/app/conftest.py are used as arguments
 from datetime import date
 
 import pytest
