@@ -25,8 +25,6 @@ from db.synthetic import (
     write_events,
 )
 
-pytestmark = pytest.mark.unit
-
 START = datetime(2026, 9, 7)
 
 
@@ -54,6 +52,7 @@ def log(items, cal) -> pd.DataFrame:
     return pa.concat_tables(list(tables)).to_pandas()
 
 
+@pytest.mark.unit
 def test_same_seed_same_events_other_seed_differs(items):
     first = pa.concat_tables(list(generate_events(20_000, items, seed=11)))
     again = pa.concat_tables(list(generate_events(20_000, items, seed=11)))
@@ -62,6 +61,7 @@ def test_same_seed_same_events_other_seed_differs(items):
     assert not first.equals(other)
 
 
+@pytest.mark.unit
 def test_exact_count_schema_and_valid_values(log, items):
     assert len(log) == 200_000
     table = next(generate_events(1_000, items, seed=1))
@@ -78,6 +78,7 @@ def test_exact_count_schema_and_valid_values(log, items):
     assert log["ts"].max() < pd.Timestamp(START + timedelta(days=28))
 
 
+@pytest.mark.unit
 def test_behaviour_mix_and_buyers_match_calibration(log, cal):
     shares = log["event_type"].value_counts(normalize=True)
     assert shares["search"] == pytest.approx(cal.search_share, abs=0.005)
@@ -87,6 +88,7 @@ def test_behaviour_mix_and_buyers_match_calibration(log, cal):
     assert buyers / log["user_id"].nunique() == pytest.approx(cal.buyer_share, abs=0.04)
 
 
+@pytest.mark.unit
 def test_per_user_activity_follows_taobao_shape(cal):
     plan = plan_users(500_000, 56, seed=5, calibration=cal)
     assert plan.budget.sum() == 500_000 and plan.budget.min() >= 1
@@ -99,6 +101,7 @@ def test_per_user_activity_follows_taobao_shape(cal):
     assert per_nine_days == pytest.approx(cal.events_per_user["mean"], rel=0.15)
 
 
+@pytest.mark.unit
 def test_sessions_follow_the_30_minute_rule_and_taobao_sizes(log, cal):
     log = log.sort_values(["user_id", "ts"], kind="stable")
     gap = log.groupby("user_id")["ts"].diff().dt.total_seconds()
@@ -113,6 +116,7 @@ def test_sessions_follow_the_30_minute_rule_and_taobao_sizes(log, cal):
     assert sizes.median() == pytest.approx(3, abs=1)
 
 
+@pytest.mark.unit
 def test_daily_pattern_follows_hours_and_weekends(log, cal):
     hours = log["ts"].dt.hour.value_counts(normalize=True).sort_index()
     # evenings busy, small hours quiet, as in the calibration
@@ -122,6 +126,7 @@ def test_daily_pattern_follows_hours_and_weekends(log, cal):
     assert per_day[False] > per_day[True]  # weekends busier, as Taobao's
 
 
+@pytest.mark.unit
 def test_chunked_generation_keeps_ids_unique(items, cal):
     tables = list(generate_events(30_000, items, seed=2, calibration=cal, chunk_events=7_000))
     assert len(tables) >= 4
@@ -132,6 +137,7 @@ def test_chunked_generation_keeps_ids_unique(items, cal):
     assert len(set(firsts)) == len(firsts)
 
 
+@pytest.mark.unit
 def test_write_parquet_and_csv_round_trip(tmp_path, items):
     parquet, csv = tmp_path / "e.parquet", tmp_path / "e.csv"
     assert write_events(parquet, 5_000, items=items, seed=4) == 5_000
@@ -146,6 +152,7 @@ def test_write_parquet_and_csv_round_trip(tmp_path, items):
         write_events(tmp_path / "e.txt", 10, items=items)
 
 
+@pytest.mark.unit
 def test_bad_arguments_are_input_errors(items):
     with pytest.raises(InputError):
         next(generate_events(0, items))
@@ -153,6 +160,7 @@ def test_bad_arguments_are_input_errors(items):
         next(generate_events(10, pd.DataFrame({"item_id": ["a"]})))
 
 
+@pytest.mark.unit
 def test_command_line_writes_a_file(tmp_path, capsys):
     out = tmp_path / "events.parquet"
     assert main(["--events", "2000", "--out", str(out), "--seed", "1"]) == 0
@@ -160,12 +168,14 @@ def test_command_line_writes_a_file(tmp_path, capsys):
     assert "2,000 synthetic events" in capsys.readouterr().out
 
 
+@pytest.mark.unit
 def test_sample_items_carry_review_popularity():
     items = sample_items()
     assert {"item_id", "category", "price", "popularity"} <= set(items.columns)
     assert items["popularity"].min() >= 1 and items["popularity"].max() > 100
 
 
+@pytest.mark.unit
 def test_stored_calibration_matches_the_taobao_slice(shared_data, cal):
     path = shared_data / "taobao_user_behavior_sample" / "events.csv"
     if not path.is_file():
@@ -176,3 +186,22 @@ def test_stored_calibration_matches_the_taobao_slice(shared_data, cal):
     assert measured.behaviour_mix["view"] == pytest.approx(0.898, abs=0.001)
     assert measured.buyer_share == pytest.approx(0.686, abs=0.001)
     assert measured.events_per_user == {"min": 4, "median": 78.0, "mean": 103.547, "max": 539}
+
+
+@pytest.mark.integration
+def test_sample_shop_rebuilds_identically(shared_data, tmp_path):
+    """scripts/build_sample_data.py remakes the committed data/sample/ files, row for row."""
+    import importlib.util
+
+    from db.settings import DATA_DIR, REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "build_sample_data", REPO_ROOT / "scripts" / "build_sample_data.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--shared", str(shared_data), "--out", str(tmp_path)]) == 0
+    for name in ("items", "events_synthetic", "reviews", "messages", "sessions"):
+        rebuilt = pd.read_parquet(tmp_path / f"{name}.parquet")
+        committed = pd.read_parquet(DATA_DIR / "sample" / f"{name}.parquet")
+        pd.testing.assert_frame_equal(rebuilt, committed, check_dtype=False)
