@@ -580,7 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--days", type=int, default=56, help="length of the period (default 56)")
     parser.add_argument("--start", type=datetime.fromisoformat, default=DEFAULT_START)
-    parser.add_argument("--users", type=int, default=None, help="default: events / 103.5")
+    parser.add_argument("--users", type=int, default=None, help="default: Taobao's rate")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     try:
