@@ -90,11 +90,16 @@ def daily_active_users(
 ) -> pd.DataFrame:
     """Per UTC day: active users, sessions, events and buyers."""
     where, params = _event_filter(shop_id, start, end)
+    # one pass to (day, user) first: far fewer rows reach the distinct counts
     sql = f"""
-        SELECT CAST(ts AS DATE) AS day, count(DISTINCT user_id) AS users,
-               count(DISTINCT session_id) AS sessions, count(*) AS events,
-               count(DISTINCT user_id) FILTER (event_type = 'purchase') AS buyers
-        FROM events WHERE {where} GROUP BY day ORDER BY day
+        WITH per_user AS (
+            SELECT CAST(ts AS DATE) AS day, user_id, count(DISTINCT session_id) AS sessions,
+                   count(*) AS events, bool_or(event_type = 'purchase') AS bought
+            FROM events WHERE {where} GROUP BY day, user_id
+        )
+        SELECT day, count(*) AS users, sum(sessions)::BIGINT AS sessions,
+               sum(events)::BIGINT AS events, count(*) FILTER (bought) AS buyers
+        FROM per_user GROUP BY day ORDER BY day
     """
     with store.read() as con:
         return con.execute(sql, params).df()
