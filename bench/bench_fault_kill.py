@@ -28,7 +28,11 @@ INGEST_ROWS = 50_000
 
 
 def run_scenario(
-    name: str, trials: int, trained_home: Path | None = None, train_args: list[str] | None = None
+    name: str,
+    trials: int,
+    trained_home: Path | None = None,
+    train_args: list[str] | None = None,
+    shop: str = "sample",
 ) -> dict:
     """Run ``trials`` kill-and-rerun trials of one scenario in a temporary folder."""
     with tempfile.TemporaryDirectory(prefix=f"shoplens-kill-{name}-") as tmp:
@@ -42,9 +46,9 @@ def run_scenario(
                 "`shoplens train sentiment`)"
             )
         elif name == "score":
-            scenario = score_scenario(trained_home)
+            scenario = score_scenario(trained_home, shop=shop)
         else:
-            scenario = train_scenario(trained_home, extra=train_args)
+            scenario = train_scenario(trained_home, extra=[*(train_args or []), "--shop", shop])
         return run_trials(scenario, workdir, trials, log=lambda line: print(line, flush=True))
 
 
@@ -61,6 +65,7 @@ if __name__ == "__main__":
     parser.add_argument("--scenario", choices=["ingest", "score", "train"], default="ingest")
     parser.add_argument("--trials", type=int, default=FULL_TRIALS)
     parser.add_argument("--trained-home", type=Path)
+    parser.add_argument("--shop", default="sample", help="shop to score or train on")
     parser.add_argument(
         "--train-args",
         default="--epochs 1 --max-train-examples 64",
@@ -68,7 +73,11 @@ if __name__ == "__main__":
     )
     options = parser.parse_args()
     outcome = run_scenario(
-        options.scenario, options.trials, options.trained_home, options.train_args.split()
+        options.scenario,
+        options.trials,
+        options.trained_home,
+        options.train_args.split(),
+        shop=options.shop,
     )
     outcome["machine"] = machine_info()
     print(write_result(f"fault_kill_{options.scenario}", outcome))
