@@ -642,3 +642,24 @@ def review_texts(
     ORDER BY r.review_id
     """
     return store.query_df(sql, [shop_id, *_period_params(start, end), category, category])
+
+
+def probability_histogram(
+    store: Store, shop_id: str, task: str, label: str, bins: int = 20
+) -> pd.DataFrame:
+    """How the newest version's probability of ``label`` spreads over ``bins`` equal bins of
+    [0, 1], counted in the database (no per-row transfer). Columns: low, high, rows."""
+    sql = """
+    WITH v AS (SELECT model_version FROM predictions WHERE shop_id = ? AND task = ?
+               GROUP BY 1 ORDER BY max(created_at) DESC, 1 DESC LIMIT 1),
+    p AS (SELECT least(CAST(floor(CAST(json_extract_string(probs, concat('$.', ?)) AS DOUBLE)
+                      * ?) AS INTEGER), ? - 1) AS b
+          FROM predictions WHERE shop_id = ? AND task = ?
+            AND model_version = (SELECT model_version FROM v))
+    SELECT b, count(*) AS rows FROM p WHERE b IS NOT NULL GROUP BY b ORDER BY b
+    """
+    df = store.query_df(sql, [shop_id, task, label, bins, bins, shop_id, task])
+    full = pd.DataFrame({"b": range(bins)}).merge(df, on="b", how="left").fillna({"rows": 0})
+    return pd.DataFrame(
+        {"low": full["b"] / bins, "high": (full["b"] + 1) / bins, "rows": full["rows"].astype(int)}
+    )

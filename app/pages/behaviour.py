@@ -5,7 +5,6 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.forecast import forecast_daily
-from app.ui.metrics import class_probability, confidence
 from app.ui.textdata import TRAIN_HINT
 from db import dashboard_queries as dq
 
@@ -74,18 +73,16 @@ with right:
 left, right = st.columns(2)
 with left:
     st.subheader("Purchase propensity")
-    sessions = cached(dq.task_predictions, store, shop_id=f.shop_id, task="purchase")
-    if len(sessions):
-        probs = class_probability(sessions["probs"], "purchase")
+    spread = cached(
+        dq.probability_histogram, store, shop_id=f.shop_id, task="purchase", label="purchase"
+    )
+    if spread["rows"].sum():
         st.plotly_chart(
-            charts.histogram_figure(
-                probs.dropna().astype(float), "predicted purchase probability per session"
-            ),
+            charts.binned_histogram_figure(spread, "predicted purchase probability per session"),
             width="stretch",
         )
-        st.caption(
-            f"{len(sessions):,} sessions scored · mean confidence {confidence(sessions['probs']).mean():.0%}"
-        )
+        high = spread.loc[spread["low"] >= 0.5, "rows"].sum()
+        st.caption(f"{spread['rows'].sum():,} sessions scored · {high:,} likely to buy (p ≥ 0.5)")
     else:
         missing("No purchase-propensity model yet.", TRAIN_HINT.format(task="purchase"))
 with right:

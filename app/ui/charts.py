@@ -119,6 +119,15 @@ def histogram_figure(values: pd.Series, title: str, bins: int = 20) -> go.Figure
     return _layout(fig, height=280)
 
 
+def binned_histogram_figure(spread: pd.DataFrame, title: str) -> go.Figure:
+    """A histogram already counted into bins (columns ``low``, ``high``, ``rows``)."""
+    centres = (spread["low"] + spread["high"]) / 2
+    fig = go.Figure(go.Bar(x=centres, y=spread["rows"], width=spread["high"] - spread["low"]))
+    fig.update_xaxes(title=title, range=[0, 1])
+    fig.update_yaxes(title="count")
+    return _layout(fig, height=280)
+
+
 def trend_figure(
     df: pd.DataFrame, x: str, y: str, colour: str | None = None, y_title: str = ""
 ) -> go.Figure:

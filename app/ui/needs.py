@@ -11,9 +11,16 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 from sklearn.feature_extraction.text import TfidfVectorizer
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 SEED = 13
+_THREADPOOLS: list[ThreadpoolController] = []  # found once: discovery costs ~0.1 s
+
+
+def _threadpools() -> ThreadpoolController:
+    if not _THREADPOOLS:
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0]
 
 
 def name_needs(
@@ -43,7 +50,7 @@ def name_needs(
     else:
         k = min(k, len(df))
         # one BLAS/OpenMP thread: on a busy 2-core machine more threads made it 10x slower
-        with threadpool_limits(1):
+        with _threadpools().limit(limits=1):
             model = KMeans(n_clusters=k, random_state=SEED, n_init=4).fit(x)
         labels, centres = model.labels_, model.cluster_centers_
     terms = vectorizer.get_feature_names_out() if x is not None else np.array([])

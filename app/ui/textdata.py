@@ -16,20 +16,6 @@ from db.store import Store
 TRAIN_HINT = "`shoplens train {task}` (trains a model and scores the shop's rows)"
 
 
-def period_sentences(
-    store: Store,
-    shop_id: str,
-    start: date,
-    end: date,
-    category: str | None = None,
-    strict: bool = True,
-) -> pd.DataFrame:
-    """The review sentences of the period: ``target_id`` (review_id:n), ``text``, ``review_id``,
-    split exactly as the demand task splits them (:func:`core.demand.split_review_sentences`)."""
-    reviews = dq.review_texts(store, shop_id, start, end, category, strict)
-    return split_review_sentences(reviews)
-
-
 def reviews_scored(
     store: Store, f: Filters, strict: bool = False, previous: bool = False
 ) -> pd.DataFrame:
@@ -58,24 +44,11 @@ def messages_scored(store: Store, f: Filters, previous: bool = False) -> pd.Data
 def sentences_scored(
     store: Store, f: Filters, previous: bool = False, strict: bool = True
 ) -> pd.DataFrame:
-    """Demand predictions of review sentences in the period, with the sentence text."""
+    """Demand predictions of the review sentences in the period (or the previous one), without
+    the sentence texts (:func:`named_needs` brings texts where they are shown)."""
     start, end = dq.previous_period(f.start, f.end) if previous else (f.start, f.end)
-    df = cached(
-        dq.sentence_predictions,
-        store,
-        shop_id=f.shop_id,
-        start=start,
-        end=end,
-        category=f.category,
-        strict=strict,
-    )
-    if df.empty:
-        return df.assign(text=pd.Series(dtype=str))
-    texts = cached(
-        period_sentences, store, shop_id=f.shop_id, start=start, end=end,
-        category=f.category, strict=strict,
-    )[["target_id", "text"]]  # fmt: skip
-    return df.merge(texts, on="target_id", how="left")
+    return cached(dq.sentence_predictions, store, shop_id=f.shop_id, start=start, end=end,
+                  category=f.category, strict=strict)  # fmt: skip
 
 
 def has_predictions(store: Store, shop_id: str, task: str) -> bool:
@@ -94,8 +67,9 @@ def named_needs(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The period's need sentences (predicted as one of ``kinds``) grouped into named needs
     (:func:`app.ui.needs.name_needs`); call it through :func:`cached`, clustering takes a while."""
-    predicted = dq.sentence_predictions(store, shop_id, start=start, end=end, category=category,
-                                        strict=True)  # fmt: skip
+    predicted = cached(dq.sentence_predictions, store, shop_id=shop_id, start=start, end=end,
+                       category=category, strict=True)  # fmt: skip
     wanted = predicted[predicted["label"].isin(kinds)]
-    texts = period_sentences(store, shop_id, start, end, category)
+    reviews = dq.review_texts(store, shop_id, start, end, category, strict=True)
+    texts = split_review_sentences(reviews[reviews["review_id"].isin(wanted["review_id"])])
     return name_needs(wanted[["target_id"]].merge(texts, on="target_id"), quotes=quotes)

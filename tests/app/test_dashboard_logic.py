@@ -201,5 +201,8 @@ def test_figures_carry_their_data() -> None:
     assert [list(t.y) for t in charts.funnel_figure(funnel).data] == [[10], [4], [1]]
     cohorts = pd.DataFrame({"cohort": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-08"]),
                             "week": [0, 1, 0], "retention": [1.0, 0.5, 1.0]})  # fmt: skip
+    spread = pd.DataFrame({"low": [0.0, 0.5], "high": [0.5, 1.0], "rows": [3, 7]})
+    bars = charts.binned_histogram_figure(spread, "p").data[0]
+    assert list(bars.x) == [0.25, 0.75] and list(bars.y) == [3, 7]
     heat = charts.cohort_heatmap(cohorts).data[0]
     assert heat.z.shape == (2, 2)

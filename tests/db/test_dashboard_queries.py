@@ -89,6 +89,9 @@ def test_text_predictions_and_signals(shop: Store) -> None:
     users = dq.user_signals(shop, SHOP, START, END)
     assert users["user_id"].is_unique and users["propensity"].between(0, 1).all()
     assert users.set_index("user_id").loc["u-bot", "risk"] == pytest.approx(0.97)
+    spread = dq.probability_histogram(shop, SHOP, "purchase", "purchase", bins=4)
+    sessions = shop.query_df("SELECT count(DISTINCT session_id) n FROM events")["n"][0]
+    assert spread["low"].tolist() == [0, 0.25, 0.5, 0.75] and spread["rows"].sum() == sessions
     flags = dq.risk_flags(shop, SHOP)
     assert flags.to_dict("records") == [
         {"level": "session", "id": "bot-1", "score": 0.97, "reason": "80 events in one minute"}
