@@ -199,7 +199,7 @@ def ingest_file(
         _check_shop_column(con, path, sources.pop("shop_id", None), shop_id)
         _load_value_maps(con, spec, value_maps)
         con.execute(
-            f"CREATE TABLE typed AS {typed_query(spec, sources, file_types, label_targets)}"
+            f"CREATE TABLE typed AS {typed_query(spec, sources, file_types, label_targets, shop_id)}"
         )
         _find_problems(con, spec, sources)
         total, bad_rows = con.execute(
@@ -211,8 +211,8 @@ def ingest_file(
             report.rejected_path = _write_rejected(con, path)
             report.rows_rejected = bad_rows
         con.execute(f"CREATE VIEW clean AS {clean_query(spec, sources, label_targets, total > 0)}")
-        incoming = transform_for_kind(con, spec, shop_id)
-        _store_rows(store, spec, shop_id, incoming, label_targets, sha, path, report, started)
+        transform_for_kind(con, spec, shop_id).create_view("incoming")
+        _store_rows(store, con, spec, shop_id, label_targets, sha, path, report, started)
     finally:
         con.close()
     report.seconds = time.perf_counter() - started
@@ -305,44 +305,47 @@ def _already_ingested(store: Store, shop_id: str, kind: str, sha: str) -> bool:
 
 def _store_rows(
     store: Store,
+    con: duckdb.DuckDBPyConnection,
     spec: KindSpec,
     shop_id: str,
-    incoming: duckdb.DuckDBPyRelation,
     label_targets: tuple[str, ...],
     sha: str,
     path: Path,
     report: IngestReport,
     started: float,
 ) -> None:
-    from db.ingest_write import write_incoming
+    """Write view ``incoming`` of ``con`` into the store in one transaction."""
+    from db.ingest_write import STORE, write_incoming
 
-    arrow = incoming.fetch_arrow_table()
     store.init_schema()
     now = datetime.now(UTC).replace(tzinfo=None)
-    with store.write() as con:
-        con.register("incoming", arrow)  # before any query: duckdb refuses it with a result open
-        ingest_id = con.execute(
-            "SELECT coalesce(max(ingest_id), 0) + 1 FROM ingest_runs"
-        ).fetchall()[0][0]
-        added, labels = write_incoming(con, spec, shop_id, ingest_id, label_targets)
-        con.unregister("incoming")
-        report.rows_added = added
-        report.labels_added = labels
-        report.rows_already_present = arrow.num_rows - added
-        con.execute(
-            "INSERT INTO ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                ingest_id,
-                shop_id,
-                spec.name,
-                path.name,
-                sha,
-                report.rows_read,
-                added,
-                report.rows_rejected,
-                datetime.fromtimestamp(time.time() - (time.perf_counter() - started), UTC).replace(
-                    tzinfo=None
-                ),
-                now,
-            ],
-        )
+    began = datetime.fromtimestamp(time.time() - (time.perf_counter() - started), UTC)
+    with store.attached(con, STORE.rstrip(".")):
+        con.execute("BEGIN TRANSACTION")
+        try:
+            ingest_id = con.execute(
+                f"SELECT coalesce(max(ingest_id), 0) + 1 FROM {STORE}ingest_runs"
+            ).fetchall()[0][0]
+            added, labels = write_incoming(con, spec, shop_id, ingest_id, label_targets)
+            con.execute(
+                f"INSERT INTO {STORE}ingest_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    ingest_id,
+                    shop_id,
+                    spec.name,
+                    path.name,
+                    sha,
+                    report.rows_read,
+                    added,
+                    report.rows_rejected,
+                    began.replace(tzinfo=None),
+                    now,
+                ],
+            )
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+    report.rows_added = added
+    report.labels_added = labels
+    report.rows_already_present = report.rows_read - report.rows_rejected - added

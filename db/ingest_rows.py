@@ -105,6 +105,7 @@ def typed_query(
     sources: dict[str, str],
     source_types: dict[str, str],
     label_targets: tuple[str, ...],
+    shop_id: str,
 ) -> str:
     """SELECT reading every cell once: ``<field>`` (typed) and ``<field>__blank`` per column.
 
@@ -129,7 +130,22 @@ def typed_query(
             inner.append(f"(NULLIF(trim({_text(src)}), '') IS NULL) AS {c}__blank")
     for label in label_targets:
         inner.append(f"NULLIF(trim({_text(quote_ident(sources[label]))}), '') AS {label}")
+    if spec.name == "events":
+        outer.append(f"{event_key_expr(shop_id, sources)} AS event_key")
     return f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {_from_raw(spec, sources)})"
+
+
+def event_key_expr(shop_id: str, sources: dict[str, str]) -> str:
+    """The content hash that identifies an event. Shop ids are validated ([A-Za-z0-9_.-]), so the
+    literal is safe and views built on it need no parameters."""
+
+    def optional(name: str) -> str:
+        return f"coalesce({name}, '')" if name in sources else "''"
+
+    return (
+        f"(hash('{shop_id}', user_id, {optional('item_id')}, event_type, ts, {optional('query')},"
+        f" {optional('session_id')}) >> 1)::BIGINT"
+    )
 
 
 def _bad_condition(column: ColumnSpec) -> str:
@@ -229,6 +245,8 @@ def clean_query(
             value = f"coalesce(NULLIF({value}, ''), '{column.default}')"
         parts.append(f"{value} AS {c}")
     parts += list(label_targets)
+    if spec.name == "events":
+        parts.append("event_key")
     where = " WHERE _row NOT IN (SELECT _row FROM problems)" if has_problems else ""
     return f"SELECT {', '.join(parts)} FROM typed{where}"
 
@@ -285,23 +303,17 @@ def _finish_events(con: duckdb.DuckDBPyConnection, shop_id: str) -> duckdb.DuckD
         source = "clean c LEFT JOIN sessions_derived s USING (_row)"
     else:
         source = "clean c"
-    key = (
-        "(hash(?, c.user_id, coalesce(c.item_id, ''), c.event_type, c.ts, coalesce(c.query, ''),"
-        " coalesce(c.session_id, '')) >> 1)::BIGINT"
-    )
     total, distinct = con.execute(
-        f"SELECT count(*), count(DISTINCT {key}) FROM clean c", [shop_id]
+        "SELECT count(*), count(DISTINCT event_key) FROM clean"
     ).fetchall()[0]
+    key = "c.event_key"
     columns = (
         f"c.user_id, {session} AS session_id, c.item_id, c.category, c.event_type, c.query, c.ts"
     )
     if total == distinct:
-        return con.sql(f"SELECT {key} AS event_key, {columns} FROM {source}", params=[shop_id])
+        return con.sql(f"SELECT {key} AS event_key, {columns} FROM {source}")
     # the same event more than once in the file: keep its first occurrence
-    con.execute(
-        f"CREATE TABLE keyed AS SELECT {key} AS event_key, {columns}, c._row FROM {source}",
-        [shop_id],
-    )
+    con.execute(f"CREATE TABLE keyed AS SELECT {key} AS event_key, {columns}, c._row FROM {source}")
     return con.sql(
         "SELECT event_key, arg_min(user_id, _row) AS user_id, arg_min(session_id, _row) AS session_id,"
         " arg_min(item_id, _row) AS item_id, arg_min(category, _row) AS category,"

@@ -1,5 +1,5 @@
-"""Writing checked rows (registered as ``incoming``) into the store, inside the caller's
-transaction. Rows already in the store are left as they are, so a reload adds nothing."""
+"""Writing checked rows (view ``incoming`` of the in-memory connection) into the attached store,
+inside the caller's transaction. Rows already in the store are left as they are, so a reload adds nothing."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import duckdb
 
 from db.ingest_specs import KindSpec
 
+# The store is attached to the ingesting connection under this name (see Store.attached).
+STORE = "store."
+
 
 def _ensure_shop(con: duckdb.DuckDBPyConnection, shop_id: str) -> None:
     con.execute(
-        "INSERT INTO shops (shop_id, name, created_at) SELECT ?, ?, now()::TIMESTAMP "
-        "WHERE NOT EXISTS (SELECT 1 FROM shops WHERE shop_id = ?)",
+        f"INSERT INTO {STORE}shops (shop_id, name, created_at) SELECT ?, ?, now()::TIMESTAMP "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {STORE}shops WHERE shop_id = ?)",
         [shop_id, shop_id, shop_id],
     )
 
@@ -25,7 +28,7 @@ def _upsert_users(con: duckdb.DuckDBPyConnection, shop_id: str, ts_column: str |
     first = f"min({ts_column})" if ts_column else "NULL"
     last = f"max({ts_column})" if ts_column else "NULL"
     con.execute(
-        f"INSERT INTO users (shop_id, user_id, first_seen, last_seen) "
+        f"INSERT INTO {STORE}users (shop_id, user_id, first_seen, last_seen) "
         f"SELECT ?, user_id, {first}, {last} FROM incoming WHERE user_id IS NOT NULL GROUP BY user_id "
         "ON CONFLICT (shop_id, user_id) DO UPDATE SET "
         "first_seen = least(users.first_seen, EXCLUDED.first_seen), "
@@ -37,7 +40,7 @@ def _upsert_users(con: duckdb.DuckDBPyConnection, shop_id: str, ts_column: str |
 def _add_missing_items(con: duckdb.DuckDBPyConnection, shop_id: str, with_category: bool) -> None:
     category = "any_value(category)" if with_category else "NULL"
     con.execute(
-        f"INSERT INTO items (shop_id, item_id, title, category, price) "
+        f"INSERT INTO {STORE}items (shop_id, item_id, title, category, price) "
         f"SELECT ?, item_id, NULL, {category}, NULL FROM incoming WHERE item_id IS NOT NULL "
         "GROUP BY item_id ON CONFLICT DO NOTHING",
         [shop_id],
@@ -47,10 +50,10 @@ def _add_missing_items(con: duckdb.DuckDBPyConnection, shop_id: str, with_catego
 def _write_events(con: duckdb.DuckDBPyConnection, shop_id: str, ingest_id: int) -> int:
     added = _count(
         con,
-        "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
+        f"INSERT INTO {STORE}events (event_key, shop_id, user_id, session_id, item_id, category, "
         "event_type, query, ts, ingest_id) "
         "SELECT event_key, ?, user_id, session_id, item_id, category, event_type, query, ts, ? "
-        "FROM incoming WHERE event_key NOT IN (SELECT event_key FROM events)",
+        f"FROM incoming WHERE event_key NOT IN (SELECT event_key FROM {STORE}events)",
         [shop_id, ingest_id],
     )
     _upsert_users(con, shop_id, "ts")
@@ -64,11 +67,11 @@ def _write_items(con: duckdb.DuckDBPyConnection, shop_id: str) -> int:
     added = _count(
         con,
         "SELECT count(*) FROM incoming i WHERE NOT EXISTS "
-        "(SELECT 1 FROM items t WHERE t.shop_id = ? AND t.item_id = i.item_id)",
+        f"(SELECT 1 FROM {STORE}items t WHERE t.shop_id = ? AND t.item_id = i.item_id)",
         [shop_id],
     )
     con.execute(
-        "INSERT INTO items (shop_id, item_id, title, category, price) "
+        f"INSERT INTO {STORE}items (shop_id, item_id, title, category, price) "
         "SELECT ?, item_id, title, category, price FROM incoming "
         "ON CONFLICT (shop_id, item_id) DO UPDATE SET "
         "title = coalesce(EXCLUDED.title, items.title), "
@@ -90,9 +93,9 @@ def _write_keyed(
     params: list[object] = [shop_id] + ([ingest_id] if has_ingest else []) + [shop_id]
     added = _count(
         con,
-        f"INSERT INTO {spec.table} ({', '.join(target_cols)}) "
+        f"INSERT INTO {STORE}{spec.table} ({', '.join(target_cols)}) "
         f"SELECT {', '.join(select_cols)} FROM incoming i WHERE NOT EXISTS "
-        f"(SELECT 1 FROM {spec.table} t WHERE t.shop_id = ? AND t.{key} = i.{key})",
+        f"(SELECT 1 FROM {STORE}{spec.table} t WHERE t.shop_id = ? AND t.{key} = i.{key})",
         params,
     )
     if "user_id" in spec.names:
@@ -111,10 +114,10 @@ def _write_labels(
         task = column.removeprefix("label_")
         added += _count(
             con,
-            f"INSERT INTO labels (label_id, shop_id, task, target_id, label, source, created_at) "
-            f"SELECT nextval('labels_seq'), ?, ?, i.{key}, i.{column}, 'derived', now()::TIMESTAMP "
+            f"INSERT INTO {STORE}labels (label_id, shop_id, task, target_id, label, source, created_at) "
+            f"SELECT nextval('{STORE}labels_seq'), ?, ?, i.{key}, i.{column}, 'derived', now()::TIMESTAMP "
             f"FROM incoming i WHERE i.{column} IS NOT NULL AND NOT EXISTS ("
-            f"  SELECT 1 FROM labels l WHERE l.shop_id = ? AND l.task = ? "
+            f"  SELECT 1 FROM {STORE}labels l WHERE l.shop_id = ? AND l.task = ? "
             f"  AND l.target_id = i.{key} AND l.source = 'derived')",
             [shop_id, task, shop_id, task],
         )

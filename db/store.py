@@ -147,6 +147,37 @@ class Store:
             finally:
                 con.close()
 
+    @contextmanager
+    def attached(self, con: duckdb.DuckDBPyConnection, alias: str = "store") -> Iterator[None]:
+        """Attach the store read-write to another connection ``con`` (an in-memory one holding
+        checked rows) for one ``with`` block, so bulk rows go straight in without a copy. The
+        caller runs its own transaction; the store is detached (and checkpointed) at the end.
+        Waits for other processes like :meth:`write`."""
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        target = str(self.db_path).replace("'", "''")
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.02
+        with _process_lock:
+            while True:
+                try:
+                    con.execute(f"ATTACH '{target}' AS {alias}")
+                    break
+                except duckdb.Error as exc:
+                    if not _is_lock_error(exc):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise StoreBusyError(
+                            f"The store {self.db_path.name} is busy: another ShopLens process "
+                            f"has held it for {self.lock_timeout_s:.0f} s. Try again when the "
+                            "running job finishes, or raise SHOPLENS_LOCK_TIMEOUT."
+                        ) from exc
+                    time.sleep(delay * (1 + random.random()))
+                    delay = min(delay * 2, 0.5)
+            try:
+                yield
+            finally:
+                con.execute(f"DETACH {alias}")
+
     def init_schema(self) -> None:
         """Create every table that does not exist yet (idempotent)."""
         with self.write() as con:
