@@ -106,12 +106,14 @@ class AlignedClassifier:
 def baseline_metrics(
     train_texts: Sequence[str], train_y: Sequence[str], test_texts: Sequence[str],
     test_y: Sequence[str], labels: Sequence[str], seed: int = 0,
+    fitted_tfidf: AlignedClassifier | None = None,
 ) -> dict:  # fmt: skip
-    """Metrics of the majority-class and TF-IDF + LR baselines trained on the same train rows."""
+    """Metrics of the majority-class and TF-IDF + LR baselines trained on the same train rows
+    (``fitted_tfidf``: a TF-IDF + LR already fitted on them, to save refitting)."""
     labels = list(labels)
     counts = np.array([list(train_y).count(label) for label in labels], dtype=float)
     majority = np.tile(np.eye(len(labels))[counts.argmax()], (len(test_y), 1))
-    tfidf = fit_tfidf(train_texts, train_y, labels, seed)
+    tfidf = fitted_tfidf or fit_tfidf(train_texts, train_y, labels, seed)
     return {
         "majority": classification_metrics(test_y, majority, labels),
         "tfidf_lr": classification_metrics(test_y, tfidf.predict_proba(test_texts), labels),

@@ -119,6 +119,44 @@ def encoder_logits(
     return out
 
 
+def top2_margin(logits: np.ndarray) -> np.ndarray:
+    """Probability gap between the two most likely classes of each row."""
+    top2 = np.sort(softmax(logits), axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
+def calibrate_rescue_margin(
+    ref_logits: np.ndarray, int8_logits: np.ndarray, target: float = 0.995
+) -> tuple[float, float, float]:
+    """The smallest int8 margin below which rows are re-scored in fp32 so that labels agree
+    with fp32 on at least ``target`` of the rows. Returns (margin, agreement, share re-scored).
+
+    int8 flips a label only where the classes are nearly tied, so re-scoring the few close
+    calls in fp32 recovers agreement at a small fraction of fp32's cost.
+    """
+    flipped = ref_logits.argmax(1) != int8_logits.argmax(1)
+    margins = top2_margin(int8_logits)
+    for threshold in np.unique(np.concatenate([[0.0], margins, [1.01]])):
+        agreement = 1.0 - float(np.mean(flipped & (margins >= threshold)))
+        if agreement >= target:
+            return float(threshold), agreement, float(np.mean(margins < threshold))
+    return 1.01, 1.0, 1.0
+
+
+def rescued_logits(
+    fast: torch.nn.Module, exact: torch.nn.Module, tokenizer: Any, texts: list[str],
+    margin_below: float, max_length: int = 128, batch_size: int = 16,
+) -> np.ndarray:  # fmt: skip
+    """int8 logits, with rows whose int8 margin is under ``margin_below`` re-scored by the
+    fp32 model."""
+    logits = encoder_logits(fast, tokenizer, texts, max_length, batch_size)
+    close = np.flatnonzero(top2_margin(logits) < margin_below)
+    if len(close):
+        redo = encoder_logits(exact, tokenizer, [texts[i] for i in close], max_length, batch_size)
+        logits[close] = redo
+    return logits
+
+
 def log_softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -162,7 +200,12 @@ class TextClassifier:
         return self.model
 
     def logits(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
-        """Encoder logits for ``texts`` (see :func:`encoder_logits`)."""
+        """Encoder logits for ``texts`` (see :func:`encoder_logits`); on CPU with a validated
+        int8 model, int8 with close calls re-scored in fp32 (:func:`rescued_logits`)."""
+        if self.device.type == "cpu" and self.int8_model is not None:
+            margin_below = float(self.meta.get("int8_rescue_margin", 0.0))
+            return rescued_logits(self.int8_model, self.model, self.tokenizer, texts,
+                                  margin_below, self.max_length, batch_size)  # fmt: skip
         return encoder_logits(
             self.scoring_model(), self.tokenizer, texts, self.max_length, batch_size, self.device
         )
