@@ -39,9 +39,11 @@ st.plotly_chart(
 left, right = st.columns(2)
 with left:
     st.subheader("By product")
-    products = index_by(reviews, ["item_id", "title", "category"]).sort_values(
-        ["sentiment_index", "reviews"]
-    )
+    products = index_by(reviews, ["item_id", "title", "category"])
+    # worst first, among products with enough reviews to mean something
+    products = products[products["reviews"] >= min(3, products["reviews"].max())]
+    products = products.sort_values(["sentiment_index", "reviews"], ascending=[True, False])
+    st.caption("Worst first; products with at least 3 reviews in the period.")
     st.dataframe(
         products,
         hide_index=True,

@@ -40,6 +40,7 @@ def traffic_figure(
             y=band_y,
             fill="toself",
             fillcolor="rgba(46,111,219,0.12)",
+            mode="lines",
             line={"width": 0},
             name="95% band",
             hoverinfo="skip",
@@ -75,6 +76,14 @@ def funnel_totals_figure(view: int, cart: int, purchase: int) -> go.Figure:
     return _layout(fig, height=260)
 
 
+def _percent_text(values: np.ndarray) -> np.ndarray:
+    """``"42.1%"`` for each share, empty where there is no value (no ``NaN%`` in cells)."""
+    out = np.full(values.shape, "", dtype=object)
+    known = ~np.isnan(values.astype(float))
+    out[known] = [f"{v * 100:.1f}%" for v in values[known]]
+    return out
+
+
 def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
     """Retention by weekly cohort (rows) and weeks since first visit (columns)."""
     table = cohorts.pivot(index="cohort", columns="week", values="retention").sort_index()
@@ -87,9 +96,9 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
             colorscale="Blues",
             zmin=0,
             zmax=1,
-            text=np.round(table.to_numpy() * 100, 1),
-            texttemplate="%{text}%",
-            hovertemplate="%{y} %{x}: %{text}%<extra></extra>",
+            text=_percent_text(table.to_numpy()),
+            texttemplate="%{text}",
+            hovertemplate="%{y} %{x}: %{text}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed", type="category")

@@ -206,3 +206,4 @@ def test_figures_carry_their_data() -> None:
     assert list(bars.x) == [0.25, 0.75] and list(bars.y) == [3, 7]
     heat = charts.cohort_heatmap(cohorts).data[0]
     assert heat.z.shape == (2, 2)
+    assert heat.text.tolist() == [["100.0%", "50.0%"], ["100.0%", ""]]

@@ -32,7 +32,7 @@ PAGES = [
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1440,1100", "--hide-scrollbars",
+    "--disable-dev-shm-usage", "--window-size=1440,2000", "--hide-scrollbars",
 ]  # fmt: skip
 ERROR_MARKERS = ("Traceback", "Error", "Exception")
 USERNAME, PASSWORD = "e2e-admin", "e2e-password-123456"
@@ -69,12 +69,23 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> No
 
 @pytest.fixture
 def app_url(shoplens_home: Path, store: Store, tmp_path: Path) -> Iterator[str]:
-    """A seeded shop, an admin account and `streamlit run` on a free loopback port."""
-    from db.accounts import create_account
+    """A seeded shop, an admin account and `streamlit run` on a free loopback port.
+
+    ``SHOPLENS_E2E_HOME`` points the app at an existing runtime folder instead (e.g. one holding
+    the sample shop and trained models, to refresh ``docs/screenshots``); the e2e account is
+    added to its store when missing.
+    """
+    from db.accounts import create_account, list_accounts
     from tests.app.dashboard_seed import seed_shop
 
-    seed_shop(store)
-    create_account(store, USERNAME, PASSWORD, "admin")
+    existing = os.environ.get("SHOPLENS_E2E_HOME")
+    if existing:
+        shoplens_home = Path(existing)
+        store = Store(shoplens_home / "shoplens.duckdb")
+    else:
+        seed_shop(store)
+    if USERNAME not in {a.username for a in list_accounts(store)}:
+        create_account(store, USERNAME, PASSWORD, "admin")
     port = _free_port()
     log = (tmp_path / "streamlit.log").open("wb")
     proc = subprocess.Popen(  # noqa: S603 - fixed argument list
@@ -112,8 +123,13 @@ def _wait_idle(driver: object, title: str, timeout_s: float = 60) -> None:
             continue
         running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
         skeleton = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSkeleton"]')
+        charts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')
+        drawn = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"] .main-svg')
         if any(title in h for h in heads) and not running and not skeleton:
-            time.sleep(0.8)  # charts finish drawing
+            if len(drawn) < len(charts) and time.monotonic() < deadline - 10:
+                time.sleep(0.3)  # Plotly loads lazily; wait for every chart to draw
+                continue
+            time.sleep(1.0)  # tables and charts finish painting
             if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
                 return
         time.sleep(0.3)
