@@ -248,3 +248,28 @@ TASKS["risk"] = TaskSpec(
     lambda store, shop_id: pd.DataFrame(columns=LABEL_COLUMNS),
     trainable=False,
 )
+
+
+def record_rule_labels(store: Store, shop_id: str) -> int:
+    """Write the demand labelling functions' labels (source ``rule``, with the function's name)
+    for sentences that have no stored demand label yet; returns how many were written."""
+    from datetime import UTC, datetime
+
+    sentences = split_review_sentences(_review_frame(store, shop_id))
+    have = store.query_df(
+        "SELECT DISTINCT target_id FROM labels WHERE shop_id = ? AND task = 'demand'", [shop_id]
+    )
+    todo = sentences[~sentences["target_id"].isin(have["target_id"])]
+    if todo.empty:
+        return 0
+    rows = rule_labels(todo).assign(
+        shop_id=shop_id, task="demand", created_at=datetime.now(UTC).replace(tzinfo=None)
+    )
+    with store.write() as con:
+        con.register("rule_rows", rows)
+        con.execute(
+            "INSERT INTO labels (label_id, shop_id, task, target_id, label, source, rule_name, "
+            "created_at) SELECT nextval('labels_seq'), shop_id, task, target_id, label, source, "
+            "rule_name, created_at FROM rule_rows"
+        )
+    return len(rows)

@@ -31,7 +31,7 @@ from core.modeling import (
     pick_device,
     quantize_int8,
 )
-from core.tasks import get_task
+from core.tasks import get_task, record_rule_labels
 from core.tuning import tune_blend
 from db.errors import InputError
 
@@ -198,6 +198,8 @@ def train_task(
     started = time.monotonic()
     deadline = started + 60 * config.max_minutes if config.max_minutes else float("inf")
     spec = get_task(task)
+    if task == "demand":  # cold start: the labelling functions' votes are stored as labels
+        record_rule_labels(store, config.shop_id)
     data = load_training_data(store, task, config.shop_id)
     if len(data) < config.min_examples or data["label"].nunique() < 2:
         raise InputError(

@@ -15,10 +15,10 @@ from db.store import Store
 # `make run` builds first models with these: a small encoder sample and a per-task budget keep
 # the four tasks to a few minutes on 2 CPU cores.
 FIRST_MODEL_OVERRIDES = {
-    "max_minutes": 1.0,
+    "max_minutes": 1.5,
     "epochs": 2,
-    "max_train_examples": 1200,
-    "max_eval_examples": 1500,
+    "max_train_examples": 800,
+    "max_eval_examples": 600,
     "check_int8": True,
 }
 

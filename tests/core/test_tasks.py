@@ -81,3 +81,19 @@ def test_purchase_texts_cut_before_the_purchase(store):
     assert texts.loc["s000", "text"] == "view knits; cart knits"
     labels = get_task("purchase").load_labels(store, "sample").set_index("target_id")
     assert labels["label"].to_dict() == {"s000": "purchase", "s001": "no_purchase"}
+
+
+def test_rule_labels_are_recorded_once(store):
+    from core.tasks import record_rule_labels
+
+    seed_reviews(store, [("r1", 4, "Love it! Wish it came in blue.")])
+    seed_labels(store, "demand", [("r1:0", "other", "human")])
+    assert record_rule_labels(store, "sample") == 1
+    assert record_rule_labels(store, "sample") == 0
+    rows = store.query_df("SELECT target_id, label, source, rule_name FROM labels "
+                          "WHERE task = 'demand' ORDER BY target_id")  # fmt: skip
+    rows = rows.astype(object).where(rows.notna(), None)
+    assert rows.values.tolist() == [["r1:0", "other", "human", None],
+                                    ["r1:1", "feature_request", "rule", "wish_or_want"]]  # fmt: skip
+    labels = get_task("demand").load_labels(store, "sample")
+    assert labels["label"].tolist() == ["other", "feature_request"]
