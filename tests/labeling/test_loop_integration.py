@@ -215,3 +215,22 @@ def test_failed_retrain_changes_nothing(loop):
     state = wait(handle.job_id, timeout_s=120, settings=settings)
     assert state["state"] == "failed" and "labelled rows" in state["error"]
     assert active_version("sentiment") == before
+
+
+def test_killed_retrain_is_reported_and_changes_nothing(loop):
+    import os
+    import signal
+
+    from core.registry import active_version, list_versions
+    from labeling.jobs import job_status, start_retrain
+
+    settings, store, _ = loop
+    before, n_versions = active_version("sentiment"), len(list_versions("sentiment"))
+    handle = start_retrain("sentiment", "s1", settings=settings, config_overrides=TINY)
+    assert wait_for(lambda: job_status(handle.job_id, settings)["progress"] > 0, timeout_s=120)
+    os.killpg(handle.pid, signal.SIGKILL)
+    assert wait_for(lambda: job_status(handle.job_id, settings)["state"] == "killed")
+    assert active_version("sentiment") == before
+    assert len(list_versions("sentiment")) == n_versions
+    runs = store.query_df("SELECT status FROM training_runs WHERE status IN ('running', 'killed')")
+    assert "running" not in runs["status"].tolist()
