@@ -92,7 +92,7 @@ with right:
         st.markdown("**Risk model** (anomaly score, with its reason)")
         st.dataframe(flags, hide_index=True, width="stretch")
     else:
-        st.caption("No risk scores yet: run `shoplens train risk` for anomaly scores with reasons.")
+        st.caption("No risk scores yet: run `shoplens score risk` for anomaly scores with reasons.")
     risky = cached(dq.risky_sessions, store, shop_id=f.shop_id, start=f.start, end=f.end)
     st.markdown("**Rules**, in this period")
     if len(risky):

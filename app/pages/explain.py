@@ -4,7 +4,6 @@ import streamlit as st
 
 from app.ui.context import cached, page_context
 from app.ui.explain_view import active_version, explain, masked, predict
-from app.ui.textdata import TRAIN_HINT
 from core.tasks import text_tasks
 from db import dashboard_queries as dq
 
@@ -45,7 +44,7 @@ for task, col in zip(tasks, st.columns(len(tasks)), strict=True):
         st.subheader(task.title())
         version = active_version(task)
         if version is None:
-            st.info(f"No {task} model yet: run {TRAIN_HINT.format(task=task)}.")
+            st.info(f"No {task} model yet: run `shoplens train {task}`.")
             continue
         if highlights:
             with st.spinner("Explaining…"):

@@ -32,7 +32,8 @@ st.caption(spec.description)
 version = cached(dq.latest_version, store, shop_id=f.shop_id, task=task)
 if version is None:
     missing(
-        f"No {task} predictions yet: uncertain rows come from a model.", f"`shoplens train {task}`"
+        f"No {task} predictions yet: uncertain rows come from a model.",
+        f"`shoplens train {task}` then `shoplens score {task}`",
     )
 
 labels_now = label_status(store, task, shop_id=f.shop_id)

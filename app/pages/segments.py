@@ -32,7 +32,9 @@ with st.form("segment_rule"):
         0.05,
         key="seg_propensity",
         disabled=not has_propensity,
-        help=None if has_propensity else "Run `shoplens train purchase`.",
+        help=None
+        if has_propensity
+        else "Run `shoplens train purchase` then `shoplens score purchase`.",
     )
     risk = c2.slider(
         "Risk score at least",
@@ -42,7 +44,7 @@ with st.form("segment_rule"):
         0.05,
         key="seg_risk",
         disabled=not has_risk,
-        help=None if has_risk else "Run `shoplens train risk`.",
+        help=None if has_risk else "Run `shoplens score risk`.",
     )
     st.markdown("**What they wrote**")
     c1, c2, c3 = st.columns(3)

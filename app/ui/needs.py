@@ -70,7 +70,7 @@ def name_needs(
                 "cluster": cluster,
                 "name": name or "other",
                 "sentences": len(members),
-                "quotes": df.loc[order[:quotes], "text"].tolist(),
+                "quotes": _distinct(df.loc[order, "text"], quotes),
             }
         )
     needs = pd.DataFrame(rows).sort_values(["sentences", "name"], ascending=[False, True])
@@ -81,6 +81,20 @@ def name_needs(
     )
     needs = needs[["need_id", "name", "sentences", "quotes"]].reset_index(drop=True)
     return needs, assignments
+
+
+def _distinct(texts: pd.Series, n: int) -> list[str]:
+    """The first ``n`` texts that differ (ignoring case and surrounding space)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for text in texts:
+        key = str(text).strip().lower()
+        if key not in seen:
+            seen.add(key)
+            out.append(str(text))
+            if len(out) == n:
+                break
+    return out
 
 
 def _phrase_name(centre: np.ndarray, terms: np.ndarray, n: int = 3) -> str:

@@ -13,7 +13,7 @@ from core.demand import split_review_sentences
 from db import dashboard_queries as dq
 from db.store import Store
 
-TRAIN_HINT = "`shoplens train {task}` (trains a model and scores the shop's rows)"
+TRAIN_HINT = "`shoplens train {task}` then `shoplens score {task}` (train a model, score the rows)"
 
 
 def reviews_scored(

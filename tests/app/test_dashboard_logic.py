@@ -156,6 +156,10 @@ def test_needs_are_named_stable_and_sorted_by_size() -> None:
     assert "size chart" in names and "blue" in names
     assert set(assignment["need_id"]) == {1, 2}
     assert all(q in texts for q in needs.loc[0, "quotes"])
+    repeated = pd.DataFrame(
+        {"target_id": ["a:0", "b:0", "c:0"], "text": ["Too small.", "too small.", "Too small."]}
+    )
+    assert name_needs(repeated)[0].loc[0, "quotes"] == ["Too small."]  # quotes differ
 
 
 def test_needs_of_nothing_and_of_few_sentences() -> None:
