@@ -72,6 +72,10 @@ if pushed:
         st.success(
             f"Sent {report.imported} rows ({report.already_in_label_studio} were already there)."
         )
+        if report.project_id is not None:
+            st.link_button(
+                "Label them in Label Studio", f"{status.url}/projects/{report.project_id}"
+            )
     except ShopLensError as exc:
         st.error(str(exc))
 with right:

@@ -168,3 +168,29 @@ def test_retrain_button_starts_a_job_and_shows_progress(
     bars = at.get("progress")
     assert bars and "training epoch 1" in bars[0].proto.text
     assert not _problems(at)
+
+
+def test_labelling_push_sends_rows_and_links_the_project(
+    seeded_store: Store, open_page, monkeypatch
+) -> None:
+    from labeling import routing, server
+    from labeling.routing import PushReport
+
+    calls: list[tuple] = []
+
+    def fake_push(store, task, n, strategy="entropy", diverse=False, shop_id="sample", **_):
+        calls.append((task, n, strategy, diverse, shop_id))
+        return PushReport(task, shop_id, "v-demo-1", strategy, diverse, project_id=7, imported=n)
+
+    up = server.ServerStatus(up=True, url="http://127.0.0.1:8089", pid=1, message="running")
+    monkeypatch.setattr(server, "status", lambda *a, **k: up)
+    monkeypatch.setattr(routing, "push", fake_push)
+    at = open_page("labelling")
+    at.number_input(key="push_n_sentiment").set_value(5)
+    at.button[0].click()  # the form's Push button
+    at.run()
+    assert calls == [("sentiment", 5, "entropy", False, SHOP)]
+    assert any("Sent 5 rows" in s.value for s in at.success)
+    links = at.get("link_button")
+    assert any(link.proto.url == "http://127.0.0.1:8089/projects/7" for link in links)
+    assert not _problems(at)
