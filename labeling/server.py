@@ -210,9 +210,15 @@ def _alive(pid: int) -> bool:
         return True
     try:  # a child of this process that has exited is a zombie until it is reaped
         done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
+        if done:
+            return False
     except ChildProcessError:
+        pass
+    try:  # an orphan's zombie lingers until the container's init reaps it: it is gone too
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return True
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def status(settings: Settings | None = None) -> ServerStatus:
