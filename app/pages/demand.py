@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
-from app.ui.metrics import NEED_LABELS, demand_index, time_bucket
+from app.ui.metrics import NEED_LABELS, counts_over_time, demand_index
 from app.ui.textdata import TRAIN_HINT, has_predictions, named_needs, sentences_scored
 
 ctx = page_context()
@@ -85,13 +85,7 @@ with right:
 
 st.subheader("Trend")
 days = (f.end - f.start).days + 1
-trend = (
-    needs_rows.assign(bucket=time_bucket(needs_rows["ts"], days))
-    .groupby(["bucket", "label"])
-    .size()
-    .rename("sentences")
-    .reset_index()
-)
+trend = counts_over_time(needs_rows, "ts", "label", days, "sentences")
 st.plotly_chart(
     charts.trend_figure(trend, "bucket", "sentences", "label", "need sentences"), width="stretch"
 )

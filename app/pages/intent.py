@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
-from app.ui.metrics import time_bucket
+from app.ui.metrics import counts_over_time
 from app.ui.textdata import TRAIN_HINT, has_predictions, messages_scored
 from core.tasks import intent_category
 from db import dashboard_queries as dq
@@ -41,13 +41,7 @@ with right:
 
 st.subheader("Trend")
 days = (f.end - f.start).days + 1
-trend = (
-    msgs.assign(bucket=time_bucket(msgs["ts"], days))
-    .groupby(["bucket", "category"])
-    .size()
-    .rename("messages")
-    .reset_index()
-)
+trend = counts_over_time(msgs, "ts", "category", days, "messages")
 st.plotly_chart(
     charts.trend_figure(trend, "bucket", "messages", "category", "messages"), width="stretch"
 )

@@ -133,6 +133,18 @@ def time_bucket(ts: pd.Series, days_in_period: int) -> pd.Series:
     return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.floor("D")
 
 
+def counts_over_time(
+    df: pd.DataFrame, ts: str, group: str, days_in_period: int, name: str = "count"
+) -> pd.DataFrame:
+    """Rows per time bucket (:func:`time_bucket`) and group, with 0 where a group had none, so
+    trend lines drop to zero instead of bridging gaps. Columns: bucket, ``group``, ``name``."""
+    if df.empty:
+        return pd.DataFrame(columns=["bucket", group, name])
+    counts = df.assign(bucket=time_bucket(df[ts], days_in_period)).groupby(["bucket", group]).size()
+    table = counts.unstack(fill_value=0)
+    return table.stack().rename(name).reset_index()
+
+
 def worsening_products(
     now: pd.DataFrame, before: pd.DataFrame, min_reviews: int = 2, limit: int = 10
 ) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from app.ui.metrics import (
     Kpi,
     class_probability,
     confidence,
+    counts_over_time,
     demand_index,
     rating_disagreements,
     sentiment_index,
@@ -69,6 +70,14 @@ def test_worsening_products_needs_reviews_in_both_periods() -> None:
     worse = worsening_products(now, before)
     assert worse["item_id"].tolist() == ["x"]  # y had one review before
     assert worse.loc[0, "change"] == pytest.approx(-1.0)
+
+
+def test_counts_over_time_fill_missing_days_with_zero() -> None:
+    df = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03"]),
+                       "kind": ["a", "b", "a"]})  # fmt: skip
+    out = counts_over_time(df, "ts", "kind", days_in_period=7, name="n")
+    assert out[out["kind"] == "b"]["n"].tolist() == [1, 0]  # 2024-01-03 has no b: 0, not a gap
+    assert out["n"].sum() == 3
 
 
 def test_rating_disagreements_flag_contradictions() -> None:
