@@ -80,7 +80,8 @@ def test_intent_tiny_finetune(store):
         labels.append((f"m{i:02d}", intent, "derived"))
     with store.write() as con:
         con.executemany(
-            "INSERT INTO messages (shop_id, message_id, text) VALUES ('sample', ?, ?)", rows
+            "INSERT INTO messages (shop_id, message_id, channel, text) VALUES ('sample', ?, 'support', ?)",
+            rows,
         )
     seed_labels(store, "intent", labels)
     _learned(train_task(store, "intent", TrainingConfig(**{**TINY, "epochs": 3})))

@@ -1,0 +1,46 @@
+"""Tests for core/risk.py: anomaly scores with readable reasons."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from core.risk import behaviour_features, score_risk, score_risk_to_store
+from tests.core.conftest import seed_events
+
+pytestmark = pytest.mark.unit
+
+
+def _events():
+    rows = []
+    base = pd.Timestamp("2024-01-01 12:00")
+    for u in range(30):  # ordinary shoppers: a few views and a purchase
+        for e, kind in enumerate(["view", "view", "cart", "purchase"]):
+            rows.append((f"u{u}", f"s{u}", kind, base + pd.Timedelta(hours=u, minutes=3 * e)))
+    for e in range(300):  # a bot: 300 views in 5 minutes at 3 a.m., never buys
+        rows.append(
+            ("bot", "sbot", "view", pd.Timestamp("2024-01-02 03:00") + pd.Timedelta(seconds=e))
+        )
+    return pd.DataFrame(rows, columns=["user_id", "session_id", "event_type", "ts"])
+
+
+def test_bot_is_flagged_with_a_reason():
+    feats = behaviour_features(_events())
+    assert feats.loc["bot", "views_without_purchase"] == 300
+    assert feats.loc["bot", "max_per_minute"] == 60
+    out = score_risk(_events(), contamination=0.05)
+    top = out.iloc[0]
+    assert top["target_id"] == "bot" and top["flagged"] and top["score"] == 1.0
+    assert "views and no purchase" in top["reason"] or "events in one minute" in top["reason"]
+    assert not out.set_index("target_id").loc["u3", "flagged"]
+
+
+def test_scores_are_written_as_predictions(store):
+    seed_events(store, [[("view", "a"), ("purchase", "a")]] * 10 + [[("view", "b")] * 40])
+    n = score_risk_to_store(store, "sample")
+    df = store.query_df("SELECT target_id, label, probs FROM predictions WHERE task = 'risk'")
+    assert n == len(df) == 7
+    assert all(t.startswith("user:") for t in df["target_id"])
+    assert all("reason" in json.loads(p) for p in df["probs"])
