@@ -20,6 +20,7 @@ import torch
 from sklearn.metrics import f1_score
 
 Progress = Callable[[float, str], None]
+MIN_STEPS = 20  # a budget already spent on encoding still gets this many training steps
 
 
 @dataclass
@@ -198,7 +199,7 @@ def run_loop(
             epoch_float = epoch + (n + 1) / steps_per_epoch
             if progress and step % 10 == 0:
                 progress(epoch_float / config.epochs, f"epoch {epoch_float:.2f} loss {loss:.3f}")
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline and step >= MIN_STEPS:
                 stopped_by = "budget"
                 break
         evaluate()
