@@ -49,11 +49,19 @@ e2e-deps:
 	      || echo "note: could not install chromium; the e2e tier will be skipped"; \
 	  else echo "note: chromium not installed and not root; the e2e tier will be skipped"; fi; }
 
+# Scoring the sample shop takes minutes on a laptop CPU: it runs in the background while the
+# dashboard is already up, and pages fill in as predictions land (see docs/architecture.md).
+SCORE_TASKS := risk sentiment intent demand
+
 run: install labelstudio-install
 	$(BIN)/shoplens load-sample
 	$(BIN)/shoplens train --all --if-missing
-	$(BIN)/shoplens labelstudio start
 	$(BIN)/shoplens setup-admin --if-missing
+	$(BIN)/shoplens labelstudio start
+	@mkdir -p "$${SHOPLENS_HOME:-var}/logs"
+	@echo "scoring $(SCORE_TASKS) in the background (log: $${SHOPLENS_HOME:-var}/logs/scoring.log)"
+	@nohup sh -c 'for t in $(SCORE_TASKS); do $(BIN)/shoplens score $$t || exit 1; done' \
+	  >"$${SHOPLENS_HOME:-var}/logs/scoring.log" 2>&1 &
 	$(BIN)/streamlit run app/main.py --server.address 127.0.0.1 --server.headless true
 
 lint: install-dev
