@@ -7,12 +7,10 @@ import json
 from pathlib import Path
 
 from db.errors import InputError
-from db.ingest import check_shop_id, ingest_file
-from db.ingest_specs import KINDS
-from db.sample import load_sample
-from db.settings import load_settings
-from db.status import store_status
-from db.store import Store
+
+# Heavy modules (duckdb, pandas, torch) are imported inside the handlers, so `shoplens --help`
+# and the other commands start fast.
+KINDS = ("events", "items", "messages", "reviews", "sessions")
 
 
 def _parse_pairs(pairs: list[str], flag: str, example: str) -> dict[str, str]:
@@ -40,6 +38,9 @@ def _parse_value_maps(pairs: list[str]) -> dict[str, dict[str, str]]:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    from db.ingest import check_shop_id, ingest_file
+    from db.store import Store
+
     check_shop_id(args.shop)
     store = Store.from_settings()
     report = ingest_file(
@@ -56,6 +57,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_load_sample(args: argparse.Namespace) -> int:
+    from db.sample import load_sample
+    from db.store import Store
+
     store = Store.from_settings()
     for report in load_sample(store):
         print(report.summary())
@@ -64,6 +68,9 @@ def cmd_load_sample(args: argparse.Namespace) -> int:
 
 def collect_status() -> dict:
     """The store's status plus the model registry's active versions and Label Studio's state."""
+    from db.settings import load_settings
+    from db.status import store_status
+
     settings = load_settings()
     status = store_status(settings)
     from core.registry import active_version

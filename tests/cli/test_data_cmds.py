@@ -72,3 +72,10 @@ def test_bad_arguments_say_what_to_fix(
     path.write_text(EVENTS)
     code, _, err = run(capsys, "ingest", str(path), "--kind", "events", *argv)
     assert code == 2 and message in err
+
+
+def test_cli_kind_choices_match_the_ingestion_kinds() -> None:
+    from app.cli.data_cmds import KINDS as CLI_KINDS
+    from db.ingest_specs import KINDS
+
+    assert tuple(sorted(KINDS)) == CLI_KINDS
