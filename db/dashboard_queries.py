@@ -663,3 +663,20 @@ def probability_histogram(
     return pd.DataFrame(
         {"low": full["b"] / bins, "high": (full["b"] + 1) / bins, "rows": full["rows"].astype(int)}
     )
+
+
+def message_author_kinds(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:
+    """For each message author: ``buyers`` (bought in the period), ``browsers`` (active, did not
+    buy) or ``not active in period``. Only the authors' events are read. Columns: user_id, kind."""
+    lo, hi = _bounds(start, end)
+    sql = """
+    WITH authors AS (SELECT DISTINCT user_id FROM messages
+                     WHERE shop_id = ? AND user_id IS NOT NULL),
+    act AS (SELECT e.user_id, bool_or(e.event_type = 'purchase') AS bought
+            FROM events e SEMI JOIN authors a ON a.user_id = e.user_id
+            WHERE e.shop_id = ? AND e.ts >= ? AND e.ts < ? GROUP BY 1)
+    SELECT a.user_id, CASE WHEN act.bought THEN 'buyers' WHEN act.bought IS NOT NULL
+                           THEN 'browsers' ELSE 'not active in period' END AS kind
+    FROM authors a LEFT JOIN act USING (user_id) ORDER BY a.user_id
+    """
+    return store.query_df(sql, [shop_id, shop_id, lo, hi])

@@ -47,8 +47,8 @@ st.plotly_chart(
 )
 
 st.subheader("By shopper segment")
-users = cached(dq.user_signals, store, shop_id=f.shop_id, start=f.start, end=f.end)
-kind = users.set_index("user_id")["purchases"].gt(0).map({True: "buyers", False: "browsers"})
+kinds = cached(dq.message_author_kinds, store, shop_id=f.shop_id, start=f.start, end=f.end)
+kind = kinds.set_index("user_id")["kind"]
 msgs = msgs.assign(segment=msgs["user_id"].map(kind).fillna("not active in period"))
 by_segment = msgs.groupby(["segment", "category"]).size().unstack(fill_value=0)
 st.dataframe(by_segment, width="stretch")

@@ -104,3 +104,14 @@ def test_labelling_counts_on_a_fresh_shop(shop: Store) -> None:
     assert dq.queue_counts(shop, SHOP, "sentiment") == {"pending": 0, "queued": 0, "labelled": 0}
     assert dq.annotator_agreement(shop, SHOP, "sentiment") is None
     assert dq.annotator_stats(shop, SHOP, "sentiment").empty
+
+
+def test_message_author_kinds(shop: Store) -> None:
+    kinds = dq.message_author_kinds(shop, SHOP, START, END).set_index("user_id")["kind"]
+    assert len(kinds) == 30 and set(kinds) <= {"buyers", "browsers", "not active in period"}
+    signals = dq.user_signals(shop, SHOP, START, END).set_index("user_id")
+    for user, kind in kinds.items():
+        if user in signals.index:
+            assert kind == ("buyers" if signals.at[user, "purchases"] > 0 else "browsers")
+        else:
+            assert kind == "not active in period"
