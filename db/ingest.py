@@ -225,13 +225,9 @@ def _check_mapping_targets(
     for source, target in (mapping or {}).items():
         if target not in spec.names and not LABEL_COLUMN.match(target) and target != "shop_id":
             raise InputError(
-                f"--map {source}={target}: {kind_name(spec)} files have no field {target!r}. "
+                f"--map {source[:80]}={target[:80]}: {spec.name} files have no field {target[:80]!r}. "
                 f"Fields: {', '.join(spec.names)}."
             )
-
-
-def kind_name(spec: KindSpec) -> str:
-    return spec.name
 
 
 def _check_required_columns(

@@ -40,26 +40,40 @@ def file_format(path: Path) -> str:
         return FORMATS[suffix]
     known = ", ".join(sorted(FORMATS))
     raise InputError(
-        f"{path.name}: unknown file type {suffix or '(none)'!r}. Use CSV, Parquet or JSON Lines "
+        f"{shown_path(Path(path.name))}: unknown file type {suffix[:20] or '(none)'!r}. Use CSV, Parquet or JSON Lines "
         f"(extensions {known})."
     )
 
 
+def shown_path(path: Path, limit: int = 120) -> str:
+    """A path as it may appear in a message: long ones are cut, never echoed whole."""
+    text = str(path)
+    return text if len(text) <= limit else text[: limit // 2] + "…" + text[-limit // 2 :]
+
+
 def check_readable(path: Path) -> None:
     """Fail with a clear message if ``path`` is missing, a folder, unreadable or empty."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file. Check the path.")
-    if not path.is_file():
-        raise InputError(f"{path}: is not a file (a folder?). Give the path of one file.")
+    shown = shown_path(path)
+    try:
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"{shown}: not a usable file path ({reason}). Check the path.") from None
+    if not exists:
+        raise InputError(f"{shown}: no such file. Check the path.")
+    if not is_file:
+        raise InputError(f"{shown}: is not a file (a folder?). Give the path of one file.")
     try:
         with path.open("rb") as fh:
             first = fh.read(1)
     except OSError as exc:
         raise InputError(
-            f"{path}: cannot be read ({exc.strerror}). Check its permissions."
+            f"{shown}: cannot be read ({exc.strerror}). Check its permissions."
         ) from None
     if not first:
-        raise InputError(f"{path.name}: the file is empty. Export the data again.")
+        raise InputError(
+            f"{shown_path(Path(path.name))}: the file is empty. Export the data again."
+        )
 
 
 def file_sha256(path: Path) -> str:
@@ -188,7 +202,7 @@ def resolve_columns(
         match = source if source in file_columns else by_clean_lower.get(source.strip().lower())
         if match is None:
             raise InputError(
-                f"--map {source}={target}: the file has no column {source!r}. "
+                f"--map {source[:80]}={target[:80]}: the file has no column {source[:80]!r}. "
                 f"Its columns are: {', '.join(clean.values())}."
             )
         if target in chosen:
