@@ -59,7 +59,7 @@ table = pd.DataFrame(
         "macro-F1": _model_metrics(v).get("macro_f1"),
         "accuracy": _model_metrics(v).get("accuracy"),
         "ECE": _model_metrics(v).get("ece"),
-        "baseline macro-F1": (v.get("metrics") or {}).get("baseline", {}).get("macro_f1"),
+        "TF-IDF+LR macro-F1": (v.get("metrics") or {}).get("baselines", {}).get("tfidf_lr", {}).get("macro_f1"),
     } for v in reversed(versions)]
 )  # fmt: skip
 st.dataframe(
@@ -68,7 +68,7 @@ st.dataframe(
     width="stretch",
     column_config={
         c: st.column_config.NumberColumn(format="%.3f")
-        for c in ("macro-F1", "accuracy", "ECE", "baseline macro-F1")
+        for c in ("macro-F1", "accuracy", "ECE", "TF-IDF+LR macro-F1")
     },
 )
 

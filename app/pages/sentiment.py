@@ -29,8 +29,13 @@ if reviews.empty:
     st.stop()
 
 days = (f.end - f.start).days + 1
-trend = index_by(reviews.assign(bucket=time_bucket(reviews["ts"], days)), ["bucket", "category"])
+busiest = reviews["category"].value_counts().head(6).index  # a readable chart: 6 lines at most
+recent = reviews[reviews["category"].isin(busiest)]
+trend = index_by(recent.assign(bucket=time_bucket(recent["ts"], days)), ["bucket", "category"])
 st.subheader("Sentiment index by category over time")
+st.caption(
+    "The six categories with the most reviews in the period; pick a category in the sidebar for another."
+)
 st.plotly_chart(
     charts.trend_figure(trend, "bucket", "sentiment_index", "category", "sentiment index"),
     width="stretch",
@@ -62,7 +67,10 @@ with right:
             "No product's sentiment fell against the previous period (products with 2+ reviews in both)."
         )
     else:
-        st.dataframe(worse, hide_index=True, width="stretch")
+        st.dataframe(
+            worse, hide_index=True, width="stretch",
+            column_config={c: st.column_config.NumberColumn(format="%+.2f") for c in ("before", "now", "change")},
+        )  # fmt: skip
 
 st.subheader("Stars vs predicted sentiment")
 disagree = rating_disagreements(reviews)
