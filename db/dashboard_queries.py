@@ -53,6 +53,17 @@ def _filtered_events_sql(segment: str | None) -> str:
 
     Parameters, in order: shop, start, end, category, category, shop, start.
     """
+    condition = segment_condition(segment)
+    # Only new/returning need each user's first event over the whole log (a full scan), and
+    # "all" needs no per-user step at all; unused CTEs are never run.
+    needs_first = "first_ever" in condition
+    first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
+    first_value = "any_value(f.first_ever)" if needs_first else "CAST(NULL AS TIMESTAMP)"
+    ev = (
+        "SELECT * FROM ev0"
+        if condition == "TRUE"
+        else "SELECT ev0.* FROM ev0 SEMI JOIN seg USING (user_id)"
+    )
     return f"""
     WITH ev0 AS (
         SELECT * FROM events
@@ -65,12 +76,12 @@ def _filtered_events_sql(segment: str | None) -> str:
         SELECT ev0.user_id,
                count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
                count(*) FILTER (WHERE event_type = 'cart') AS carts,
-               any_value(f.first_ever) AS first_ever,
+               {first_value} AS first_ever,
                CAST(? AS TIMESTAMP) AS period_start
-        FROM ev0 JOIN firsts f USING (user_id) GROUP BY ev0.user_id
+        FROM ev0 {first_join} GROUP BY ev0.user_id
     ),
-    seg AS (SELECT user_id FROM u WHERE {segment_condition(segment)}),
-    ev AS (SELECT ev0.* FROM ev0 SEMI JOIN seg USING (user_id))
+    seg AS (SELECT user_id FROM u WHERE {condition}),
+    ev AS ({ev})
     """
 
 
