@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from datetime import UTC, datetime
@@ -31,9 +32,25 @@ if TYPE_CHECKING:
     from db.store import Store
 
 
+VERSION_NAME = re.compile(r"^v\d{8}-\d{6}-\d{6}$")
+
+
 def task_dir(task: str) -> Path:
-    """The folder holding every version of ``task``."""
-    return load_settings().models.models_dir / task
+    """The folder holding every version of ``task`` (a registered task name only, so a name can
+    never point outside the models folder)."""
+    from core.tasks import get_task
+
+    return load_settings().models.models_dir / get_task(task).name
+
+
+def version_dir(task: str, version: str) -> Path:
+    """The folder of one version; the name must look like one this registry made."""
+    if not isinstance(version, str) or not VERSION_NAME.match(version):
+        raise InputError(
+            f"{str(version)[:80]!r} is not a model version name (like v20260101-120000-123456); "
+            f"list them with `shoplens models {task}`."
+        )
+    return task_dir(task) / version
 
 
 def new_version_name() -> str:
@@ -112,7 +129,7 @@ def promote(task: str, version: str, force: bool = False, store: Store | None = 
     versions = {v["version"]: v for v in list_versions(task)}
     if version not in versions:
         known = ", ".join(versions) or "none"
-        raise InputError(f"{task} has no version {version!r}; versions: {known}")
+        raise InputError(f"{task} has no version {version[:80]!r}; versions: {known}")
     current = active_version(task)
     if current == version:
         return True
@@ -150,7 +167,7 @@ def load_model(task: str, version: str | None = None, device: str | None = None)
     version = version or active_version(task)
     if version is None:
         raise ShopLensError(f"No {task} model yet. Train one first: `shoplens train {task}`.")
-    path = task_dir(task) / version
+    path = version_dir(task, version)
     if not (path / "meta.json").is_file():
         raise InputError(f"{task} has no version {version!r} (see `shoplens models`)")
     meta = json.loads((path / "meta.json").read_text())

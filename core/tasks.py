@@ -97,6 +97,14 @@ def get_task(name: str) -> TaskSpec:
         raise InputError(f"unknown task {name!r}; choose one of: {known}") from None
 
 
+def check_target(task: str, shop_id: str) -> TaskSpec:
+    """Validate a task name and a shop id given by a user; returns the task."""
+    from db.shops import check_shop_id
+
+    check_shop_id(shop_id)
+    return get_task(task)
+
+
 def text_tasks() -> list[str]:
     """Names of the tasks a text classifier is trained for."""
     return [name for name, spec in TASKS.items() if spec.trainable]

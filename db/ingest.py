@@ -25,9 +25,11 @@ from db.errors import InputError
 from db.ingest_read import check_readable, file_sha256, quote_ident, read_raw, resolve_columns
 from db.ingest_rows import clean_query, problem_queries, transform_for_kind, typed_query
 from db.ingest_specs import KINDS, KindSpec
+from db.shops import check_shop_id
 from db.store import Store
 
-SHOP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+__all__ = ["IngestReport", "IngestValidationError", "check_shop_id", "ingest_file"]
+
 LABEL_COLUMN = re.compile(r"^label_([a-z][a-z0-9_]{0,40})$")
 MAX_LISTED_PROBLEMS = 20
 
@@ -92,16 +94,6 @@ class IngestReport:
         if self.ignored_columns:
             text += f" Ignored columns: {', '.join(self.ignored_columns)}."
         return text
-
-
-def check_shop_id(shop_id: str) -> str:
-    """A shop id is 1-64 letters, digits, '_', '-' or '.', starting with a letter or digit."""
-    if not isinstance(shop_id, str) or not SHOP_ID_PATTERN.match(shop_id):
-        raise InputError(
-            f"shop {shop_id[:80]!r} is not a valid shop id: use 1-64 letters, digits, '_', '-' or "
-            "'.', starting with a letter or digit (e.g. --shop acme-store)."
-        )
-    return shop_id
 
 
 def _check_kind(kind: str) -> KindSpec:

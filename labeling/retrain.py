@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from core.tasks import check_target
 from db.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient, LabelStudioError
@@ -82,6 +83,7 @@ def retrain(
     from core.tasks import get_task
     from core.training import TrainingConfig, train_task
 
+    check_target(task, shop_id)
     settings = settings or load_settings()
     report_progress = progress or (lambda fraction, message: None)
     spec = get_task(task)

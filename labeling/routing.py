@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.tasks import check_target
 from db.errors import InputError, ShopLensError
 from db.privacy import mask_pii
 from db.settings import Settings, load_settings
@@ -194,6 +195,7 @@ def push(
     from core.registry import active_version
     from core.tasks import get_task
 
+    check_target(task, shop_id)
     if strategy not in STRATEGIES:
         raise InputError(f"unknown strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
     if n < 1:

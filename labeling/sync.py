@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from core.tasks import check_target
 from db.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient, LabelStudioUnavailable
@@ -233,6 +234,7 @@ def sync(
 
     Safe to repeat and to mix with the webhook: both upsert by annotation id.
     """
+    check_target(task, shop_id)
     settings = settings or load_settings()
     pid = project_id(task, settings)
     if pid is None:
@@ -272,6 +274,7 @@ def label_status(store: Store, task: str, shop_id: str = "sample") -> dict[str, 
     """
     from core.tasks import get_task
 
+    check_target(task, shop_id)
     params: list[Any] = [task, shop_id]
     where = "task = ? AND shop_id = ?"
     queue = store.query_df(

@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from db.errors import ShopLensError
 
@@ -22,9 +23,28 @@ COMMAND_MODULES = [
 ]
 
 
+MAX_MESSAGE_CHARS = 2000
+
+
+def clip(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """A message cut to ``limit`` characters: a huge argument is never echoed back whole."""
+    if len(message) <= limit:
+        return message
+    half = limit // 2
+    return f"{message[:half]} … [{len(message) - limit:,} characters cut] … {message[-half:]}"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with error messages (which quote the bad argument) clipped."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {clip(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every registered sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="shoplens",
         description="ShopLens: understand your shoppers from their behaviour and their words.",
     )
@@ -47,8 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result = args.handler(args)
     except ShopLensError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {clip(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the file system refused: a path too long, no permission, disk full
+        where = f" ({clip(str(exc.filename), 200)})" if exc.filename else ""
+        print(
+            f"error: {exc.strerror or exc}{where}. Check the path and try again.", file=sys.stderr
+        )
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -40,8 +40,10 @@ def _store() -> Store:
 
 
 def _train_one(store: Store, task: str, overrides: dict, force: bool) -> int:
+    from core.tasks import check_target
     from core.training import TrainingConfig, train_task
 
+    check_target(task, overrides.get("shop_id", "sample"))  # before any output names the task
     config = TrainingConfig(**overrides)
     bar, update = _progress_bar(f"train {task}")
     try:
@@ -101,6 +103,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     """Score the rows of a task that lack a prediction from the active version."""
     from core.inference import score_task
+    from core.tasks import check_target
+
+    check_target(args.task, args.shop)  # before any output names the task
 
     bar, update = _progress_bar(f"score {args.task}")
     try:
