@@ -129,14 +129,20 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
                 # RFC 4180 quoting is fixed rather than sniffed: one stray quote must be an
                 # error, not a reason to read every correctly quoted field literally. Lines may
                 # hold a maximal text (1M characters, up to 4 bytes each in UTF-8).
-                delimiter = "\t" if path.suffix.lower() == ".tsv" else None
+                options = ""
+                params: list[object] = [source]
+                if path.suffix.lower() == ".tsv":
+                    options += ", delim = ?"
+                    params.append("\t")
+                if _header_ends_with_lf(path):
+                    # the header fixes the line ending: a stray carriage return in a value must not
+                    # make the sniffer guess \r\n
+                    options += ", new_line = '\\n'"
                 con.execute(
                     "CREATE TABLE raw_in AS SELECT * FROM read_csv(?, all_varchar = true, "
                     "header = true, auto_detect = true, strict_mode = true, null_padding = false, "
-                    "quote = '\"', escape = '\"', max_line_size = 8000000"
-                    + (", delim = ?" if delimiter else "")
-                    + ")",
-                    [source, delimiter] if delimiter else [source],
+                    f"quote = '\"', escape = '\"', max_line_size = 8000000{options})",
+                    params,
                 )
             else:
                 _read_jsonl(con, path)
@@ -149,6 +155,17 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     if rows == 0:
         raise InputError(f"{path.name}: has a header but no data rows. Nothing to load.")
     return columns
+
+
+def _header_ends_with_lf(path: Path) -> bool:
+    """Whether the header line ends with a bare ``\\n`` (not ``\\r\\n``). Compressed files are
+    left to DuckDB's detection."""
+    if path.suffix.lower() == ".gz":
+        return False
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    end = head.find(b"\n")
+    return end > 0 and head[end - 1 : end] != b"\r"
 
 
 def _sql_string(value: str) -> str:

@@ -246,3 +246,13 @@ def test_repeated_event_lines_load_once(store: Store, tmp_path: Path) -> None:
     path = write(tmp_path, "e.csv", "user_id,event_type,ts,item_id,category\n" + line * 3)
     report = ingest_file(store, path, "events")
     assert (report.rows_read, report.rows_added) == (3, 1)
+
+
+def test_carriage_returns_inside_quoted_values_keep_lf_files_readable(
+    store: Store, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.csv"
+    path.write_bytes(b'review_id,text\nr0,"0\r"\nr1,"a\r\nb"\n')
+    ingest_file(store, path, "reviews")
+    texts = store.query_df("SELECT text FROM reviews ORDER BY review_id")["text"].tolist()
+    assert texts == ["0\r", "a\r\nb"]

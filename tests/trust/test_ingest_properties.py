@@ -71,10 +71,12 @@ TEXTS = st.text(
 def _write(fmt, rows, path):
     if fmt == "csv":
         buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
+        # RFC 4180 line endings: then the writer quotes every value holding \r or \n (with a bare
+        # "\n" terminator it leaves a lone \r unquoted, a file no reader can read unambiguously)
+        writer = csv.writer(buf, lineterminator="\r\n")
         writer.writerow(["review_id", "text"])
         writer.writerows([[r["review_id"], r["text"]] for r in rows])
-        path.write_text(buf.getvalue(), encoding="utf-8")
+        path.write_bytes(buf.getvalue().encode("utf-8"))
     elif fmt == "jsonl":
         path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     else:
