@@ -7,14 +7,17 @@ annotators confirm or correct. A Data Manager view sorts tasks by prediction sco
 first), and the project's ``model_version`` follows the active model so Label Studio's own
 uncertainty sampling uses the current predictions.
 
-Which project belongs to which task is remembered in ``$SHOPLENS_HOME/labeling/projects.json``.
+Which project belongs to which task is remembered in ``$SHOPLENS_HOME/labeling/projects.json``,
+with the project's title and creation time: a project that was deleted, or a Label Studio whose data
+folder was reset (ids start again at 1, so another project may now hold the recorded id), is
+recognised as *gone* rather than read as an empty project. See :class:`ProjectGone`.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import quoteattr
@@ -90,6 +93,44 @@ def _write_registry(settings: Settings, registry: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+class ProjectGone(LabelStudioError):
+    """The task's recorded project no longer exists in Label Studio (deleted, or data reset)."""
+
+
+def _title(task: str) -> str:
+    return f"ShopLens {task}"
+
+
+def _same_project(entry: dict[str, Any], task: str, project: dict[str, Any] | None) -> bool:
+    """Whether the server's ``project`` is the one recorded in ``entry`` (not a namesake id)."""
+    if project is None:
+        return False
+    recorded = entry.get("created_at")
+    if recorded:  # immutable, unlike the title an admin may edit
+        return str(project.get("created_at")) == recorded
+    return project.get("title") == _title(task)  # recorded before creation times were kept
+
+
+def live_project_id(
+    client: LabelStudioClient, task: str, settings: Settings | None = None
+) -> int | None:
+    """The recorded project id of ``task`` if that very project is still in Label Studio.
+
+    None when no project was ever made; :class:`ProjectGone` when the recorded one is missing or
+    the id now names another project.
+    """
+    entry = _read_registry(settings or load_settings()).get(task)
+    if not entry:
+        return None
+    pid = int(entry["project_id"])
+    if not _same_project(entry, task, client.get_project(pid)):
+        raise ProjectGone(
+            f"Label Studio no longer has the {task} project (id {pid}): it was deleted, or "
+            "Label Studio's data folder was reset."
+        )
+    return pid
+
+
 def project_id(task: str, settings: Settings | None = None) -> int | None:
     """The Label Studio project id recorded for ``task``, if any."""
     entry = _read_registry(settings or load_settings()).get(task)
@@ -110,20 +151,27 @@ def ensure_project(
     context_columns: Sequence[str] = (),
     model_version: str | None = None,
     settings: Settings | None = None,
+    on_gone: Callable[[int], None] | None = None,
 ) -> int:
     """The task's project id, creating the project (and its score-sorted view) when needed.
 
     ``model_version`` is set on a new project only: Label Studio accepts a version for an
     existing project once it has predictions of it, so callers follow the model with
-    :func:`follow_model_version` after importing them.
+    :func:`follow_model_version` after importing them. When the recorded project is gone,
+    ``on_gone(old_id)`` runs before the replacement is recorded (the caller retires what the
+    store knows of the old project).
     """
     settings = settings or load_settings()
-    registry = _read_registry(settings)
-    entry = registry.get(spec.name)
-    if entry and client.get_project(int(entry["project_id"])) is not None:
-        return int(entry["project_id"])
+    try:
+        pid = live_project_id(client, spec.name, settings)
+    except ProjectGone:
+        pid = None
+        if on_gone is not None:
+            on_gone(int(_read_registry(settings)[spec.name]["project_id"]))
+    if pid is not None:
+        return pid
     fields: dict[str, Any] = {
-        "title": f"ShopLens {spec.name}",
+        "title": _title(spec.name),
         "description": spec.description,
         "label_config": label_config(spec, context_columns),
         "expert_instruction": f"<p>{instructions(spec)}</p>",
@@ -136,7 +184,13 @@ def ensure_project(
     project = client.create_project(**fields)
     pid = int(project["id"])
     ensure_score_view(client, pid)
-    registry[spec.name] = {"project_id": pid, "context_columns": list(context_columns)}
+    registry = _read_registry(settings)
+    registry[spec.name] = {
+        "project_id": pid,
+        "title": fields["title"],
+        "created_at": str(project.get("created_at")),
+        "context_columns": list(context_columns),
+    }
     _write_registry(settings, registry)
     return pid
 

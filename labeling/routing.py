@@ -10,7 +10,9 @@ a Label Studio outage mid-push loses nothing:
 
 A retry first finishes the pending rows. Before importing it lists the project's tasks and skips
 any whose ``target_id`` is already there (the import went through but the answer was lost), so a
-row never appears twice in Label Studio.
+row never appears twice in Label Studio. If the task's project has vanished (deleted, or Label
+Studio's data folder reset), push makes a new one and first re-opens the rows that were sent to the
+old one but never answered (:func:`labeling.sync.retire_project`); answers already pulled stay.
 """
 
 from __future__ import annotations
@@ -32,11 +34,15 @@ from labeling.client import LabelStudioClient, LabelStudioUnavailable
 from labeling.projects import (
     FROM_NAME,
     TO_NAME,
+    ProjectGone,
     context_key,
     ensure_project,
     follow_model_version,
+    live_project_id,
+    project_id,
 )
 from labeling.selection import STRATEGIES, select_batch, uncertainty_scores
+from labeling.sync import retire_project
 
 
 @dataclass
@@ -51,6 +57,7 @@ class PushReport:
     project_id: int | None = None
     selected: int = 0
     resumed: int = 0
+    reopened: int = 0  # sent to a project that has since vanished; sent again
     imported: int = 0
     already_in_label_studio: int = 0
     target_ids: list[str] = field(default_factory=list)
@@ -209,6 +216,7 @@ def push(
             f"rows with `shoplens score {task}` before pushing."
         )
     report = PushReport(task, shop_id, version, strategy, diverse)
+    report.reopened = _reopen_if_project_gone(store, task, client, settings)
     pending = store.query_df(
         "SELECT target_id, uncertainty FROM label_queue WHERE shop_id = ? AND task = ? "
         "AND status = 'pending' ORDER BY queued_at, target_id",
@@ -251,6 +259,21 @@ def push(
     return report
 
 
+def _reopen_if_project_gone(
+    store: Store, task: str, client: LabelStudioClient | None, settings: Settings
+) -> int:
+    """Rows re-opened because the task's recorded project vanished (0 when it is there)."""
+    if project_id(task, settings) is None:
+        return 0
+    try:
+        live_project_id(client or LabelStudioClient.from_settings(settings), task, settings)
+    except ProjectGone:
+        return retire_project(store, task)[1]
+    except LabelStudioUnavailable:
+        pass  # reported by the send, once the chosen rows are safely pending
+    return 0
+
+
 def _send_pending(store: Store, spec: Any, shop_id: str, version: str,
                   client: LabelStudioClient | None, settings: Settings,
                   report: PushReport) -> None:  # fmt: skip
@@ -276,7 +299,10 @@ def _send_pending(store: Store, spec: Any, shop_id: str, version: str,
     rows["label"] = rows["label"].fillna(spec.labels[0])
     rows["probs"] = rows["probs"].map(lambda p: p if isinstance(p, dict) else {})
     client = client or LabelStudioClient.from_settings(settings)
-    pid = ensure_project(client, spec, context, model_version=version, settings=settings)
+    pid = ensure_project(
+        client, spec, context, model_version=version, settings=settings,
+        on_gone=lambda _old: retire_project(store, spec.name),
+    )  # fmt: skip
     report.project_id = pid
     present = existing_tasks(client, pid, shop_id)
     missing = rows[~rows["target_id"].isin(present)]

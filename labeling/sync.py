@@ -7,6 +7,12 @@ rows' human label is recomputed from all live annotations of the row: skipped (c
 deleted annotations do not vote, several annotators give the majority label (ties go to the most
 recent answer), and the result replaces the row's ``human`` label in ``labels``.
 
+When the task's project disappears from Label Studio (deleted, or the server's data folder reset),
+``sync`` refuses with :class:`~labeling.projects.ProjectGone` and changes nothing; the next push
+calls :func:`retire_project`, which keeps every annotation already pulled (renumbered below zero,
+so a reset server's new ids cannot collide with them; they still vote) and re-opens the rows that
+were sent but never answered, so they are sent to the new project.
+
     >>> report = sync(store, "sentiment")
     >>> report.labels_written
     12
@@ -27,7 +33,7 @@ from core.tasks import check_target
 from db.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient, LabelStudioUnavailable
-from labeling.projects import FROM_NAME, project_id
+from labeling.projects import FROM_NAME, ProjectGone, live_project_id, project_id
 
 
 @dataclass(frozen=True)
@@ -242,6 +248,7 @@ def sync(
     client = client or LabelStudioClient.from_settings(settings)
     records: list[AnnotationRecord] = []
     try:
+        live_project_id(client, task, settings)
         for ls_task in client.iter_tasks(pid):
             if str((ls_task.get("data") or {}).get("shop_id")) != shop_id:
                 continue
@@ -253,15 +260,62 @@ def sync(
         raise LabelStudioUnavailable(
             f"{exc} Nothing was changed; run the sync again once it is up."
         ) from exc
+    except ProjectGone as exc:
+        kept = store.query_df(
+            "SELECT count(*) AS n FROM labels WHERE shop_id = ? AND task = ? AND source = 'human'",
+            [shop_id, task],
+        )["n"].iloc[0]
+        raise ProjectGone(
+            f"{exc} Nothing was changed: the {kept} human labels already pulled stay in the "
+            f"store. Run `shoplens label push {task} --shop {shop_id}` to make a new project; "
+            "rows that were sent but not answered are sent again."
+        ) from exc
     live = {r.annotation_id for r in records}
-    stored = store.query_df(
-        "SELECT annotation_id FROM annotations WHERE shop_id = ? AND task = ? AND NOT deleted",
+    stored = store.query_df(  # retired annotations (id < 0) belong to no live project
+        "SELECT annotation_id FROM annotations WHERE shop_id = ? AND task = ? AND NOT deleted "
+        "AND annotation_id > 0",
         [shop_id, task],
     )["annotation_id"]
     gone = [int(i) for i in stored if int(i) not in live]
     report = apply_annotations(store, records, deleted_ids=gone)
     report.task, report.shop_id = task, shop_id
     return report
+
+
+def retire_project(store: Store, task: str) -> tuple[int, int]:
+    """Forget the link to ``task``'s vanished project, keeping every answer already pulled.
+
+    One transaction: the task's annotations get ids below zero (unique, never reused by Label
+    Studio; the human labels pointing at them follow), and the rows that were sent but never
+    answered go back to ``pending`` so the next push sends them to the new project. Returns
+    (annotations kept, rows re-opened); repeating it changes nothing more.
+    """
+    with store.write() as con:
+        base = con.execute("SELECT least(coalesce(min(annotation_id), 0), 0) FROM annotations")
+        base = int(base.fetchone()[0])
+        con.execute(
+            "CREATE TEMP TABLE retired AS SELECT annotation_id AS old_id, "
+            "? - row_number() OVER (ORDER BY annotation_id) AS new_id "
+            "FROM annotations WHERE task = ? AND annotation_id > 0",
+            [base, task],
+        )
+        kept = int(con.execute("SELECT count(*) FROM retired").fetchone()[0])
+        con.execute(
+            "UPDATE labels SET annotation_id = r.new_id FROM retired r "
+            "WHERE labels.task = ? AND labels.source = 'human' AND labels.annotation_id = r.old_id",
+            [task],
+        )
+        con.execute(
+            "UPDATE annotations SET annotation_id = r.new_id FROM retired r "
+            "WHERE annotations.annotation_id = r.old_id"
+        )
+        con.execute("DROP TABLE retired")
+        reopened = con.execute(
+            "UPDATE label_queue SET status = 'pending', ls_project_id = NULL, ls_task_id = NULL "
+            "WHERE task = ? AND status = 'queued'",
+            [task],
+        ).fetchone()[0]
+    return kept, int(reopened)
 
 
 def label_status(store: Store, task: str, shop_id: str = "sample") -> dict[str, Any]:

@@ -48,6 +48,12 @@ def _push(args: argparse.Namespace) -> int:
     )
     if report.selected + report.resumed == 0:
         text = f"Nothing to send: every scored {args.task} row is queued or labelled already."
+    if report.reopened:
+        text += (
+            f" The previous project had vanished from Label Studio: {report.reopened} rows sent "
+            "there but never answered are queued again (each shop's go with its next push); "
+            "answers already pulled are kept."
+        )
     _print(report.to_dict(), args.json, text)
     return 0
 

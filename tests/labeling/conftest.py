@@ -16,6 +16,7 @@ from db.store import Store
 from labeling.client import LabelStudioUnavailable
 
 TOY_LABELS = ("negative", "neutral", "positive")
+_CREATED = count(1)
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,19 @@ class FakeLabelStudio:
     def create_project(self, **fields: Any) -> dict:
         self._check()
         pid = next(self.ids)
-        self.projects[pid] = {"id": pid, **fields}
+        created = f"2026-01-01T00:00:00.{next(_CREATED):06d}Z"  # distinct even across wipes
+        self.projects[pid] = {"id": pid, "created_at": created, **fields}
         return self.projects[pid]
+
+    def delete_project(self, project_id: int) -> None:
+        """What an admin deleting the project in the UI does: it and its tasks are gone."""
+        del self.projects[project_id]
+        self.tasks = {i: t for i, t in self.tasks.items() if t["project"] != project_id}
+
+    def wipe(self) -> None:
+        """A restart on a reset data folder: nothing left, and ids start again at 1."""
+        self.projects, self.tasks, self.views, self.webhooks = {}, {}, [], []
+        self.ids = count(1)
 
     def update_project(self, project_id: int, **fields: Any) -> dict:
         self._check()

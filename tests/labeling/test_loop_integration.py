@@ -234,3 +234,40 @@ def test_killed_retrain_is_reported_and_changes_nothing(loop):
     assert len(list_versions("sentiment")) == n_versions
     runs = store.query_df("SELECT status FROM training_runs WHERE status IN ('running', 'killed')")
     assert "running" not in runs["status"].tolist()
+
+
+def test_deleted_project_loses_no_label_and_push_resends_the_unanswered(loop, capsys):
+    """Last in the module: it deletes the project the other tests share."""
+    from app.cli import main
+
+    settings, store, _ = loop
+    client = LabelStudioClient.from_settings(settings)
+    push(store, "sentiment", 3, shop_id="s2", settings=settings)
+    tasks = shop_tasks(client, settings, "s2")
+    client.create_annotation(tasks[0]["id"], choice("negative"), lead_time=1.0)
+    sync(store, "sentiment", shop_id="s2", settings=settings)
+
+    def human() -> set[tuple]:
+        rows = store.query_df("SELECT shop_id, target_id, label FROM labels WHERE source='human'")
+        return set(rows.itertuples(index=False, name=None))
+
+    labels_before = human()
+    open_s2 = set(store.query_df(
+        "SELECT target_id FROM label_queue WHERE shop_id = 's2' AND status = 'queued'"
+    )["target_id"])  # fmt: skip
+    assert len(open_s2) >= 2 and ("s2", tasks[0]["data"]["target_id"], "negative") in labels_before
+    old_pid = project_id("sentiment", settings)
+    client.sdk.projects.delete(id=old_pid)
+
+    assert main(["label", "sync", "sentiment", "--shop", "s2"]) == 1
+    err = capsys.readouterr().err
+    assert "no longer has the sentiment project" in err and "label push sentiment" in err
+    assert human() == labels_before
+
+    report = push(store, "sentiment", 1, shop_id="s2", settings=settings)
+    assert report.project_id != old_pid and report.reopened >= len(open_s2)
+    resent = shop_tasks(client, settings, "s2")
+    assert {t["data"]["target_id"] for t in resent} == open_s2
+    client.create_annotation(resent[0]["id"], choice("positive"), lead_time=1.0)
+    assert sync(store, "sentiment", shop_id="s2", settings=settings).new == 1
+    assert human() == labels_before | {("s2", resent[0]["data"]["target_id"], "positive")}

@@ -6,6 +6,7 @@ import pytest
 
 from db.store import Store
 from labeling.client import LabelStudioUnavailable
+from labeling.projects import ProjectGone, project_id
 from labeling.routing import push
 from labeling.sync import label_status, majority, sync
 
@@ -115,3 +116,53 @@ def test_sync_after_an_app_restart_uses_the_recorded_project(pushed, fake_ls, se
 
 def test_sync_before_any_push_is_a_no_op(toy_store, fake_ls, settings):
     assert sync(toy_store, "toy", client=fake_ls, settings=settings).seen == 0
+
+
+def test_deleted_project_keeps_every_label_and_push_resends_the_unanswered(
+    pushed, fake_ls, settings
+):
+    fake_ls.annotate(ls_task(fake_ls, "m00"), "positive")
+    sync(pushed, "toy", client=fake_ls, settings=settings)
+    old_pid = project_id("toy", settings)
+    fake_ls.delete_project(old_pid)
+    with pytest.raises(ProjectGone, match="no longer has.*1 human labels.*label push toy"):
+        sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert human_labels(pushed)["target_id"].tolist() == ["m00"]
+    report = push(pushed, "toy", 1, client=fake_ls, settings=settings)
+    assert report.reopened == 2 and report.project_id != old_pid
+    sent = sorted(t["data"]["target_id"] for t in fake_ls.tasks.values())
+    assert sent == ["m01", "m02"]  # the unanswered rows; m00's answer is already home
+    fake_ls.annotate(ls_task(fake_ls, "m01"), "negative")
+    assert sync(pushed, "toy", client=fake_ls, settings=settings).new == 1
+    labels = human_labels(pushed)
+    assert dict(zip(labels["target_id"], labels["label"], strict=True)) == {
+        "m00": "positive",
+        "m01": "negative",
+    }
+    status = label_status(pushed, "toy")
+    assert (status["human_labels"], status["queued"]) == (2, 1)
+
+
+def test_reset_label_studio_reusing_ids_loses_and_mixes_no_label(pushed, fake_ls, settings):
+    """A data-folder reset restarts ids: the recorded project id may name another project and
+    new annotation ids repeat stored ones. Neither may delete or overwrite a stored answer."""
+    first = fake_ls.annotate(ls_task(fake_ls, "m00"), "positive")
+    sync(pushed, "toy", client=fake_ls, settings=settings)
+    fake_ls.wipe()
+    other = fake_ls.create_project(title="Someone else's project")
+    assert other["id"] == project_id("toy", settings)  # the recorded id, now another project
+    with pytest.raises(ProjectGone):
+        sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert push(pushed, "toy", 1, client=fake_ls, settings=settings).reopened == 2
+    reused = fake_ls.annotate(ls_task(fake_ls, "m01"), "negative")
+    assert reused["id"] == first["id"]  # the very id m00's answer had
+    sync(pushed, "toy", client=fake_ls, settings=settings)
+    assert sync(pushed, "toy", client=fake_ls, settings=settings).deleted == 0
+    labels = human_labels(pushed)
+    assert dict(zip(labels["target_id"], labels["label"], strict=True)) == {
+        "m00": "positive",
+        "m01": "negative",
+    }
+    kept = pushed.query_df("SELECT annotation_id, target_id FROM annotations ORDER BY target_id")
+    assert kept["target_id"].tolist() == ["m00", "m01"]
+    assert kept["annotation_id"].iloc[0] < 0 < kept["annotation_id"].iloc[1]
