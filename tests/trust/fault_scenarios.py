@@ -1,4 +1,4 @@
-"""Fault scenarios for :mod:`tests.trust.fault_harness`: ingest, scoring and training.
+"""Fault scenarios for :mod:`tests.trust.fault_harness`: ingest, scoring, training, label sync.
 
 Each scenario prepares a runtime folder once, names the ``shoplens`` command to kill, and says
 what a consistent store looks like after the kill and after a rerun.
@@ -212,3 +212,117 @@ def train_scenario(
         check_after_kill=check,
         check_after_rerun=check,
     )
+
+
+MINI_SHOP = "mini"
+MINI_TRAIN_ARGS = ["--epochs", "1", "--max-train-examples", "64"]
+
+
+def build_trained_home(home: Path, n_reviews: int = 400) -> Path:
+    """A runtime folder with shop ``mini`` (the first ``n_reviews`` bundled reviews) and an
+    active sentiment model trained on it with one quick epoch: the starting state of the
+    training and scoring scenarios. About half a minute on two cores."""
+    from db.settings import REPO_ROOT
+
+    home.mkdir(parents=True, exist_ok=True)
+    reviews = home.parent / f"{home.name}-reviews.parquet"
+    pd.read_parquet(REPO_ROOT / "data" / "sample" / "reviews.parquet").head(n_reviews).to_parquet(
+        reviews, index=False
+    )
+    steps = [
+        ["ingest", str(reviews), "--kind", "reviews", "--shop", MINI_SHOP],
+        ["train", "sentiment", "--shop", MINI_SHOP, *MINI_TRAIN_ARGS],
+    ]
+    for args in steps:
+        result = run_cli(home, args)
+        if result.returncode != 0:
+            raise RuntimeError(f"shoplens {' '.join(args)} failed: {result.stderr[-800:]}")
+    return home
+
+
+def label_sync_scenario(
+    ls_settings, n_annotations: int = 300, task: str = "sentiment"
+) -> FaultScenario:
+    """kill -9 during ``shoplens label sync``: the ``n_annotations`` answers waiting in a real
+    Label Studio arrive all or not at all (annotations and human labels agree, none doubled),
+    and a rerun stores each exactly once.
+
+    ``ls_settings`` are the settings of a running server's own home; each trial's home gets its
+    secrets and port. Every tenth answer is a skip, which stores an annotation but no label.
+    """
+    from core.tasks import get_task
+    from db.settings import load_settings
+    from labeling.client import LabelStudioClient
+    from labeling.projects import ensure_project
+
+    port = str(ls_settings.labelstudio.port)
+    env = {"SHOPLENS_LS_PORT": port}
+    labels = get_task(task).labels
+    n_skipped = len(range(0, n_annotations, 10))
+
+    def prepare(home: Path) -> None:
+        settings = load_settings({**_plain_env(), "SHOPLENS_HOME": str(home), **env})
+        settings.labelstudio.secrets_file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ls_settings.labelstudio.secrets_file, settings.labelstudio.secrets_file)
+        _store(home).init_schema()
+        client = LabelStudioClient.from_settings(settings)
+        pid = ensure_project(client, get_task(task), settings=settings)
+        answer = client.import_tasks(
+            pid,
+            [
+                {
+                    "text": f"review {i}: fits well, colour as shown",
+                    "target_id": f"r{i:04d}",
+                    "shop_id": KILL_SHOP,
+                    "task": task,
+                }
+                for i in range(n_annotations)
+            ],  # fmt: skip
+        )
+        for i, task_id in enumerate(answer["task_ids"]):
+            label = labels[i % len(labels)]
+            result = [{"from_name": "label", "to_name": "text", "type": "choices",
+                       "value": {"choices": [label]}}]  # fmt: skip
+            if i % 10 == 0:
+                client.create_annotation(task_id, [], was_cancelled=True)
+            else:
+                client.create_annotation(task_id, result, lead_time=2.0)
+
+    def _stored(home: Path) -> tuple[int, int, int]:
+        row = _store(home).query_df(
+            "SELECT (SELECT count(*) FROM annotations WHERE shop_id = ?) AS a, "
+            "(SELECT count(DISTINCT annotation_id) FROM annotations WHERE shop_id = ?) AS d, "
+            "(SELECT count(*) FROM labels WHERE shop_id = ? AND source = 'human') AS h",
+            [KILL_SHOP] * 3,
+        )
+        return tuple(int(v) for v in row.iloc[0])
+
+    def check_after_kill(home: Path) -> str | None:
+        answers, distinct, human = _stored(home)
+        if answers != distinct:
+            return f"duplicated annotations: {answers} rows, {distinct} ids"
+        if (answers, human) not in ((0, 0), (n_annotations, n_annotations - n_skipped)):
+            return f"partial sync: {answers} annotations and {human} human labels"
+        return None
+
+    def check_after_rerun(home: Path) -> str | None:
+        problem = check_after_kill(home)
+        if problem:
+            return problem
+        answers, _, _ = _stored(home)
+        return None if answers == n_annotations else f"after rerun {answers} annotations"
+
+    return FaultScenario(
+        name=f"label-sync-{task}",
+        prepare=prepare,
+        args=["label", "sync", task, "--shop", KILL_SHOP],
+        check_after_kill=check_after_kill,
+        check_after_rerun=check_after_rerun,
+        extra_env=env,
+    )
+
+
+def _plain_env() -> dict[str, str]:
+    import os
+
+    return {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_")}
