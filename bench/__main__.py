@@ -89,4 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from app.cli import exit_quietly
+
+    exit_quietly(main())

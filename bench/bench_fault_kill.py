@@ -125,3 +125,6 @@ if __name__ == "__main__":
     outcome["machine"] = machine_info()
     print(write_result(f"fault_kill_{options.scenario}", outcome))
     print(json.dumps({k: v for k, v in outcome.items() if k != "machine"}, indent=1))
+    from app.cli import exit_quietly
+
+    exit_quietly(0)

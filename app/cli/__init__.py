@@ -81,13 +81,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
-def run() -> None:
-    """Console entry point: run ``main`` and exit without interpreter teardown, where duckdb 2.0's
-    bindings print harmless "nanobind: leaked ..." lines that would confuse users."""
-    code = main()
+def exit_quietly(code: int) -> None:
+    """Exit with ``code`` without interpreter teardown, where duckdb 2.0's bindings print harmless
+    "nanobind: leaked ..." lines that would confuse users."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def run() -> None:
+    """Console entry point: run ``main`` and exit quietly (see :func:`exit_quietly`)."""
+    exit_quietly(main())
 
 
 if __name__ == "__main__":
