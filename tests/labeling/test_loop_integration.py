@@ -239,9 +239,11 @@ def test_killed_retrain_is_reported_and_changes_nothing(loop):
 def test_deleted_project_loses_no_label_and_push_resends_the_unanswered(loop, capsys):
     """Last in the module: it deletes the project the other tests share."""
     from app.cli import main
+    from core.inference import score_task
 
     settings, store, _ = loop
     client = LabelStudioClient.from_settings(settings)
+    score_task(store, "sentiment", shop_id="s2")  # an earlier test may have promoted a new model
     push(store, "sentiment", 3, shop_id="s2", settings=settings)
     tasks = shop_tasks(client, settings, "s2")
     client.create_annotation(tasks[0]["id"], choice("negative"), lead_time=1.0)
