@@ -44,22 +44,21 @@ SHOP = "sample"
 VERSION = "bench-fake"
 
 
-def _probs(labels: tuple[str, ...], chosen: np.ndarray, rng: np.random.Generator) -> list[str]:
-    confidence = rng.uniform(0.4, 0.99, len(chosen))
-    out = []
-    for label, c in zip(chosen, confidence, strict=True):
-        rest = (1 - c) / (len(labels) - 1)
-        out.append(json.dumps({lab: (c if lab == label else rest) for lab in labels}))
-    return out
-
-
 def _prediction_frame(task: str, ids: pd.Series, labels: pd.Series, label_set: tuple[str, ...],
                       rng: np.random.Generator) -> pd.DataFrame:  # fmt: skip
-    probs = _probs(label_set, labels.to_numpy(), rng)
+    """Rows as scoring writes them: the label is the most probable class, entropy and margin
+    follow from the probabilities."""
+    n, k = len(ids), len(label_set)
+    chosen = labels.map({label: i for i, label in enumerate(label_set)}).to_numpy()
+    top = rng.uniform(max(0.4, 1 / k + 0.01), 0.99, n)
+    probs = np.repeat(((1 - top) / (k - 1))[:, None], k, axis=1)
+    probs[np.arange(n), chosen] = top
+    ordered = np.sort(probs, axis=1)
     return pd.DataFrame({
         "shop_id": SHOP, "task": task, "target_id": ids.astype(str).to_numpy(),
-        "model_version": VERSION, "label": labels.to_numpy(), "probs": probs,
-        "entropy": rng.uniform(0, 1, len(ids)), "margin": rng.uniform(0, 1, len(ids)),
+        "model_version": VERSION, "label": labels.to_numpy(),
+        "probs": [json.dumps(dict(zip(label_set, row.tolist(), strict=True))) for row in probs],
+        "entropy": -(probs * np.log(probs)).sum(axis=1), "margin": ordered[:, -1] - ordered[:, -2],
     })  # fmt: skip
 
 
@@ -75,7 +74,9 @@ def add_predictions(store: Store, seed: int = 0) -> int:
     demand = get_task("demand").load_labels(store, SHOP)
     sessions = store.query_df("SELECT DISTINCT session_id FROM events WHERE shop_id = ?", [SHOP])
     bought = pd.Series(np.where(rng.random(len(sessions)) < 0.2, "purchase", "no_purchase"))
-    risky = pd.Series(np.where(rng.random(len(sessions)) < 0.01, "anomalous", "normal"))
+    # `shoplens score risk` scores shoppers, with targets "user:<id>"
+    users = store.query_df("SELECT DISTINCT user_id FROM events WHERE shop_id = ?", [SHOP])
+    risky = pd.Series(np.where(rng.random(len(users)) < 0.01, "anomalous", "normal"))
     frames = [
         _prediction_frame("sentiment", reviews["review_id"], sentiment,
                           ("negative", "neutral", "positive"), rng),
@@ -83,7 +84,7 @@ def add_predictions(store: Store, seed: int = 0) -> int:
         _prediction_frame("demand", demand["target_id"], demand["label"],
                           get_task("demand").labels, rng),
         _prediction_frame("purchase", sessions["session_id"], bought, ("no_purchase", "purchase"), rng),
-        _prediction_frame("risk", sessions["session_id"], risky, ("normal", "anomalous"), rng),
+        _prediction_frame("risk", "user:" + users["user_id"], risky, ("normal", "anomalous"), rng),
     ]  # fmt: skip
     predictions = pd.concat(frames, ignore_index=True)
     with store.write() as con:
@@ -108,7 +109,10 @@ def build_sample_store(home: Path) -> Store:
 
 
 def build_synthetic_store(home: Path, n_events: int) -> Store:
-    """The sample's reviews, messages and items with ``n_events`` synthetic events."""
+    """The sample's reviews, messages and items with ``n_events`` synthetic events, ingested
+    as a user would (``ingest_file``: time-ordered rows, summary tables)."""
+    from db import rollups
+    from db.ingest import ingest_file
     from db.sample import load_sample
     from db.synthetic import write_events
 
@@ -119,13 +123,8 @@ def build_synthetic_store(home: Path, n_events: int) -> Store:
     write_events(parquet, n_events)
     with store.write() as con:
         con.execute("DELETE FROM events WHERE shop_id = ?", [SHOP])
-        con.execute(
-            "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
-            "event_type, query, ts) SELECT (hash(user_id, session_id, item_id, event_type, ts) "
-            "// 2)::BIGINT, ?, user_id, session_id, item_id, category, event_type, query, ts "
-            "FROM read_parquet(?)",
-            [SHOP, str(parquet)],
-        )
+        rollups.rebuild(con, SHOP)
+    ingest_file(store, parquet, "events", shop_id=SHOP)
     parquet.unlink()
     add_predictions(store)
     return store

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from db import rollups
 from db.store import Store
 
 # key -> (label shown to people, SQL condition over the per-user aggregate `u` of the period)
@@ -48,14 +49,24 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
     return start - timedelta(days=days), start - timedelta(days=1)
 
 
-def _filtered_events_sql(segment: str | None) -> str:
+def summaries_cover(store: Store, shop_id: str) -> bool:
+    """Whether the summary tables (:mod:`db.rollups`) account for every event of the shop, so
+    queries may read them instead of the whole log."""
+    with store.read() as con:
+        return rollups.covers_events(con, shop_id)
+
+
+def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     """A CTE chain ``ev`` (events of the period, shop and category) restricted to the segment.
 
-    Parameters, in order: shop, start, end, category, category, shop, start.
+    Parameters, in order: shop, start, end, category, category, shop, start. With ``summaries``
+    each shopper's first event comes from ``user_weeks`` instead of a scan of the whole log.
     """
     condition = segment_condition(segment)
-    # Only new/returning need each user's first event over the whole log (a full scan), and
-    # "all" needs no per-user step at all; unused CTEs are never run.
+    # Only new/returning need each user's first event over the whole log, and "all" needs no
+    # per-user step at all; unused CTEs are never run.
+    source = "user_weeks" if summaries else "events"
+    first_ts = "first_ts" if summaries else "ts"
     needs_first = "first_ever" in condition
     first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
     first_value = "any_value(f.first_ever)" if needs_first else "CAST(NULL AS TIMESTAMP)"
@@ -70,7 +81,8 @@ def _filtered_events_sql(segment: str | None) -> str:
         WHERE shop_id = ? AND ts >= ? AND ts < ? AND (CAST(? AS VARCHAR) IS NULL OR category = ?)
     ),
     firsts AS (
-        SELECT user_id, min(ts) AS first_ever FROM events WHERE shop_id = ? GROUP BY user_id
+        SELECT user_id, min({first_ts}) AS first_ever FROM {source} WHERE shop_id = ?
+        GROUP BY user_id
     ),
     u AS (
         SELECT ev0.user_id,
@@ -85,6 +97,13 @@ def _filtered_events_sql(segment: str | None) -> str:
     """
 
 
+def _segment_sql(store: Store, shop_id: str, segment: str | None) -> str:
+    """:func:`_filtered_events_sql`, taking first events from the summaries when they cover
+    the shop (checked only for the segments that need first events)."""
+    needs_first = "first_ever" in segment_condition(segment)
+    return _filtered_events_sql(segment, needs_first and summaries_cover(store, shop_id))
+
+
 def _params(shop_id: str, start: date, end: date, category: str | None) -> list[Any]:
     lo, hi = _bounds(start, end)
     return [shop_id, lo, hi, category, category, shop_id, lo]
@@ -92,9 +111,15 @@ def _params(shop_id: str, start: date, end: date, category: str | None) -> list[
 
 def data_span(store: Store, shop_id: str) -> tuple[date | None, date | None]:
     """First and last day with any event, review or message of the shop."""
-    sql = """
+    summaries = summaries_cover(store, shop_id)
+    events = (
+        "SELECT day AS d FROM activity_daily WHERE shop_id = ? AND total"
+        if summaries
+        else "SELECT CAST(ts AS DATE) d FROM events WHERE shop_id = ?"
+    )
+    sql = f"""
     SELECT min(d), max(d) FROM (
-        SELECT CAST(ts AS DATE) d FROM events WHERE shop_id = ?
+        {events}
         UNION ALL SELECT CAST(ts AS DATE) FROM reviews WHERE shop_id = ?
         UNION ALL SELECT CAST(ts AS DATE) FROM messages WHERE shop_id = ?
     )"""
@@ -137,7 +162,7 @@ def period_kpis(
     purchased item has a price.
     """
     sql = (
-        _filtered_events_sql(segment)
+        _segment_sql(store, shop_id, segment)
         + """
     SELECT count(DISTINCT session_id) AS sessions,
            count(DISTINCT user_id) AS shoppers,
@@ -173,9 +198,30 @@ def daily_traffic(
     category: str | None = None,
     segment: str | None = None,
 ) -> pd.DataFrame:
-    """One row per day of the period: sessions, shoppers, buyers (days without events are 0)."""
+    """One row per day of the period: sessions, shoppers, buyers (days without events are 0).
+
+    All shoppers: read from ``activity_daily`` when it covers the shop's events (the forecast
+    asks for the whole history); a segment is defined per period, so it reads the events.
+    """
+    days = """SELECT CAST(d AS DATE) AS day FROM range(CAST(? AS DATE), CAST(? AS DATE) + 1,
+              INTERVAL 1 DAY) t(d)"""
+    if segment_condition(segment) == "TRUE" and summaries_cover(store, shop_id):
+        sql = f"""
+        WITH days AS ({days}),
+        agg AS (SELECT day, sessions, shoppers, buyers FROM activity_daily
+                WHERE shop_id = ? AND day >= ? AND day <= ?
+                  AND CASE WHEN CAST(? AS VARCHAR) IS NULL THEN total
+                           ELSE NOT total AND category = ? END)
+        SELECT days.day, coalesce(sessions, 0) AS sessions, coalesce(shoppers, 0) AS shoppers,
+               coalesce(buyers, 0) AS buyers
+        FROM days LEFT JOIN agg USING (day) ORDER BY day
+        """
+        params = [start, end, shop_id, start, end, category, category]
+        df = store.query_df(sql, params)
+        df["day"] = pd.to_datetime(df["day"])
+        return df
     sql = (
-        _filtered_events_sql(segment)
+        _segment_sql(store, shop_id, segment)
         + """
     , days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST(? AS DATE), CAST(? AS DATE) + 1,
                INTERVAL 1 DAY) t(d))
@@ -213,7 +259,7 @@ def funnel_by(
         raise ValueError("by must be 'category' or 'total'")
     group = "coalesce(category, '(none)')" if by == "category" else "'all'"
     sql = (
-        _filtered_events_sql(segment)
+        _segment_sql(store, shop_id, segment)
         + f"""
     , s AS (
         SELECT {group} AS grp, session_id,
@@ -239,7 +285,7 @@ def top_items_period(
 ) -> pd.DataFrame:
     """The most viewed items of the period with carts, purchases and view-to-purchase rate."""
     sql = (
-        _filtered_events_sql(segment)
+        _segment_sql(store, shop_id, segment)
         + """
     SELECT ev.item_id, any_value(coalesce(i.title, '')) AS title,
            any_value(coalesce(ev.category, i.category)) AS category,
@@ -261,12 +307,16 @@ def cohort_weeks(store: Store, shop_id: str, weeks: int = 8) -> pd.DataFrame:
 
     Columns: cohort (week start), week (0..), users, active, retention.
     """
-    sql = """
-    WITH e AS (SELECT user_id, date_trunc('week', ts) AS wk FROM events WHERE shop_id = ?
-               GROUP BY 1, 2),
+    active_weeks = (  # one row per shopper and week with an event
+        "SELECT user_id, CAST(week AS TIMESTAMP) AS wk FROM user_weeks WHERE shop_id = ?"
+        if summaries_cover(store, shop_id)
+        else "SELECT user_id, date_trunc('week', ts) AS wk FROM events WHERE shop_id = ? GROUP BY 1, 2"
+    )
+    sql = f"""
+    WITH e AS ({active_weeks}),
     f AS (SELECT user_id, min(wk) AS cohort FROM e GROUP BY 1),
     a AS (SELECT f.cohort, CAST(date_diff('week', f.cohort, e.wk) AS INTEGER) AS week,
-                 count(DISTINCT e.user_id) AS active
+                 count(*) AS active
           FROM e JOIN f USING (user_id) GROUP BY 1, 2),
     sz AS (SELECT cohort, count(*) AS users FROM f GROUP BY 1)
     SELECT a.cohort, a.week, sz.users, a.active, a.active / sz.users AS retention

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import duckdb
 
+from db import rollups
 from db.ingest_specs import KindSpec
 
 # The store is attached to the ingesting connection under this name (see Store.attached).
@@ -53,11 +54,19 @@ def _write_events(con: duckdb.DuckDBPyConnection, shop_id: str, ingest_id: int) 
         f"INSERT INTO {STORE}events (event_key, shop_id, user_id, session_id, item_id, category, "
         "event_type, query, ts, ingest_id) "
         "SELECT event_key, ?, user_id, session_id, item_id, category, event_type, query, ts, ? "
-        f"FROM incoming WHERE event_key NOT IN (SELECT event_key FROM {STORE}events)",
+        f"FROM incoming WHERE event_key NOT IN (SELECT event_key FROM {STORE}events) "
+        # in time order, so a query for a period skips the row groups outside it (logs are
+        # often sorted by user, which would spread every week over the whole table)
+        "ORDER BY ts",
         [shop_id, ingest_id],
     )
     _upsert_users(con, shop_id, "ts")
     _add_missing_items(con, shop_id, with_category=True)
+    if added:
+        first, last = con.execute(
+            "SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM incoming"
+        ).fetchone()
+        rollups.refresh(con, shop_id, first, last, prefix=STORE)
     return added
 
 

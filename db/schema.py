@@ -7,10 +7,10 @@ DuckDB SQL for speed; the models below are the single definition of their column
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Column, Sequence, String, Table
-from sqlalchemy.types import JSON, BigInteger, DateTime, Double
+from sqlalchemy.types import JSON, BigInteger, Boolean, Date, DateTime, Double
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import get_column_from_field
 
@@ -72,6 +72,38 @@ def _table_without_key(name: str, model: type[SQLModel]) -> Table:
 
 
 events_table = _table_without_key("events", Event)
+
+
+class ActivityDay(SQLModel):
+    """Summary of one day of a shop's events (see :mod:`db.rollups`): one row per category
+    (``total`` false; a NULL category is its own row) and one over all categories (``total``
+    true, category NULL). Rewritten for the touched days whenever events are ingested."""
+
+    shop_id: str = Field(sa_column=Column(String, nullable=False))
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    category: str | None = Field(default=None, sa_column=Column(String))
+    total: bool = Field(sa_column=Column(Boolean, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+    sessions: int = Field(sa_column=Column(BigInteger, nullable=False))
+    shoppers: int = Field(sa_column=Column(BigInteger, nullable=False))
+    buyers: int = Field(sa_column=Column(BigInteger, nullable=False))
+    views: int = Field(sa_column=Column(BigInteger, nullable=False))
+    carts: int = Field(sa_column=Column(BigInteger, nullable=False))
+    purchases: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class UserWeek(SQLModel):
+    """One shopper's events in one week (Monday start): how many, and the first one's time."""
+
+    shop_id: str = Field(sa_column=Column(String, nullable=False))
+    user_id: str = Field(sa_column=Column(String, nullable=False))
+    week: date = Field(sa_column=Column(Date, nullable=False))
+    first_ts: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+activity_daily_table = _table_without_key("activity_daily", ActivityDay)
+user_weeks_table = _table_without_key("user_weeks", UserWeek)
 
 
 class Review(SQLModel, table=True):

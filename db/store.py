@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
 from sqlmodel import SQLModel
 
+from db import rollups
 from db import schema as _schema  # noqa: F401  (registers the tables on SQLModel.metadata)
 from db.errors import ShopLensError
 from db.settings import StoreSettings, load_settings
@@ -179,10 +180,16 @@ class Store:
                 con.execute(f"DETACH {alias}")
 
     def init_schema(self) -> None:
-        """Create every table that does not exist yet (idempotent)."""
+        """Create every table that does not exist yet (idempotent). A store made before the
+        summary tables existed gets them filled from its events (:mod:`db.rollups`)."""
         with self.write() as con:
+            before = {
+                r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
+            }
             for ddl in schema_ddl():
                 con.execute(ddl)
+            if "events" in before and not before.issuperset(rollups.ROLLUP_TABLES):
+                rollups.rebuild(con)
 
     def query_df(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a parameterised read query and return a DataFrame."""

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from db import rollups
 from db.store import Store
 
 SHOP = "demo"
@@ -173,6 +174,7 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
             "event_type, query, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             events,
         )
+        rollups.rebuild(con, shop_id)  # as ingestion keeps them
         con.executemany(
             "INSERT INTO reviews (shop_id, review_id, item_id, user_id, rating, title, text, ts, "
             "language) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

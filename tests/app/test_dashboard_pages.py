@@ -96,23 +96,26 @@ def test_annotator_gets_only_the_labelling_page(seeded_store: Store, open_page) 
 
 @pytest.fixture
 def media_files(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Keeps the in-memory media storages of AppTest runs so a download can be read back."""
-    storages: list = []
-    base = app_test_module.MemoryMediaFileStorage
+    """Keeps the media file managers of AppTest runs so a download can be read back."""
+    managers: list = []
+    base = app_test_module.MediaFileManager
 
     class Recording(base):  # type: ignore[misc, valid-type]
         def __init__(self, *args, **kwargs) -> None:
             super().__init__(*args, **kwargs)
-            storages.append(self)
+            managers.append(self)
 
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
-    return storages
+    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
+    return managers
 
 
-def _download(at: AppTest, key: str, storages: list) -> bytes:
+def _download(at: AppTest, key: str, managers: list) -> bytes:
+    """The file a click on the download button gives (built on click, as in the browser)."""
     button = next(b for b in at.get("download_button") if b.key == key)
-    file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
-    return bytes(storages[-1].get_file(file_id).content)
+    manager = managers[-1]
+    url = manager.execute_deferred(button.proto.deferred_file_id)
+    file_id = url.rsplit("/", 1)[-1].split(".")[0]
+    return bytes(manager._storage.get_file(file_id).content)
 
 
 def test_segment_export_is_excel_safe_and_masked(
