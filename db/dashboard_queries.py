@@ -12,6 +12,7 @@ chosen period, so no user string ever becomes SQL. Dates are ``datetime.date`` v
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -164,14 +165,21 @@ def period_kpis(
     sql = (
         _segment_sql(store, shop_id, segment)
         + """
+    -- grouped per session first: count(DISTINCT) straight over a million events is slow
+    , s AS (
+        SELECT session_id, user_id,
+               count(*) FILTER (WHERE event_type = 'purchase') AS orders,
+               sum(i.price) FILTER (WHERE event_type = 'purchase') AS revenue,
+               count(i.price) FILTER (WHERE event_type = 'purchase') AS priced_orders
+        FROM ev LEFT JOIN items i ON i.shop_id = ev.shop_id AND i.item_id = ev.item_id
+        GROUP BY session_id, user_id)
     SELECT count(DISTINCT session_id) AS sessions,
            count(DISTINCT user_id) AS shoppers,
-           count(DISTINCT user_id) FILTER (WHERE event_type = 'purchase') AS buyers,
-           count(DISTINCT session_id) FILTER (WHERE event_type = 'purchase') AS buying_sessions,
-           count(*) FILTER (WHERE event_type = 'purchase') AS orders,
-           sum(i.price) FILTER (WHERE event_type = 'purchase') AS revenue,
-           count(i.price) FILTER (WHERE event_type = 'purchase') AS priced_orders
-    FROM ev LEFT JOIN items i ON i.shop_id = ev.shop_id AND i.item_id = ev.item_id
+           count(DISTINCT user_id) FILTER (WHERE orders > 0) AS buyers,
+           count(DISTINCT session_id) FILTER (WHERE orders > 0) AS buying_sessions,
+           coalesce(sum(orders), 0) AS orders, sum(revenue) AS revenue,
+           coalesce(sum(priced_orders), 0) AS priced_orders
+    FROM s
     """
     )
     df = store.query_df(sql, _params(shop_id, start, end, category))
@@ -616,46 +624,58 @@ def user_signals(store: Store, shop_id: str, start: date, end: date) -> pd.DataF
     WITH latest AS (
         SELECT task, arg_max(model_version, created_at) AS version FROM predictions
         WHERE shop_id = $shop GROUP BY task),
-    pred AS (
-        SELECT p.* FROM predictions p JOIN latest l ON l.task = p.task
-               AND l.version = p.model_version WHERE p.shop_id = $shop),
-    act AS (
-        SELECT user_id, count(DISTINCT session_id) AS sessions, count(*) AS events,
+    sess AS (  -- one scan of the period, per session (count(DISTINCT) per user is slow)
+        SELECT session_id, user_id, count(*) AS events,
                count(*) FILTER (WHERE event_type = 'cart') AS carts,
-               count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
-               date_diff('day', max(ts), CAST($hi AS TIMESTAMP)) AS recency_days
-        FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi GROUP BY user_id),
-    sess AS (SELECT DISTINCT session_id, user_id FROM events
-             WHERE shop_id = $shop AND ts >= $lo AND ts < $hi),
+               count(*) FILTER (WHERE event_type = 'purchase') AS purchases, max(ts) AS last_ts
+        FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi GROUP BY ALL),
+    act AS (
+        SELECT user_id, count(*) AS sessions, CAST(sum(events) AS BIGINT) AS events,
+               CAST(sum(carts) AS BIGINT) AS carts, CAST(sum(purchases) AS BIGINT) AS purchases,
+               date_diff('day', max(last_ts), CAST($hi AS TIMESTAMP)) AS recency_days
+        FROM sess GROUP BY user_id),
     prop AS (
         SELECT s.user_id, avg(CAST(p.probs->>'$.purchase' AS DOUBLE)) AS propensity
-        FROM pred p JOIN sess s ON p.task = 'purchase' AND p.target_id = s.session_id
+        FROM predictions p JOIN sess s ON p.target_id = s.session_id
+        WHERE p.shop_id = $shop AND p.task = 'purchase'
+          AND p.model_version = (SELECT version FROM latest WHERE task = 'purchase')
         GROUP BY 1),
+    risk_pred AS (
+        SELECT target_id, CAST(probs->>'$.anomalous' AS DOUBLE) AS r FROM predictions
+        WHERE shop_id = $shop AND task = 'risk'
+          AND model_version = (SELECT version FROM latest WHERE task = 'risk')),
     risk AS (
         -- risk targets are "user:<id>" / "session:<id>" (bare ids accepted too)
         SELECT user_id, max(r) AS risk FROM (
-            SELECT regexp_replace(p.target_id, '^user:', '') AS user_id,
-                   CAST(p.probs->>'$.anomalous' AS DOUBLE) AS r
-            FROM pred p WHERE p.task = 'risk' AND NOT starts_with(p.target_id, 'session:')
+            SELECT regexp_replace(target_id, '^user:', '') AS user_id, r
+            FROM risk_pred WHERE NOT starts_with(target_id, 'session:')
             UNION ALL
-            SELECT s.user_id, CAST(p.probs->>'$.anomalous' AS DOUBLE)
-            FROM pred p JOIN sess s ON p.task = 'risk'
-                 AND regexp_replace(p.target_id, '^session:', '') = s.session_id)
+            SELECT s.user_id, p.r
+            FROM risk_pred p JOIN sess s
+                 ON regexp_replace(p.target_id, '^session:', '') = s.session_id)
         GROUP BY 1),
+    -- each task's newest predictions are read separately: one shared CTE over every task
+    -- would be materialised, JSON and all (about 1 s at 2M predictions)
     senti AS (
         SELECT r.user_id, count(*) AS reviews,
                avg(CASE WHEN p.label = 'negative' THEN 1.0 ELSE 0.0 END) AS negative_share
-        FROM reviews r JOIN pred p ON p.task = 'sentiment' AND p.target_id = r.review_id
-        WHERE r.shop_id = $shop AND r.user_id IS NOT NULL GROUP BY 1),
+        FROM reviews r JOIN predictions p ON p.shop_id = r.shop_id AND p.target_id = r.review_id
+        WHERE r.shop_id = $shop AND r.user_id IS NOT NULL AND p.task = 'sentiment'
+          AND p.model_version = (SELECT version FROM latest WHERE task = 'sentiment')
+        GROUP BY 1),
     intent AS (
         SELECT m.user_id, mode(p.label ORDER BY p.label) AS top_intent
-        FROM messages m JOIN pred p ON p.task = 'intent' AND p.target_id = m.message_id
-        WHERE m.shop_id = $shop AND m.user_id IS NOT NULL GROUP BY 1),
+        FROM messages m JOIN predictions p ON p.shop_id = m.shop_id AND p.target_id = m.message_id
+        WHERE m.shop_id = $shop AND m.user_id IS NOT NULL AND p.task = 'intent'
+          AND p.model_version = (SELECT version FROM latest WHERE task = 'intent')
+        GROUP BY 1),
     needs AS (
         SELECT r.user_id, count(*) AS needs
-        FROM pred p JOIN reviews r ON r.shop_id = $shop
+        FROM predictions p JOIN reviews r ON r.shop_id = p.shop_id
              AND r.review_id = regexp_replace(p.target_id, ':[0-9]+$', '')
-        WHERE p.task = 'demand' AND p.label IN ('feature_request', 'complaint', 'question')
+        WHERE p.shop_id = $shop AND p.task = 'demand'
+          AND p.model_version = (SELECT version FROM latest WHERE task = 'demand')
+          AND p.label IN ('feature_request', 'complaint', 'question')
           AND r.user_id IS NOT NULL GROUP BY 1)
     SELECT act.*, prop.propensity, risk.risk, coalesce(senti.reviews, 0) AS reviews,
            senti.negative_share, intent.top_intent, coalesce(needs.needs, 0) AS needs
@@ -706,20 +726,35 @@ def review_texts(
 
 
 def probability_histogram(
-    store: Store, shop_id: str, task: str, label: str, bins: int = 20
+    store: Store, shop_id: str, task: str, label: str, bins: int = 20, two_class: bool = False
 ) -> pd.DataFrame:
     """How the newest version's probability of ``label`` spreads over ``bins`` equal bins of
-    [0, 1], counted in the database (no per-row transfer). Columns: low, high, rows."""
-    sql = """
-    WITH v AS (SELECT model_version FROM predictions WHERE shop_id = ? AND task = ?
-               GROUP BY 1 ORDER BY max(created_at) DESC, 1 DESC LIMIT 1),
-    p AS (SELECT least(CAST(floor(CAST(json_extract_string(probs, concat('$.', ?)) AS DOUBLE)
-                      * ?) AS INTEGER), ? - 1) AS b
-          FROM predictions WHERE shop_id = ? AND task = ?
-            AND model_version = (SELECT model_version FROM v))
+    [0, 1], counted in the database (no per-row transfer). Columns: low, high, rows.
+
+    ``two_class``: the task has two classes and each row's label is its more probable class
+    (true of every model scored by :mod:`core.inference`; not of ``risk``, whose label is the
+    anomaly detector's flag). Then p(label) is ``(1 + margin) / 2`` on rows predicted as
+    ``label`` and ``(1 - margin) / 2`` on the others, which spares parsing one JSON document per
+    row: about 10x faster on 1.7M scored sessions.
+    """
+    version = latest_version(store, shop_id, task)
+    if two_class:
+        value = "CASE WHEN label = $label THEN (1 + margin) / 2 ELSE (1 - margin) / 2 END"
+    else:
+        if not re.fullmatch(r"[A-Za-z0-9_]+", label):
+            raise ValueError(f"label {label!r}: letters, digits and underscores only")
+        # a constant JSON path (the label is checked above) parses faster than a computed one
+        value = f"CAST(probs->>'$.{label}' AS DOUBLE)"
+    sql = f"""
+    WITH p AS (SELECT least(CAST(floor({value} * $bins) AS INTEGER), $bins - 1) AS b
+               FROM predictions
+               WHERE shop_id = $shop AND task = $task AND model_version = $version)
     SELECT b, count(*) AS rows FROM p WHERE b IS NOT NULL GROUP BY b ORDER BY b
     """
-    df = store.query_df(sql, [shop_id, task, label, bins, bins, shop_id, task])
+    params = {"bins": bins, "shop": shop_id, "task": task, "version": version}
+    if two_class:
+        params["label"] = label
+    df = store.query_df(sql, params)
     full = pd.DataFrame({"b": range(bins)}).merge(df, on="b", how="left").fillna({"rows": 0})
     return pd.DataFrame(
         {"low": full["b"] / bins, "high": (full["b"] + 1) / bins, "rows": full["rows"].astype(int)}

@@ -74,7 +74,12 @@ left, right = st.columns(2)
 with left:
     st.subheader("Purchase propensity")
     spread = cached(
-        dq.probability_histogram, store, shop_id=f.shop_id, task="purchase", label="purchase"
+        dq.probability_histogram,
+        store,
+        shop_id=f.shop_id,
+        task="purchase",
+        label="purchase",
+        two_class=True,
     )
     if spread["rows"].sum():
         st.plotly_chart(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -115,3 +116,30 @@ def test_message_author_kinds(shop: Store) -> None:
             assert kind == ("buyers" if signals.at[user, "purchases"] > 0 else "browsers")
         else:
             assert kind == "not active in period"
+
+
+def test_two_class_histogram_reads_the_margin_and_matches_the_probabilities(shop: Store) -> None:
+    from_json = dq.probability_histogram(shop, SHOP, "purchase", "purchase", bins=20)
+    from_margin = dq.probability_histogram(
+        shop, SHOP, "purchase", "purchase", bins=20, two_class=True
+    )
+    pd.testing.assert_frame_equal(from_margin, from_json)
+    assert (from_json["rows"] > 0).sum() >= 4  # spread over several bins, not one
+
+
+def test_two_class_histogram_of_scored_rows(store: Store) -> None:
+    """Rows as scoring writes them (float32 softmax, probabilities rounded in the JSON)."""
+    from core.inference import prediction_rows, write_predictions
+
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 2, (2000, 2)).astype(np.float32)
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    ids = [f"s{i}" for i in range(len(probs))]
+    labels = ("no_purchase", "purchase")
+    write_predictions(store, prediction_rows(SHOP, "purchase", "v1", labels, ids, probs))
+    from_json = dq.probability_histogram(store, SHOP, "purchase", "purchase", bins=20)
+    from_margin = dq.probability_histogram(
+        store, SHOP, "purchase", "purchase", bins=20, two_class=True
+    )
+    assert from_json["rows"].sum() == 2000 and (from_json["rows"] > 0).all()
+    pd.testing.assert_frame_equal(from_margin, from_json)
