@@ -7,6 +7,7 @@ from app.ui.context import cached, missing, page_context
 from app.ui.forecast import forecast_daily
 from app.ui.textdata import TRAIN_HINT
 from db import dashboard_queries as dq
+from db import prediction_queries as pq
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
@@ -74,7 +75,7 @@ left, right = st.columns(2)
 with left:
     st.subheader("Purchase propensity")
     spread = cached(
-        dq.probability_histogram,
+        pq.probability_histogram,
         store,
         shop_id=f.shop_id,
         task="purchase",
@@ -92,7 +93,7 @@ with left:
         missing("No purchase-propensity model yet.", TRAIN_HINT.format(task="purchase"))
 with right:
     st.subheader("Flagged shoppers and sessions")
-    flags = cached(dq.risk_flags, store, shop_id=f.shop_id)
+    flags = cached(pq.risk_flags, store, shop_id=f.shop_id)
     if len(flags):
         st.markdown("**Risk model** (anomaly score, with its reason)")
         st.dataframe(flags, hide_index=True, width="stretch")

@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui.context import cached, page_context
 from app.ui.explain_view import active_version, explain, masked, predict
 from core.tasks import text_tasks
-from db import dashboard_queries as dq
+from db import prediction_queries as pq
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
@@ -15,7 +15,7 @@ st.caption(
     "(integrated gradients). Texts are PII-masked first."
 )
 
-samples = cached(dq.review_predictions, store, shop_id=f.shop_id)
+samples = cached(pq.review_predictions, store, shop_id=f.shop_id)
 options = ["(paste your own)", *samples["review_id"].head(200).tolist()]
 pick = st.selectbox("Pick a review", options, key="explain_pick")
 default = "" if pick == options[0] else str(samples.set_index("review_id").at[pick, "text"])

@@ -6,7 +6,7 @@ from app.ui.context import cached, missing, page_context
 from app.ui.metrics import format_value
 from core.tasks import get_task, text_tasks
 from core.uncertainty import UNCERTAINTY_SIGNALS
-from db import dashboard_queries as dq
+from db import prediction_queries as pq
 from db.errors import ShopLensError
 from labeling import server
 from labeling.projects import project_id
@@ -29,7 +29,7 @@ task = (
 )
 spec = get_task(task)
 st.caption(spec.description)
-version = cached(dq.latest_version, store, shop_id=f.shop_id, task=task)
+version = cached(pq.latest_version, store, shop_id=f.shop_id, task=task)
 if version is None:
     missing(
         f"No {task} predictions yet: uncertain rows come from a model.",
@@ -37,7 +37,7 @@ if version is None:
     )
 
 labels_now = label_status(store, task, shop_id=f.shop_id)
-waiting = cached(dq.uncertain_waiting, store, shop_id=f.shop_id, task=task) if version else 0
+waiting = cached(pq.uncertain_waiting, store, shop_id=f.shop_id, task=task) if version else 0
 c = st.columns(5)
 c[0].metric(
     "Uncertain, waiting",
@@ -103,7 +103,7 @@ with right:
     )
 
 st.subheader("Annotators")
-annotators = cached(dq.annotator_stats, store, shop_id=f.shop_id, task=task)
+annotators = cached(pq.annotator_stats, store, shop_id=f.shop_id, task=task)
 if annotators.empty:
     st.caption("No annotations yet.")
 else:

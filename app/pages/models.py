@@ -8,7 +8,7 @@ from app.ui.context import cached, missing, page_context
 from app.ui.jobs_view import job_key, job_progress
 from core import registry
 from core.tasks import get_task, text_tasks
-from db import dashboard_queries as dq
+from db import prediction_queries as pq
 from db.errors import ShopLensError
 from labeling.jobs import list_jobs, start_retrain
 
@@ -119,7 +119,7 @@ with left:
 with right:
     st.subheader("Calibration")
     pairs = (
-        cached(dq.model_test_pairs, store, task=task, version=chosen)
+        cached(pq.model_test_pairs, store, task=task, version=chosen)
         if store.exists()
         else pd.DataFrame()
     )

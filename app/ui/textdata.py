@@ -11,6 +11,7 @@ from app.ui.metrics import NEED_LABELS, confidence
 from app.ui.needs import name_needs
 from core.demand import split_review_sentences
 from db import dashboard_queries as dq
+from db import prediction_queries as pq
 from db.store import Store
 
 TRAIN_HINT = "`shoplens train {task}` then `shoplens score {task}` (train a model, score the rows)"
@@ -23,7 +24,7 @@ def reviews_scored(
     ``confidence`` column."""
     start, end = dq.previous_period(f.start, f.end) if previous else (f.start, f.end)
     df = cached(
-        dq.review_predictions,
+        pq.review_predictions,
         store,
         shop_id=f.shop_id,
         start=start,
@@ -37,7 +38,7 @@ def reviews_scored(
 def messages_scored(store: Store, f: Filters, previous: bool = False) -> pd.DataFrame:
     """Intent predictions of the messages dated in the period (or the previous one)."""
     start, end = dq.previous_period(f.start, f.end) if previous else (f.start, f.end)
-    df = cached(dq.message_predictions, store, shop_id=f.shop_id, start=start, end=end, strict=True)
+    df = cached(pq.message_predictions, store, shop_id=f.shop_id, start=start, end=end, strict=True)
     return df.assign(confidence=confidence(df["probs"])) if len(df) else df
 
 
@@ -47,13 +48,13 @@ def sentences_scored(
     """Demand predictions of the review sentences in the period (or the previous one), without
     the sentence texts (:func:`named_needs` brings texts where they are shown)."""
     start, end = dq.previous_period(f.start, f.end) if previous else (f.start, f.end)
-    return cached(dq.sentence_predictions, store, shop_id=f.shop_id, start=start, end=end,
+    return cached(pq.sentence_predictions, store, shop_id=f.shop_id, start=start, end=end,
                   category=f.category, strict=strict)  # fmt: skip
 
 
 def has_predictions(store: Store, shop_id: str, task: str) -> bool:
     """Whether any model version has scored this task in the shop."""
-    return cached(dq.latest_version, store, shop_id=shop_id, task=task) is not None
+    return cached(pq.latest_version, store, shop_id=shop_id, task=task) is not None
 
 
 def named_needs(
@@ -67,9 +68,9 @@ def named_needs(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The period's need sentences (predicted as one of ``kinds``) grouped into named needs
     (:func:`app.ui.needs.name_needs`); call it through :func:`cached`, clustering takes a while."""
-    predicted = cached(dq.sentence_predictions, store, shop_id=shop_id, start=start, end=end,
+    predicted = cached(pq.sentence_predictions, store, shop_id=shop_id, start=start, end=end,
                        category=category, strict=True)  # fmt: skip
     wanted = predicted[predicted["label"].isin(kinds)]
-    reviews = dq.review_texts(store, shop_id, start, end, category, strict=True)
+    reviews = pq.review_texts(store, shop_id, start, end, category, strict=True)
     texts = split_review_sentences(reviews[reviews["review_id"].isin(wanted["review_id"])])
     return name_needs(wanted[["target_id"]].merge(texts, on="target_id"), quotes=quotes)

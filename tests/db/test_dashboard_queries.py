@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from db import dashboard_queries as dq
+from db import prediction_queries as pq
 from db.store import Store
 from tests.app.dashboard_seed import SHOP, seed_shop
 
@@ -79,32 +79,32 @@ def test_cohorts_items_and_risky_sessions(shop: Store) -> None:
 
 
 def test_text_predictions_and_signals(shop: Store) -> None:
-    assert dq.latest_version(shop, SHOP, "sentiment") == "v-demo-1"
-    reviews = dq.review_predictions(shop, SHOP)
+    assert pq.latest_version(shop, SHOP, "sentiment") == "v-demo-1"
+    reviews = pq.review_predictions(shop, SHOP)
     assert len(reviews) == 50 and set(reviews["label"]) <= {"negative", "neutral", "positive"}
-    shoes = dq.review_predictions(shop, SHOP, category="shoes")
+    shoes = pq.review_predictions(shop, SHOP, category="shoes")
     assert 0 < len(shoes) < 50
-    assert len(dq.message_predictions(shop, SHOP, start=START, end=END, strict=True)) < 30
-    sentences = dq.sentence_predictions(shop, SHOP)
+    assert len(pq.message_predictions(shop, SHOP, start=START, end=END, strict=True)) < 30
+    sentences = pq.sentence_predictions(shop, SHOP)
     assert sentences["review_id"].isin(reviews["review_id"]).all()
     users = dq.user_signals(shop, SHOP, START, END)
     assert users["user_id"].is_unique and users["propensity"].between(0, 1).all()
     assert users.set_index("user_id").loc["u-bot", "risk"] == pytest.approx(0.97)
-    spread = dq.probability_histogram(shop, SHOP, "purchase", "purchase", bins=4)
+    spread = pq.probability_histogram(shop, SHOP, "purchase", "purchase", bins=4)
     sessions = shop.query_df("SELECT count(DISTINCT session_id) n FROM events")["n"][0]
     assert spread["low"].tolist() == [0, 0.25, 0.5, 0.75] and spread["rows"].sum() == sessions
-    flags = dq.risk_flags(shop, SHOP)
+    flags = pq.risk_flags(shop, SHOP)
     assert flags.to_dict("records") == [
         {"level": "session", "id": "bot-1", "score": 0.97, "reason": "80 events in one minute"}
     ]
-    pairs = dq.model_test_pairs(shop, "sentiment", "v-demo-1")
+    pairs = pq.model_test_pairs(shop, "sentiment", "v-demo-1")
     assert len(pairs) > 0 and set(pairs.columns) == {"target_id", "label", "predicted", "probs"}
 
 
 def test_labelling_counts_on_a_fresh_shop(shop: Store) -> None:
-    assert dq.queue_counts(shop, SHOP, "sentiment") == {"pending": 0, "queued": 0, "labelled": 0}
-    assert dq.annotator_agreement(shop, SHOP, "sentiment") is None
-    assert dq.annotator_stats(shop, SHOP, "sentiment").empty
+    assert pq.queue_counts(shop, SHOP, "sentiment") == {"pending": 0, "queued": 0, "labelled": 0}
+    assert pq.annotator_agreement(shop, SHOP, "sentiment") is None
+    assert pq.annotator_stats(shop, SHOP, "sentiment").empty
 
 
 def test_message_author_kinds(shop: Store) -> None:
@@ -116,30 +116,3 @@ def test_message_author_kinds(shop: Store) -> None:
             assert kind == ("buyers" if signals.at[user, "purchases"] > 0 else "browsers")
         else:
             assert kind == "not active in period"
-
-
-def test_two_class_histogram_reads_the_margin_and_matches_the_probabilities(shop: Store) -> None:
-    from_json = dq.probability_histogram(shop, SHOP, "purchase", "purchase", bins=20)
-    from_margin = dq.probability_histogram(
-        shop, SHOP, "purchase", "purchase", bins=20, two_class=True
-    )
-    pd.testing.assert_frame_equal(from_margin, from_json)
-    assert (from_json["rows"] > 0).sum() >= 4  # spread over several bins, not one
-
-
-def test_two_class_histogram_of_scored_rows(store: Store) -> None:
-    """Rows as scoring writes them (float32 softmax, probabilities rounded in the JSON)."""
-    from core.inference import prediction_rows, write_predictions
-
-    rng = np.random.default_rng(5)
-    logits = rng.normal(0, 2, (2000, 2)).astype(np.float32)
-    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    ids = [f"s{i}" for i in range(len(probs))]
-    labels = ("no_purchase", "purchase")
-    write_predictions(store, prediction_rows(SHOP, "purchase", "v1", labels, ids, probs))
-    from_json = dq.probability_histogram(store, SHOP, "purchase", "purchase", bins=20)
-    from_margin = dq.probability_histogram(
-        store, SHOP, "purchase", "purchase", bins=20, two_class=True
-    )
-    assert from_json["rows"].sum() == 2000 and (from_json["rows"] > 0).all()
-    pd.testing.assert_frame_equal(from_margin, from_json)
