@@ -1,0 +1,47 @@
+"""Every page on the bundled sample shop itself (data/sample/, loaded through ingestion), with one
+prediction per row for every task so the text pages show their full content."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from db.sample import SAMPLE_SHOP, load_sample
+from db.store import Store
+from tests.app.test_dashboard_pages import PAGES, TITLES, _metric, _problems
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The sample shop loaded once for the module (about 10 s), copied per test."""
+    from bench.bench_pages import add_predictions
+
+    home = tmp_path_factory.mktemp("sample_home")
+    store = Store(home / "shoplens.duckdb")
+    store.init_schema()
+    load_sample(store)
+    add_predictions(store)
+    yield home
+
+
+@pytest.fixture
+def sample_store(sample_home: Path, shoplens_home: Path) -> Store:
+    shutil.copy(sample_home / "shoplens.duckdb", shoplens_home / "shoplens.duckdb")
+    return Store(shoplens_home / "shoplens.duckdb")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_the_bundled_shop(sample_store: Store, open_page, page: str) -> None:
+    at = open_page(page)
+    assert not _problems(at), _problems(at)
+    assert TITLES[page] in [t.value for t in at.title]
+    assert at.session_state["f_shop"] == SAMPLE_SHOP
+    if page in ("overview", "behaviour", "sentiment", "intent", "demand"):
+        assert not at.info, [i.value for i in at.info]  # nothing reported missing
+    if page == "overview":
+        assert int(_metric(at, "Sessions").replace(",", "")) > 1000
