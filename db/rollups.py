@@ -126,7 +126,15 @@ def rebuild(con: duckdb.DuckDBPyConnection, shop_id: str | None = None, prefix: 
 
 def covers_events(con: duckdb.DuckDBPyConnection, shop_id: str) -> bool:
     """Whether both summaries account for exactly the shop's events (and so may stand in for
-    them). A shop without events is covered when the summaries hold nothing for it either."""
+    them). A shop without events is covered when the summaries hold nothing for it either.
+    A store written by an older ShopLens has no summary tables until its next schema init (an
+    ingest runs one; the dashboard opens the store read-only): not covered."""
+    present = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name IN ('activity_daily', 'user_weeks')"
+    ).fetchone()
+    if present is None or present[0] < len(ROLLUP_TABLES):
+        return False
     row = con.execute(
         """SELECT (SELECT count(*) FROM events WHERE shop_id = $shop),
                   (SELECT coalesce(sum(events), 0) FROM activity_daily

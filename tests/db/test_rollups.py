@@ -180,9 +180,14 @@ def test_a_store_from_before_the_summaries_gets_them_on_schema_init(
 ) -> None:
     _split_ingest(store, log, tmp_path)
     expected = _stored_daily(store)
+    cohorts = dq.cohort_weeks(store, SHOP)
     with store.write() as con:
         con.execute("DROP TABLE activity_daily")
         con.execute("DROP TABLE user_weeks")
+    # the dashboard opens such a store read-only: its queries read the events instead
+    assert not dq.summaries_cover(store, SHOP)
+    pd.testing.assert_frame_equal(dq.cohort_weeks(store, SHOP), cohorts, check_dtype=False)
+    assert dq.daily_traffic(store, SHOP, date(2024, 3, 4), date(2024, 3, 24))["sessions"].sum() > 0
     store.init_schema()
     assert dq.summaries_cover(store, SHOP)
     pd.testing.assert_frame_equal(_stored_daily(store), expected)
