@@ -13,7 +13,9 @@ one model version, so the text pages render their full content without training 
 
 Each page is rendered with AppTest as an admin: one warm-up run (imports), then ``repeat`` pairs
 of timed runs: *cold* (``st.cache_data`` cleared first: every query runs, as on a first visit or
-after new data) and *warm* (the same run again: cached queries). Figures are medians.
+after new data) and *warm* (the same run again: cached queries). Figures are medians. On the
+synthetic store, the pages that follow the shopper segment and category filters are also timed
+cold under several filter combinations (:data:`FILTERS`).
 Goal (issue 5): <= 1.5 s per page on 2 cores.
 """
 
@@ -174,6 +176,48 @@ def time_pages(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
     return results
 
 
+FILTERED_PAGES = ("overview", "behaviour", "segments")
+FILTERS = (("all", None), ("new", None), ("buyers", None), ("all", "Dresses"),
+           ("returning", "Dresses"))  # fmt: skip
+
+
+def time_filtered(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
+    """Cold render seconds (median of ``repeat``) of the pages whose numbers follow the shopper
+    segment and category filters, for each combination in :data:`FILTERS`."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from app.auth import Viewer
+
+    main = str(REPO_ROOT / "app" / "main.py")
+    out: dict[str, dict[str, float]] = {}
+    for segment, category in FILTERS:
+        key = f"{segment}/{category or 'all categories'}"
+        out[key] = {}
+        for page in FILTERED_PAGES:
+            at = AppTest.from_file(main, default_timeout=300)
+            at.session_state["viewer"] = Viewer("bench", "admin", None)
+            at.run()
+            at.selectbox(key="f_segment").set_value(segment)
+            if category:
+                at.selectbox(key="f_category").set_value(category)
+            at.run()
+            if page != "overview":
+                at.switch_page(f"pages/{page}.py")
+                at.run()
+            cold = []
+            for _ in range(repeat):
+                st.cache_data.clear()
+                start = time.perf_counter()
+                at.run()
+                cold.append(time.perf_counter() - start)
+                if at.exception:
+                    raise RuntimeError(f"{page} ({key}): {at.exception[0].value}")
+            out[key][page] = round(statistics.median(cold), 3)
+        print(f"  {key:<28} " + ", ".join(f"{p} {t:.2f} s" for p, t in out[key].items()))
+    return out
+
+
 def main(quick: bool = False) -> dict:
     """Render every page on both stores; report per-page times and the slowest page."""
     n_events = QUICK_EVENTS if quick else FULL_EVENTS
@@ -190,6 +234,7 @@ def main(quick: bool = False) -> dict:
             counts = store.table_counts(SHOP)
             print(f"{name}: {counts['events']:,} events, built in {build.seconds:.0f} s")
             pages = time_pages(home, repeat=out["repeat"])
+            filtered = time_filtered(home, repeat=out["repeat"]) if name == "synthetic" else None
             slowest = max(pages, key=lambda p: pages[p]["cold_s"])
             out[name] = {
                 "events": counts["events"], "reviews": counts["reviews"],
@@ -199,6 +244,12 @@ def main(quick: bool = False) -> dict:
                 "pages_over_goal_cold": [p for p, t in pages.items() if t["cold_s"] > GOAL_S],
                 "pages_over_goal_warm": [p for p, t in pages.items() if t["warm_s"] > GOAL_S],
             }  # fmt: skip
+            if filtered is not None:
+                out[name]["filtered_cold_s"] = filtered
+                out[name]["filtered_over_goal"] = [
+                    f"{page} ({key})" for key, row in filtered.items()
+                    for page, t in row.items() if t > GOAL_S
+                ]  # fmt: skip
     out["slowest_page"] = max(("sample", "synthetic"), key=lambda n: out[n]["slowest_cold_s"])
     out["slowest_cold_s"] = out[out["slowest_page"]]["slowest_cold_s"]
     out["slowest_page"] = f"{out[out['slowest_page']]['slowest_page']} ({out['slowest_page']})"

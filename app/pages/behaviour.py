@@ -43,14 +43,33 @@ by_category = cached(dq.funnel_by, store, by="category", **args)
 right.plotly_chart(charts.funnel_figure(by_category), width="stretch")
 
 st.subheader("Daily traffic and 7-day forecast")
-# the forecast learns from all history up to the period end, not only the shown period
+# The forecast learns from all history up to the period end, not only the shown period. A
+# shopper segment is defined by the shown period (who bought in it, who was new in it), so it
+# has no history of its own: with a segment the forecast is of every shopper's traffic, drawn
+# beside the segment's.
 first, _ = cached(dq.data_span, store, shop_id=f.shop_id)
-history = cached(dq.daily_traffic, store, **{**args, "start": min(first, f.start)})
+everyone = {**args, "segment": "all"}
+history = cached(dq.daily_traffic, store, **{**everyone, "start": min(first, f.start)})
 forecast = forecast_daily(history, "sessions")
-st.plotly_chart(charts.traffic_figure(traffic, forecast), width="stretch")
+if f.segment == "all":
+    figure = charts.traffic_figure(traffic, forecast)
+else:
+    figure = charts.traffic_figure(
+        traffic,
+        forecast,
+        name=f"Sessions: {dq.SEGMENTS[f.segment][0]}",
+        reference=cached(dq.daily_traffic, store, **everyone),
+        reference_name="Sessions: all shoppers",
+    )
+st.plotly_chart(figure, width="stretch")
 st.caption(
     "Forecast: linear trend plus a weekday effect (weekday effect only with 2+ weeks of history), "
-    "band ≈ 95% from the fit's residuals."
+    "band ≈ 95% from the fit's residuals"
+    + (
+        "."
+        if f.segment == "all"
+        else "; it forecasts all shoppers, as a segment is defined by the shown period."
+    )
 )
 
 left, right = st.columns(2)

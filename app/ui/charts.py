@@ -27,11 +27,27 @@ def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.F
 
 
 def traffic_figure(
-    history: pd.DataFrame, forecast: pd.DataFrame, value: str = "sessions"
+    history: pd.DataFrame,
+    forecast: pd.DataFrame,
+    value: str = "sessions",
+    name: str | None = None,
+    reference: pd.DataFrame | None = None,
+    reference_name: str = "",
 ) -> go.Figure:
-    """Daily traffic as a line and the 7-day forecast as a dashed line with its band."""
+    """Daily traffic as a line and the 7-day forecast as a dashed line with its band; with
+    ``reference``, a second (dotted) line, e.g. every shopper's traffic beside a segment's."""
     fig = go.Figure()
-    fig.add_scatter(x=history["day"], y=history[value], mode="lines+markers", name=value.title())
+    fig.add_scatter(
+        x=history["day"], y=history[value], mode="lines+markers", name=name or value.title()
+    )
+    if reference is not None:
+        fig.add_scatter(
+            x=reference["day"],
+            y=reference[value],
+            mode="lines",
+            line={"dash": "dot"},
+            name=reference_name,
+        )
     if len(forecast):
         band_x = list(forecast["day"]) + list(forecast["day"])[::-1]
         band_y = list(forecast["upper"]) + list(forecast["lower"])[::-1]

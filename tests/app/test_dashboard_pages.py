@@ -197,3 +197,35 @@ def test_labelling_push_sends_rows_and_links_the_project(
     links = at.get("link_button")
     assert any(link.proto.url == "http://127.0.0.1:8089/projects/7" for link in links)
     assert not _problems(at)
+
+
+def test_behaviour_with_a_segment_forecasts_all_shoppers_beside_the_segment(
+    seeded_store: Store, open_page
+) -> None:
+    import base64
+    import json
+
+    import numpy as np
+
+    def values(y: object) -> list[float]:  # plotly sends numeric arrays base64-encoded
+        if isinstance(y, dict):
+            return np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]).tolist()
+        return list(y)
+
+    def traffic_traces(at: AppTest) -> list[dict]:
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        traffic = next(c for c in charts if any(t.get("name") == "Forecast" for t in c["data"]))
+        return traffic["data"]
+
+    at = open_page("behaviour")
+    assert [t["name"] for t in traffic_traces(at)] == ["Sessions", "95% band", "Forecast"]
+    everyone = values(traffic_traces(at)[0]["y"])
+    at.sidebar.selectbox(key="f_segment").set_value("buyers").run()
+    assert not _problems(at)
+    traces = {t["name"]: t for t in traffic_traces(at)}
+    assert set(traces) == {"Sessions: Buyers", "Sessions: all shoppers", "95% band", "Forecast"}
+    assert values(traces["Sessions: all shoppers"]["y"]) == everyone
+    buyers = values(traces["Sessions: Buyers"]["y"])
+    assert all(b <= e for b, e in zip(buyers, everyone, strict=True)) and sum(buyers) < sum(
+        everyone
+    )
