@@ -77,6 +77,12 @@ def ingest_scenario(inputs: Path, n_rows: int = 200_000) -> FaultScenario:
             return f"events {mine['events']} but ingest_runs {mine['ingest_runs']}"
         if mine["events"] == 0 and mine["users"] != 0:
             return f"users written without their events: {mine['users']}"
+        from db.rollups import covers_events
+
+        with _store(home).read() as con:
+            for shop in (KILL_SHOP, "base"):
+                if not covers_events(con, shop):
+                    return f"the summary tables of shop {shop} do not match its events"
         return None
 
     def check_after_rerun(home: Path) -> str | None:
