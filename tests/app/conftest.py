@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import AppTest, app_test
 
 from app.auth import Viewer
 from db.store import Store
@@ -36,7 +36,6 @@ def _navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
     without the entry point (no sidebar, no filters).
     """
     from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test
 
     class NavigationPagesManager(PagesManager):
         def __init__(self, *args, **kwargs) -> None:
@@ -65,6 +64,30 @@ def open_page() -> Callable[..., AppTest]:
         return at
 
     return run
+
+
+@pytest.fixture
+def media_files(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Keeps the media file managers of AppTest runs so a download can be read back."""
+    managers: list = []
+    base = app_test.MediaFileManager
+
+    class Recording(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
+    monkeypatch.setattr(app_test, "MediaFileManager", Recording)
+    return managers
+
+
+def download(at: AppTest, key: str, managers: list) -> bytes:
+    """The file a click on the download button gives (built on click, as in the browser)."""
+    button = next(b for b in at.get("download_button") if b.key == key)
+    manager = managers[-1]
+    url = manager.execute_deferred(button.proto.deferred_file_id)
+    file_id = url.rsplit("/", 1)[-1].split(".")[0]
+    return bytes(manager._storage.get_file(file_id).content)
 
 
 __all__ = ["SHOP"]

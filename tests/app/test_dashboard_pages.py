@@ -7,10 +7,9 @@ import io
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
 from db.store import Store
-from tests.app.conftest import make_viewer
+from tests.app.conftest import download, make_viewer
 from tests.app.dashboard_seed import SHOP
 
 pytestmark = pytest.mark.integration
@@ -94,36 +93,12 @@ def test_annotator_gets_only_the_labelling_page(seeded_store: Store, open_page) 
     assert not _problems(at)
 
 
-@pytest.fixture
-def media_files(monkeypatch: pytest.MonkeyPatch) -> list:
-    """Keeps the media file managers of AppTest runs so a download can be read back."""
-    managers: list = []
-    base = app_test_module.MediaFileManager
-
-    class Recording(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            managers.append(self)
-
-    monkeypatch.setattr(app_test_module, "MediaFileManager", Recording)
-    return managers
-
-
-def _download(at: AppTest, key: str, managers: list) -> bytes:
-    """The file a click on the download button gives (built on click, as in the browser)."""
-    button = next(b for b in at.get("download_button") if b.key == key)
-    manager = managers[-1]
-    url = manager.execute_deferred(button.proto.deferred_file_id)
-    file_id = url.rsplit("/", 1)[-1].split(".")[0]
-    return bytes(manager._storage.get_file(file_id).content)
-
-
 def test_segment_export_is_excel_safe_and_masked(
     seeded_store: Store, open_page, media_files
 ) -> None:
     at = open_page("segments")
     assert not _problems(at)
-    data = _download(at, "seg_export", media_files)
+    data = download(at, "seg_export", media_files)
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
@@ -139,7 +114,7 @@ def test_segment_export_is_excel_safe_and_masked(
     at.button[0].click()  # the form's submit button
     at.run()
     buyers = list(
-        csv.reader(io.StringIO(_download(at, "seg_export", media_files).decode("utf-8-sig")))
+        csv.reader(io.StringIO(download(at, "seg_export", media_files).decode("utf-8-sig")))
     )
     buyer_rows = buyers[1 : buyers.index([])]
     assert 0 < len(buyer_rows) < len(users)

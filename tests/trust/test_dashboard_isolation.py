@@ -12,10 +12,15 @@ from datetime import date
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
 from db.ingest import ingest_file
-from tests.app.conftest import _navigation_only, make_viewer, open_page  # noqa: F401
+from tests.app.conftest import (  # noqa: F401
+    _navigation_only,
+    download,
+    make_viewer,
+    media_files,
+    open_page,
+)
 from tests.app.dashboard_seed import SHOP, seed_shop
 
 pytestmark = pytest.mark.integration
@@ -30,21 +35,6 @@ HOSTILE_TEXT = [
     "../../etc/passwd",
     "表情😀 \u202eevil",
 ]
-
-
-@pytest.fixture
-def media_files(monkeypatch):
-    """Keeps AppTest's in-memory media storages so a download can be read back."""
-    storages: list = []
-    base = app_test_module.MemoryMediaFileStorage
-
-    class Recording(base):  # type: ignore[misc, valid-type]
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            storages.append(self)
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", Recording)
-    return storages
 
 
 @pytest.fixture
@@ -138,9 +128,7 @@ def test_admin_does_see_the_rival_shop(two_shops, open_page):
 def test_segment_export_holds_only_the_merchants_shop(two_shops, open_page, media_files):
     at = open_page("segments", viewer=_merchant(), state={"f_shop": OTHER})
     assert not _problems(at)
-    button = next(b for b in at.get("download_button") if b.key == "seg_export")
-    file_id = button.proto.url.rsplit("/", 1)[-1].split(".")[0]
-    data = bytes(media_files[-1].get_file(file_id).content).decode("utf-8-sig")
+    data = download(at, "seg_export", media_files).decode("utf-8-sig")
     assert SECRET not in data
     assert "u0" in data  # the demo shop's shoppers are there
 
