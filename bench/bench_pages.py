@@ -27,11 +27,15 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from bench.common import timer
+
+if TYPE_CHECKING:
+    from streamlit.testing.v1 import AppTest
 from db.settings import REPO_ROOT
 from db.store import Store
 
@@ -132,11 +136,9 @@ def build_synthetic_store(home: Path, n_events: int) -> Store:
     return store
 
 
-def time_pages(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
-    """Render seconds of every page (AppTest, admin viewer): ``cold_s`` with the query cache
-    cleared before the run (a first visit or new data), ``warm_s`` right after it (the same
-    filters again: cached queries); medians of ``repeat`` runs."""
-    import streamlit as st
+def _open(home: Path, page: str, segment: str = "all", category: str | None = None) -> AppTest:
+    """An AppTest of the app on ``home`` (admin viewer) showing ``page`` with the sidebar filters
+    set, after one render that imports the page's modules."""
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
     from streamlit.testing.v1 import app_test as app_test_module
@@ -150,24 +152,46 @@ def time_pages(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
 
     app_test_module.PagesManager = NavigationPagesManager
     os.environ["SHOPLENS_HOME"] = str(home)
-    main = str(REPO_ROOT / "app" / "main.py")
+    at = AppTest.from_file(str(REPO_ROOT / "app" / "main.py"), default_timeout=300)
+    at.session_state["viewer"] = Viewer("bench", "admin", None)
+    at.run()  # the entry point and the default page
+    if segment != "all" or category:
+        at.selectbox(key="f_segment").set_value(segment)
+        if category:
+            at.selectbox(key="f_category").set_value(category)
+        at.run()
+    if page != "overview":
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    return at
+
+
+def _render(at: AppTest, label: str, clear_cache: bool) -> float:
+    """Seconds of one rerun of the shown page; with ``clear_cache`` the query cache is emptied
+    first (a first visit or new data)."""
+    import streamlit as st
+
+    if clear_cache:
+        st.cache_data.clear()
+    start = time.perf_counter()
+    at.run()
+    seconds = time.perf_counter() - start
+    if at.exception:
+        raise RuntimeError(f"{label}: {at.exception[0].value}")
+    return seconds
+
+
+def time_pages(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
+    """Render seconds of every page (AppTest, admin viewer): ``cold_s`` with the query cache
+    cleared before the run (a first visit or new data), ``warm_s`` right after it (the same
+    filters again: cached queries); medians of ``repeat`` runs."""
     results: dict[str, dict[str, float]] = {}
     for page in PAGES:
-        at = AppTest.from_file(main, default_timeout=300)
-        at.session_state["viewer"] = Viewer("bench", "admin", None)
-        at.run()  # the entry point and the default page
-        at.switch_page(f"pages/{page}.py")
-        at.run()  # one-off imports of the page's modules
+        at = _open(home, page)
         cold, warm = [], []
         for _ in range(repeat):
-            for times in (cold, warm):
-                if times is cold:
-                    st.cache_data.clear()
-                start = time.perf_counter()
-                at.run()
-                times.append(time.perf_counter() - start)
-                if at.exception:
-                    raise RuntimeError(f"{page}: {at.exception[0].value}")
+            cold.append(_render(at, page, clear_cache=True))
+            warm.append(_render(at, page, clear_cache=False))
         results[page] = {"cold_s": round(statistics.median(cold), 3),
                          "warm_s": round(statistics.median(warm), 3)}  # fmt: skip
         print(
@@ -184,35 +208,13 @@ FILTERS = (("all", None), ("new", None), ("buyers", None), ("all", "Dresses"),
 def time_filtered(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
     """Cold render seconds (median of ``repeat``) of the pages whose numbers follow the shopper
     segment and category filters, for each combination in :data:`FILTERS`."""
-    import streamlit as st
-    from streamlit.testing.v1 import AppTest
-
-    from app.auth import Viewer
-
-    main = str(REPO_ROOT / "app" / "main.py")
     out: dict[str, dict[str, float]] = {}
     for segment, category in FILTERS:
         key = f"{segment}/{category or 'all categories'}"
         out[key] = {}
         for page in FILTERED_PAGES:
-            at = AppTest.from_file(main, default_timeout=300)
-            at.session_state["viewer"] = Viewer("bench", "admin", None)
-            at.run()
-            at.selectbox(key="f_segment").set_value(segment)
-            if category:
-                at.selectbox(key="f_category").set_value(category)
-            at.run()
-            if page != "overview":
-                at.switch_page(f"pages/{page}.py")
-                at.run()
-            cold = []
-            for _ in range(repeat):
-                st.cache_data.clear()
-                start = time.perf_counter()
-                at.run()
-                cold.append(time.perf_counter() - start)
-                if at.exception:
-                    raise RuntimeError(f"{page} ({key}): {at.exception[0].value}")
+            at = _open(home, page, segment, category)
+            cold = [_render(at, f"{page} ({key})", clear_cache=True) for _ in range(repeat)]
             out[key][page] = round(statistics.median(cold), 3)
         print(f"  {key:<28} " + ", ".join(f"{p} {t:.2f} s" for p, t in out[key].items()))
     return out
