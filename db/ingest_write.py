@@ -96,16 +96,12 @@ def _write_keyed(
 ) -> int:
     key = spec.key[0]
     columns = list(spec.names)
-    has_ingest = True
-    target_cols = ["shop_id", *columns] + (["ingest_id"] if has_ingest else [])
-    select_cols = ["?", *[f"i.{c}" for c in columns]] + (["?"] if has_ingest else [])
-    params: list[object] = [shop_id] + ([ingest_id] if has_ingest else []) + [shop_id]
     added = _count(
         con,
-        f"INSERT INTO {STORE}{spec.table} ({', '.join(target_cols)}) "
-        f"SELECT {', '.join(select_cols)} FROM incoming i WHERE NOT EXISTS "
+        f"INSERT INTO {STORE}{spec.table} (shop_id, {', '.join(columns)}, ingest_id) "
+        f"SELECT ?, {', '.join(f'i.{c}' for c in columns)}, ? FROM incoming i WHERE NOT EXISTS "
         f"(SELECT 1 FROM {STORE}{spec.table} t WHERE t.shop_id = ? AND t.{key} = i.{key})",
-        params,
+        [shop_id, ingest_id, shop_id],
     )
     if "user_id" in spec.names:
         _upsert_users(con, shop_id, "ts" if "ts" in spec.names else None)
