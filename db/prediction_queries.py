@@ -29,17 +29,28 @@ def latest_version(store: Store, shop_id: str, task: str) -> str | None:
     return row[0] if row else None
 
 
-def _text_period(alias: str, strict: bool) -> str:
-    # strict: only rows dated inside the period; otherwise undated rows are kept too
+def _text_filter(
+    alias: str,
+    start: date | None,
+    end: date | None,
+    strict: bool,
+    category: str | None = None,
+    by_category: bool = True,
+) -> tuple[str, list[Any]]:
+    """A condition on texts (table alias ``alias``) and its parameters: dated in the period
+    (``strict``: only those; otherwise undated texts are kept too) and, with ``by_category``, of
+    the category's items (``items`` joined as ``i``; ``None`` keeps every category)."""
     undated = "FALSE" if strict else f"{alias}.ts IS NULL"
-    return f"(CAST(? AS TIMESTAMP) IS NULL OR {undated} OR ({alias}.ts >= ? AND {alias}.ts < ?))"
-
-
-def _period_params(start: date | None, end: date | None) -> list[Any]:
+    sql = f"(CAST(? AS TIMESTAMP) IS NULL OR {undated} OR ({alias}.ts >= ? AND {alias}.ts < ?))"
     if start is None or end is None:
-        return [None, None, None]
-    lo, hi = period_bounds(start, end)
-    return [lo, lo, hi]
+        params: list[Any] = [None, None, None]
+    else:
+        lo, hi = period_bounds(start, end)
+        params = [lo, lo, hi]
+    if by_category:
+        sql += " AND (CAST(? AS VARCHAR) IS NULL OR i.category = ?)"
+        params += [category, category]
+    return sql, params
 
 
 def review_predictions(
@@ -57,6 +68,7 @@ def review_predictions(
     Columns: review_id, item_id, title, category, rating, text, ts, label, probs (JSON text).
     Reviews without a prediction of that version are left out.
     """
+    texts, text_params = _text_filter("r", start, end, strict, category)
     sql = f"""
     SELECT r.review_id, r.item_id, coalesce(i.title, r.item_id) AS title,
            coalesce(i.category, '(none)') AS category, r.rating, r.text, r.ts,
@@ -65,13 +77,11 @@ def review_predictions(
     JOIN predictions p ON p.shop_id = r.shop_id AND p.task = ? AND p.target_id = r.review_id
          AND p.model_version = ?
     LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
-    WHERE r.shop_id = ? AND {_text_period("r", strict)}
-      AND (CAST(? AS VARCHAR) IS NULL OR i.category = ?)
+    WHERE r.shop_id = ? AND {texts}
     ORDER BY r.review_id
     """
     version = version or latest_version(store, shop_id, task)
-    params = [task, version, shop_id, *_period_params(start, end), category, category]
-    return store.query_df(sql, params)
+    return store.query_df(sql, [task, version, shop_id, *text_params])
 
 
 def message_predictions(
@@ -87,17 +97,18 @@ def message_predictions(
 
     Columns: message_id, user_id, channel, text, ts, label, probs (JSON text).
     """
+    texts, text_params = _text_filter("m", start, end, strict, by_category=False)
     sql = f"""
     SELECT m.message_id, m.user_id, m.channel, m.text, m.ts, p.label,
            CAST(p.probs AS VARCHAR) AS probs
     FROM messages m
     JOIN predictions p ON p.shop_id = m.shop_id AND p.task = ? AND p.target_id = m.message_id
          AND p.model_version = ?
-    WHERE m.shop_id = ? AND {_text_period("m", strict)}
+    WHERE m.shop_id = ? AND {texts}
     ORDER BY m.message_id
     """
     version = version or latest_version(store, shop_id, task)
-    return store.query_df(sql, [task, version, shop_id, *_period_params(start, end)])
+    return store.query_df(sql, [task, version, shop_id, *text_params])
 
 
 def task_predictions(
@@ -230,6 +241,7 @@ def sentence_predictions(
     """Predictions on review sentences (target ids ``<review_id>:<n>``) with their review's item,
     category, rating and date. Columns: target_id, review_id, item_id, title, category, rating,
     ts, label, probs (JSON text)."""
+    texts, text_params = _text_filter("r", start, end, strict, category)
     sql = f"""
     WITH p AS (
         SELECT target_id, regexp_replace(target_id, ':[0-9]+$', '') AS review_id, label,
@@ -239,12 +251,11 @@ def sentence_predictions(
            coalesce(i.category, '(none)') AS category, r.rating, r.ts, p.label, p.probs
     FROM p JOIN reviews r ON r.shop_id = ? AND r.review_id = p.review_id
     LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
-    WHERE {_text_period("r", strict)} AND (CAST(? AS VARCHAR) IS NULL OR i.category = ?)
+    WHERE {texts}
     ORDER BY p.target_id
     """
     version = version or latest_version(store, shop_id, task)
-    params = [shop_id, task, version, shop_id, *_period_params(start, end), category, category]
-    return store.query_df(sql, params)
+    return store.query_df(sql, [shop_id, task, version, shop_id, *text_params])
 
 
 def risk_flags(store: Store, shop_id: str, limit: int = 50) -> pd.DataFrame:
@@ -275,14 +286,14 @@ def review_texts(
     strict: bool = False,
 ) -> pd.DataFrame:
     """``review_id, text`` of the shop's reviews in the period (and category), by id."""
+    texts, text_params = _text_filter("r", start, end, strict, category)
     sql = f"""
     SELECT r.review_id, r.text FROM reviews r
     LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
-    WHERE r.shop_id = ? AND {_text_period("r", strict)}
-      AND (CAST(? AS VARCHAR) IS NULL OR i.category = ?)
+    WHERE r.shop_id = ? AND {texts}
     ORDER BY r.review_id
     """
-    return store.query_df(sql, [shop_id, *_period_params(start, end), category, category])
+    return store.query_df(sql, [shop_id, *text_params])
 
 
 def probability_histogram(
