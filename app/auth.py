@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from db.accounts import Account, authenticate
-from db.errors import InputError
+from accounts.service import Account, authenticate
+from common.errors import InputError
 from db.store import Store, StoreMissingError
 
 PAGE_KEYS = (

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bench.common import RESULTS_DIR, machine_info
-from db.settings import DATA_DIR
+from common.settings import DATA_DIR
 from labeling.selection import select_batch
 
 STRATEGIES = {  # name -> (uncertainty signal, diverse)

@@ -55,7 +55,7 @@ def label_studio(workdir: Path) -> Iterator[Any]:
     """A Label Studio of its own (fresh data folder, free loopback port) for the sync scenario."""
     import os
 
-    from db.settings import load_settings
+    from common.settings import load_settings
     from labeling import server
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_")}

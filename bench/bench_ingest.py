@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.common import timer, usable_cores
 from db.ingest import ingest_file
 from db.store import Store
-from db.synthetic import sample_items, write_events
+from synthetic.generator import sample_items, write_events
 
 FULL_EVENTS = 5_000_000
 QUICK_EVENTS = 200_000

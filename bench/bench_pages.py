@@ -5,7 +5,7 @@ Two stores, each in a temporary ``SHOPLENS_HOME``:
 - ``sample``: the bundled sample shop (``db.sample.load_sample``: 250k events, 18k reviews,
   4.5k messages);
 - ``synthetic``: the same reviews, messages and items, and 10M seeded synthetic events
-  (``db.synthetic``; ``--quick``: 500k) instead of the sample's events.
+  (``synthetic.generator``; ``--quick``: 500k) instead of the sample's events.
 
 Both get one prediction per row for every task (sentiment from the stars, intent from the
 messages' own labels, demand from the labelling rules, purchase and risk at random) written as
@@ -36,7 +36,7 @@ from bench.common import timer
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
-from db.settings import REPO_ROOT
+from common.settings import REPO_ROOT
 from db.store import Store
 
 PAGES = [
@@ -120,7 +120,7 @@ def build_synthetic_store(home: Path, n_events: int) -> Store:
     from db import rollups
     from db.ingest import ingest_file
     from db.sample import load_sample
-    from db.synthetic import write_events
+    from synthetic.generator import write_events
 
     store = Store(home / "shoplens.duckdb")
     store.init_schema()

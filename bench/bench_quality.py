@@ -21,7 +21,7 @@ from bench.core_data import (
     shared_data_dir,
     with_split,
 )
-from db.settings import DATA_DIR
+from common.settings import DATA_DIR
 
 FAST = {"trainable_layers": 2, "epochs": 3, "device": "cpu"}
 

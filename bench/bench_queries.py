@@ -21,7 +21,7 @@ import pandas as pd
 from bench.common import best_of, timer, usable_cores
 from db import queries
 from db.store import Store
-from db.synthetic import sample_items, write_events
+from synthetic.generator import sample_items, write_events
 
 FULL_EVENTS = 10_000_000
 QUICK_EVENTS = 500_000

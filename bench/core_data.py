@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from db.settings import DATA_DIR, REPO_ROOT
+from common.settings import DATA_DIR, REPO_ROOT
 
 
 def shared_data_dir() -> Path:

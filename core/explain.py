@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from common.settings import load_settings
 from core.modeling import TextClassifier
 from core.registry import load_model
-from db.settings import load_settings
 
 DEFAULT_STEPS = 20
 

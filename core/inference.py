@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from common.errors import InputError
 from core.registry import load_model
 from core.tasks import get_task
 from core.uncertainty import entropy, margin
-from db.errors import InputError
 
 if TYPE_CHECKING:
     from db.store import Store

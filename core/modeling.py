@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from db.errors import ShopLensError
-from db.settings import load_settings
+from common.errors import ShopLensError
+from common.settings import load_settings
 
 
 def quiet_transformers() -> None:

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from common.errors import InputError, ShopLensError
+from common.settings import load_settings
 from core.modeling import TextClassifier, load_encoder, pick_device, quantize_int8
-from db.errors import InputError, ShopLensError
-from db.settings import load_settings
 
 if TYPE_CHECKING:
     from db.store import Store

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from common.errors import InputError
 from core.demand import DEMAND_LABELS, rule_labels, split_review_sentences
 from core.sessions import session_texts
-from db.errors import InputError
 
 if TYPE_CHECKING:
     from db.store import Store

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from common.errors import InputError
 from core import registry, trainer
 from core.evaluation import baseline_metrics, classification_metrics, fit_tfidf
 from core.modeling import (
@@ -33,7 +34,6 @@ from core.modeling import (
 )
 from core.tasks import get_task, record_rule_labels
 from core.tuning import tune_blend
-from db.errors import InputError
 
 if TYPE_CHECKING:
     from db.store import Store

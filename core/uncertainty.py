@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from db.errors import InputError
+from common.errors import InputError
 
 UncertaintySignal = Callable[[np.ndarray], np.ndarray]
 UNCERTAINTY_SIGNALS: dict[str, UncertaintySignal] = {}

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from db.errors import InputError
+from common.errors import InputError
 from db.ingest_read import check_readable, file_sha256, quote_ident, read_raw, resolve_columns
 from db.ingest_rows import clean_query, problem_queries, transform_for_kind, typed_query
 from db.ingest_specs import KINDS, KindSpec

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from db.errors import InputError
+from common.errors import InputError
 
 FORMATS = {
     ".csv": "csv",

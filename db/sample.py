@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from db.errors import ShopLensError
+from common.errors import ShopLensError
+from common.settings import DATA_DIR
 from db.ingest import IngestReport, ingest_file
-from db.settings import DATA_DIR
 from db.store import Store
 
 SAMPLE_SHOP = "sample"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from db.errors import InputError
+from common.errors import InputError
 
 SHOP_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from db.settings import Settings
+from common.settings import Settings
 from db.store import Store
 
 

@@ -29,10 +29,10 @@ import pandas as pd
 from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
 from sqlmodel import SQLModel
 
+from common.errors import ShopLensError
+from common.settings import StoreSettings, load_settings
 from db import rollups
 from db import schema as _schema  # noqa: F401  (registers the tables on SQLModel.metadata)
-from db.errors import ShopLensError
-from db.settings import StoreSettings, load_settings
 
 
 class StoreError(ShopLensError):

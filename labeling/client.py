@@ -19,8 +19,8 @@ import httpx
 from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
-from db.errors import ShopLensError
-from db.settings import Settings, load_settings
+from common.errors import ShopLensError
+from common.settings import Settings, load_settings
 from labeling.server import LabelStudioError, load_credentials
 
 

@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from db.errors import InputError, ShopLensError
-from db.settings import REPO_ROOT, Settings, load_settings
+from common.errors import InputError, ShopLensError
+from common.settings import REPO_ROOT, Settings, load_settings
 
 RUNNING, FINISHED, FAILED, KILLED = "running", "finished", "failed", "killed"
 _CHILDREN: dict[int, subprocess.Popen] = {}  # started here: poll() reaps them when they exit

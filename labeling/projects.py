@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from xml.sax.saxutils import quoteattr
 
-from db.settings import Settings, load_settings
+from common.settings import Settings, load_settings
 from labeling.client import LabelStudioClient, LabelStudioError, LabelStudioUnavailable
 
 FROM_NAME = "label"  # the Choices control; sync reads labels from it

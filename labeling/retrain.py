@@ -22,8 +22,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from common.settings import Settings, load_settings
 from core.tasks import check_target
-from db.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient, LabelStudioError
 

@@ -25,10 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from common.errors import InputError, ShopLensError
+from common.settings import Settings, load_settings
 from core.tasks import check_target
-from db.errors import InputError, ShopLensError
-from db.privacy import mask_pii
-from db.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient, LabelStudioUnavailable
 from labeling.projects import (
@@ -43,6 +42,7 @@ from labeling.projects import (
 )
 from labeling.selection import STRATEGIES, select_batch, uncertainty_scores
 from labeling.sync import retire_project
+from privacy.masking import mask_pii
 
 
 @dataclass

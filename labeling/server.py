@@ -27,8 +27,8 @@ from pathlib import Path
 
 import requests
 
-from db.errors import ShopLensError
-from db.settings import Settings, load_settings
+from common.errors import ShopLensError
+from common.settings import Settings, load_settings
 
 HEALTH_TIMEOUT_S = 180.0  # a cold start under load takes ~100 s (init) + a few seconds
 INIT_TIMEOUT_S = 600.0

@@ -29,8 +29,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from common.settings import Settings, load_settings
 from core.tasks import check_target
-from db.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient, LabelStudioUnavailable
 from labeling.projects import FROM_NAME, ProjectGone, live_project_id, project_id

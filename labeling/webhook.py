@@ -23,7 +23,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from db.settings import Settings, load_settings
+from common.settings import Settings, load_settings
 from db.store import Store
 from labeling.client import LabelStudioClient
 from labeling.projects import project_id

@@ -4,7 +4,7 @@
 
 Reads ``../shared/data`` (beside the checkout) and writes zstd Parquet files: items, reviews
 (Women's E-Commerce Clothing Reviews, CC0), messages (Bitext customer support, CDLA-Sharing-1.0),
-sessions (UCI Online Shoppers, CC BY 4.0) and a SYNTHETIC event log made by ``db.synthetic``.
+sessions (UCI Online Shoppers, CC BY 4.0) and a SYNTHETIC event log made by ``synthetic.generator``.
 Prices, shopper ids and the timestamps of reviews and messages are synthetic too (seeded), so
 that texts join behaviour. Only redistributable sets are used; the Taobao slice (research use)
 is read for the calibration aggregates alone (``--recalibrate``), never copied. Same inputs and
@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from db.synthetic import (  # noqa: E402
+from synthetic.generator import (  # noqa: E402
     CALIBRATION_PATH,
     DEFAULT_START,
     calibrate_from_taobao,
@@ -144,7 +144,7 @@ def _attach_shoppers(
 NOTICES = {
     "items.parquet": "Item ids and classes from Women's E-Commerce Clothing Reviews (nicapotato, "
     "Kaggle, CC0 1.0); titles derived and prices SYNTHETIC by ShopLens. See data/README.md.",
-    "events_synthetic.parquet": "SYNTHETIC event log made by ShopLens db/synthetic.py; no real "
+    "events_synthetic.parquet": "SYNTHETIC event log made by ShopLens synthetic/generator.py; no real "
     "behaviour. See data/README.md.",
     "reviews.parquet": "Women's E-Commerce Clothing Reviews (nicapotato, Kaggle, CC0 1.0), changed "
     "by ShopLens: renamed columns, SYNTHETIC user_id and ts. See data/README.md.",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from db.settings import REPO_ROOT, Settings, load_settings
+from common.settings import REPO_ROOT, Settings, load_settings
 from db.store import Store
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

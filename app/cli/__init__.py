@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from db.errors import ShopLensError
+from common.errors import ShopLensError
 
 COMMAND_MODULES = [
     "app.cli.data_cmds",

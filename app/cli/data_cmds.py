@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from db.errors import InputError
+from common.errors import InputError
 
 # Heavy modules (duckdb, pandas, torch) are imported inside the handlers, so `shoplens --help`
 # and the other commands start fast.
@@ -68,7 +68,7 @@ def cmd_load_sample(args: argparse.Namespace) -> int:
 
 def collect_status() -> dict:
     """The store's status plus the model registry's active versions and Label Studio's state."""
-    from db.settings import load_settings
+    from common.settings import load_settings
     from db.status import store_status
 
     settings = load_settings()

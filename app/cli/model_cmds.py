@@ -9,7 +9,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from db.errors import InputError, ShopLensError
+from common.errors import InputError, ShopLensError
 from db.store import Store
 
 # `make run` builds first models with these: a small encoder sample and a per-task budget keep

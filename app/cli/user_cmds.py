@@ -14,7 +14,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from db.accounts import (
+from accounts.service import (
     ROLES,
     create_account,
     generate_password,
@@ -23,8 +23,8 @@ from db.accounts import (
     set_password,
     validate_password,
 )
-from db.errors import InputError
-from db.settings import Settings, load_settings
+from common.errors import InputError
+from common.settings import Settings, load_settings
 from db.store import Store
 
 ADMIN_PASSWORD_FILE = "admin_password"

@@ -4,10 +4,10 @@ import streamlit as st
 
 from app.ui.context import cached, missing, page_context
 from app.ui.metrics import format_value
+from common.errors import ShopLensError
 from core.tasks import get_task, text_tasks
 from core.uncertainty import UNCERTAINTY_SIGNALS
 from db import prediction_queries as pq
-from db.errors import ShopLensError
 from labeling import server
 from labeling.projects import project_id
 from labeling.routing import push

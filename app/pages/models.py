@@ -6,10 +6,10 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.jobs_view import job_key, job_progress
+from common.errors import ShopLensError
 from core import registry
 from core.tasks import get_task, text_tasks
 from db import prediction_queries as pq
-from db.errors import ShopLensError
 from labeling.jobs import list_jobs, start_retrain
 
 ctx = page_context(require_shop=False)

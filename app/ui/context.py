@@ -19,7 +19,7 @@ from typing import Any
 import streamlit as st
 
 from app.auth import PAGE_KEYS
-from db.settings import load_settings
+from common.settings import load_settings
 from db.store import Store
 
 LOAD_HINT = (

@@ -13,7 +13,7 @@ from typing import Any
 import streamlit as st
 
 from app.ui.highlight import highlight_html
-from db.privacy import mask_pii
+from privacy.masking import mask_pii
 
 # one model call at a time: torch already uses every core, and Captum is memory-hungry
 _MODEL_LOCK = threading.Lock()

@@ -1,7 +1,7 @@
 """Build a shopper segment from behaviour and text signals, describe it, and export it.
 
 The export is made for spreadsheets: UTF-8 with a byte-order mark (so Excel reads accents and
-Chinese correctly), every text cell PII-masked with :func:`db.privacy.mask_pii`, and text cells
+Chinese correctly), every text cell PII-masked with :func:`privacy.masking.mask_pii`, and text cells
 that start with ``= + - @`` (or a tab / carriage return) prefixed with ``'`` so a spreadsheet
 shows them as text instead of running them as formulas (CSV injection).
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from db.privacy import mask_pii
+from privacy.masking import mask_pii
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

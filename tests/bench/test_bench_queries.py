@@ -15,7 +15,7 @@ from bench.bench_queries import (
 )
 from db import queries
 from db.store import Store
-from db.synthetic import write_events
+from synthetic.generator import write_events
 
 pytestmark = pytest.mark.integration
 

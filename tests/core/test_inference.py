@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from common.errors import InputError
 from core import registry
 from core.inference import predict_file, predict_texts, score_task
 from core.training import TrainingConfig, train_task
-from db.errors import InputError
 
 pytestmark = pytest.mark.integration
 

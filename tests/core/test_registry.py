@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import InputError
+from common.settings import REPO_ROOT
 from core import registry
 from core.training import TrainingConfig, train_task
-from db.errors import InputError
-from db.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from common.errors import InputError
 from core.tasks import (
     INTENT_CATEGORIES,
     TASKS,
@@ -15,7 +16,6 @@ from core.tasks import (
     register_task,
     text_tasks,
 )
-from db.errors import InputError
 from tests.core.conftest import seed_events, seed_labels, seed_reviews
 
 pytestmark = pytest.mark.unit

@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from common.errors import InputError
 from core import registry
 from core.trainer import bucketed_batches
 from core.training import TrainingConfig, assign_splits, get_or_create_split, train_task
-from db.errors import InputError
 from tests.core.conftest import seed_events, seed_labels, seed_reviews
 
 pytestmark = pytest.mark.integration

@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from common.errors import InputError
 from core.uncertainty import UNCERTAINTY_SIGNALS, entropy, margin, score_uncertainty
-from db.errors import InputError
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from db.errors import InputError
+from common.errors import InputError
 from db.ingest import IngestValidationError, ingest_file
 from db.store import Store
 

@@ -13,7 +13,7 @@ from db import dashboard_queries as dq
 from db import rollups
 from db.ingest import ingest_file
 from db.store import Store
-from db.synthetic import write_events
+from synthetic.generator import write_events
 
 pytestmark = pytest.mark.integration
 

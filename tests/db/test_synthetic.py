@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from db.errors import InputError
-from db.synthetic import (
+from common.errors import InputError
+from synthetic.generator import (
     EVENT_SCHEMA,
     EVENT_TYPES,
     SESSION_GAP_S,
@@ -193,7 +193,7 @@ def test_sample_shop_rebuilds_identically(shared_data, tmp_path):
     """scripts/build_sample_data.py remakes the committed data/sample/ files, row for row."""
     import importlib.util
 
-    from db.settings import DATA_DIR, REPO_ROOT
+    from common.settings import DATA_DIR, REPO_ROOT
 
     spec = importlib.util.spec_from_file_location(
         "build_sample_data", REPO_ROOT / "scripts" / "build_sample_data.py"

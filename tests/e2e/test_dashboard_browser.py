@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from db.settings import REPO_ROOT
+from common.settings import REPO_ROOT
 from db.store import Store
 
 pytestmark = pytest.mark.e2e
@@ -75,7 +75,7 @@ def app_url(shoplens_home: Path, store: Store, tmp_path: Path) -> Iterator[str]:
     the sample shop and trained models, to refresh ``docs/screenshots``); the e2e account is
     added to its store when missing.
     """
-    from db.accounts import create_account, list_accounts
+    from accounts.service import create_account, list_accounts
     from tests.app.dashboard_seed import seed_shop
 
     existing = os.environ.get("SHOPLENS_E2E_HOME")

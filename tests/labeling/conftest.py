@@ -211,7 +211,7 @@ def toy_store(store: Store, toy_task: ToySpec) -> Store:
 class LiveLabelStudio:
     """The session's Label Studio: where it listens and the home whose secrets match it."""
 
-    settings: Any  # db.settings.Settings of the server's own home
+    settings: Any  # common.settings.Settings of the server's own home
     port: int
     start_seconds: float
 
@@ -236,7 +236,7 @@ def live_label_studio(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
     import shutil
     import time
 
-    from db.settings import load_settings
+    from common.settings import load_settings
     from labeling import server
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPLENS_LS_")}
@@ -271,7 +271,7 @@ def use_live_label_studio(live: LiveLabelStudio, home: Path, monkeypatch: pytest
     """Point ``home`` (a test's SHOPLENS_HOME) at the live server: its port and its secrets."""
     import shutil
 
-    from db.settings import load_settings
+    from common.settings import load_settings
 
     monkeypatch.setenv("SHOPLENS_HOME", str(home))
     monkeypatch.setenv("SHOPLENS_LS_PORT", str(live.port))

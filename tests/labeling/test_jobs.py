@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from db.errors import InputError
+from common.errors import InputError
 from labeling import jobs
 
 pytestmark = pytest.mark.unit

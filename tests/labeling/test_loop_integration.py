@@ -130,7 +130,7 @@ def test_push_annotate_webhook_sync_and_status(loop, capsys):
     # the receiver is down now (Label Studio does not retry): the next answer arrives by polling,
     # from a freshly started app (new settings, store and client objects)
     client.create_annotation(tasks[4]["id"], choice("positive"), lead_time=1.0)
-    from db.settings import load_settings
+    from common.settings import load_settings
 
     fresh = load_settings()
     report = sync(Store(fresh.store.db_path), "sentiment", shop_id="s1", settings=fresh)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from db.errors import InputError, ShopLensError
+from common.errors import InputError, ShopLensError
 from labeling.client import LabelStudioUnavailable
 from labeling.routing import push
 from tests.labeling.conftest import seed_predictions

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from db.settings import load_settings
+from common.settings import load_settings
 from labeling import server
 from labeling.server import LabelStudioError
 

@@ -105,7 +105,7 @@ def test_outage_during_sync_changes_nothing_and_retry_completes(pushed, fake_ls,
 
 def test_sync_after_an_app_restart_uses_the_recorded_project(pushed, fake_ls, settings):
     """A fresh Store object and settings (a new process) still find the task's project."""
-    from db.settings import load_settings
+    from common.settings import load_settings
 
     fake_ls.annotate(ls_task(fake_ls, "m02"), "neutral")
     fresh_settings = load_settings()

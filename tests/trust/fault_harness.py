@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from db.settings import REPO_ROOT
+from common.settings import REPO_ROOT
 
 Check = Callable[[Path], str | None]  # home -> None if consistent, else what is wrong
 

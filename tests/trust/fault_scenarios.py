@@ -228,7 +228,7 @@ def build_trained_home(home: Path, n_reviews: int = 400) -> Path:
     """A runtime folder with shop ``mini`` (the first ``n_reviews`` bundled reviews) and an
     active sentiment model trained on it with one quick epoch: the starting state of the
     training and scoring scenarios. About half a minute on two cores."""
-    from db.settings import REPO_ROOT
+    from common.settings import REPO_ROOT
 
     home.mkdir(parents=True, exist_ok=True)
     reviews = home.parent / f"{home.name}-reviews.parquet"
@@ -256,8 +256,8 @@ def label_sync_scenario(
     ``ls_settings`` are the settings of a running server's own home; each trial's home gets its
     secrets and port. Every tenth answer is a skip, which stores an annotation but no label.
     """
+    from common.settings import load_settings
     from core.tasks import get_task
-    from db.settings import load_settings
     from labeling.client import LabelStudioClient
     from labeling.projects import ensure_project
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from db.errors import InputError
+from common.errors import InputError
 from db.ingest import ingest_file
 from db.store import Store
 

@@ -15,8 +15,8 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from common.errors import ShopLensError
 from db import dashboard_queries as dq
-from db.errors import ShopLensError
 from db.store import Store
 from tests.trust.fault_harness import _env, shoplens_cmd
 

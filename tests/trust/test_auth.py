@@ -1,4 +1,4 @@
-"""Accounts (db/accounts.py), viewers and the login gate (app/auth.py), the users CLI."""
+"""Accounts (accounts/service.py), viewers and the login gate (app/auth.py), the users CLI."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import stat
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.auth import PAGE_KEYS, Viewer
-from app.cli import main
-from db.accounts import (
+from accounts.service import (
     authenticate,
     create_account,
     hash_password,
@@ -19,7 +17,9 @@ from db.accounts import (
     set_password,
     verify_password,
 )
-from db.errors import InputError
+from app.auth import PAGE_KEYS, Viewer
+from app.cli import main
+from common.errors import InputError
 
 pytestmark = pytest.mark.unit
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
+from common.settings import REPO_ROOT
 from db.ingest import ingest_file
-from db.settings import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 

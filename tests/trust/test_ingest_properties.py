@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from db.errors import InputError
+from common.errors import InputError
 from db.ingest import IngestValidationError, ingest_file
 from tests.trust.ingest_fuzz import DEFECTS, check_case, known_bug, make_case, store_fingerprint
 

@@ -1,4 +1,4 @@
-"""PII masking (db/privacy.py) on realistic English and Chinese shopper texts."""
+"""PII masking (privacy/masking.py) on realistic English and Chinese shopper texts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from db.privacy import PiiConfig, luhn_valid, mask_frame, mask_pii
+from privacy.masking import PiiConfig, luhn_valid, mask_frame, mask_pii
 
 pytestmark = pytest.mark.unit
 

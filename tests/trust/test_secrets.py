@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from db.settings import REPO_ROOT, load_settings
+from common.settings import REPO_ROOT, load_settings
 
 pytestmark = pytest.mark.unit
 

@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from db.errors import InputError
+from common.errors import InputError
 from db.store import Store
 
 ROLES = ("merchant", "annotator", "admin")

@@ -53,7 +53,7 @@ class PiiConfig:
     def from_settings(cls, settings: object | None = None) -> PiiConfig:
         """The config from ``load_settings().secrets["privacy"]`` (all kinds on when absent)."""
         if settings is None:
-            from db.settings import load_settings
+            from common.settings import load_settings
 
             settings = load_settings()
         secrets = getattr(settings, "secrets", {}) or {}

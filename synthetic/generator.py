@@ -29,7 +29,7 @@ How one log is built (all vectorised numpy, in chunks of users, one RNG stream p
     >>> table.num_rows
     1000
 
-Command line: ``python -m db.synthetic --events 10000000 --out events.parquet [--seed 7]``.
+Command line: ``python -m synthetic.generator --events 10000000 --out events.parquet [--seed 7]``.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from db.errors import InputError
-from db.settings import DATA_DIR
+from common.errors import InputError
+from common.settings import DATA_DIR
 
 CALIBRATION_PATH = DATA_DIR / "synthetic_calibration.json"
 MIN_BUYER_DAYS = 3.0
@@ -571,9 +571,9 @@ def write_events_parquet(path: Path, n_events: int, **kwargs) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m db.synthetic --events N --out FILE [--seed S] [--days D] [--users U]``."""
+    """``python -m synthetic.generator --events N --out FILE [--seed S] [--days D] [--users U]``."""
     parser = argparse.ArgumentParser(
-        prog="python -m db.synthetic", description="Write a synthetic shop event log."
+        prog="python -m synthetic.generator", description="Write a synthetic shop event log."
     )
     parser.add_argument("--events", type=int, required=True, help="number of events to make")
     parser.add_argument("--out", type=Path, required=True, help="a .parquet or .csv file")

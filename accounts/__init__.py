@@ -1,0 +1,1 @@
+"""Dashboard accounts: password hashing and checking, roles, sign-in throttling."""

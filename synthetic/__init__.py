@@ -1,0 +1,1 @@
+"""Synthetic shop data, clearly named as such, calibrated on real public data sets."""
