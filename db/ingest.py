@@ -76,6 +76,7 @@ class IngestReport:
     labels_added: int = 0
     rejected_path: Path | None = None
     ignored_columns: list[str] = field(default_factory=list)
+    recognised_columns: dict[str, str] = field(default_factory=dict)  # file column -> field
     already_ingested: bool = False
     seconds: float = 0.0
 
@@ -91,6 +92,9 @@ class IngestReport:
             text += f" {self.labels_added} labels added."
         if self.rejected_path:
             text += f" Rejected rows and reasons: {self.rejected_path}"
+        if self.recognised_columns:
+            pairs = ", ".join(f"{c} -> {f}" for c, f in self.recognised_columns.items())
+            text += f" Columns recognised by their common names: {pairs} (use --map to change)."
         if self.ignored_columns:
             text += f" Ignored columns: {', '.join(self.ignored_columns)}."
         return text
@@ -184,9 +188,11 @@ def ingest_file(
                 f"{path.name}: label columns are only accepted in reviews and messages files."
             )
         _check_mapping_targets(spec, mapping, label_targets)
-        sources, report.ignored_columns = resolve_columns(
-            file_columns, spec.names + label_targets + ("shop_id",), mapping
+        match = resolve_columns(
+            file_columns, spec.names + label_targets + ("shop_id",), mapping, spec.other_names()
         )
+        sources, report.ignored_columns = match.sources, match.ignored
+        report.recognised_columns = match.recognised
         _check_required_columns(path, spec, sources, file_columns)
         _check_shop_column(con, path, sources.pop("shop_id", None), shop_id)
         _load_value_maps(con, spec, value_maps)
@@ -288,7 +294,7 @@ def _already_ingested(store: Store, shop_id: str, kind: str, sha: str) -> bool:
             "SELECT count(*) FROM ingest_runs WHERE shop_id = ? AND kind = ? AND file_sha256 = ?",
             [shop_id, kind, sha],
         ).fetchone()
-    return row[0] > 0
+    return bool(row and row[0] > 0)
 
 
 def _store_rows(

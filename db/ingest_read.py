@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -204,14 +205,31 @@ def _read_jsonl(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     con.execute("DROP TABLE json_lines")
 
 
+def _plain(name: str) -> str:
+    """A column name for recognising it: trimmed, lower case, spaces and hyphens as ``_``."""
+    return re.sub(r"[\s\-]+", "_", name.replace("\ufeff", "").strip().lower())
+
+
+@dataclass(frozen=True)
+class ColumnMatch:
+    """How a file's columns meet the target fields."""
+
+    sources: dict[str, str]  # field -> file column
+    ignored: list[str]  # file columns no field uses
+    recognised: dict[str, str]  # file column -> field, matched by a common name
+
+
 def resolve_columns(
-    file_columns: list[str], targets: tuple[str, ...], mapping: dict[str, str] | None
-) -> tuple[dict[str, str], list[str]]:
+    file_columns: list[str], targets: tuple[str, ...], mapping: dict[str, str] | None,
+    other_names: dict[str, tuple[str, ...]] | None = None,
+) -> ColumnMatch:  # fmt: skip
     """Match file columns to target fields: an explicit ``mapping`` (source -> field) first, then
-    names equal after trimming and lower-casing. Returns (field -> source, ignored sources)."""
+    names equal after trimming and lower-casing, then the fields' common names
+    (``other_names``: ``timestamp`` for ``ts``, ``behavior_type`` for ``event_type``, …), in
+    the order they are listed. A column is used for one field at most."""
     mapping = dict(mapping or {})
     clean = {col: col.replace("\ufeff", "").strip() for col in file_columns}
-    by_clean_lower = {}
+    by_clean_lower: dict[str, str] = {}
     for col, name in clean.items():
         by_clean_lower.setdefault(name.lower(), col)
     chosen: dict[str, str] = {}
@@ -232,6 +250,19 @@ def resolve_columns(
             source = by_clean_lower[target.lower()]
             if source not in chosen.values():
                 chosen[target] = source
+    by_plain: dict[str, str] = {}
+    for col in file_columns:
+        by_plain.setdefault(_plain(col), col)
+    recognised: dict[str, str] = {}
+    for target, names in (other_names or {}).items():
+        if target in chosen or target not in targets:
+            continue
+        for name in names:
+            source = by_plain.get(_plain(name))
+            if source is not None and source not in chosen.values():
+                chosen[target] = source
+                recognised[clean[source]] = target
+                break
     used = set(chosen.values())
     ignored = [clean[c] for c in file_columns if c not in used]
-    return chosen, ignored
+    return ColumnMatch(chosen, ignored, recognised)

@@ -49,6 +49,9 @@ class ColumnSpec:
     max_value: float | None = None
     aliases: dict[str, str] = field(default_factory=dict)
     default: str | None = None  # value used when the file leaves it empty
+    # other names files commonly give this field (matched after trimming, lower-casing and
+    # reading spaces and hyphens as underscores); ``--map`` covers any other name
+    also_named: tuple[str, ...] = ()
 
     @property
     def expected(self) -> str:
@@ -77,12 +80,27 @@ class KindSpec:
     text_columns: tuple[str, ...] = ()
     label_columns_allowed: bool = False
 
+    def other_names(self) -> dict[str, tuple[str, ...]]:
+        """Field -> the common names it is recognised by."""
+        return {c.name: c.also_named for c in self.columns if c.also_named}
+
     def column(self, name: str) -> ColumnSpec:
         return next(c for c in self.columns if c.name == name)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
+
+
+# the common names of fields that several kinds share
+TIME_NAMES = ("timestamp", "time", "event_time", "event_timestamp", "created_at", "datetime",
+              "date", "occurred_at", "time_stamp")  # fmt: skip
+USER_NAMES = ("user", "userid", "customer_id", "customerid", "visitor_id", "visitorid",
+              "shopper_id", "client_id", "buyer_id")  # fmt: skip
+ITEM_NAMES = ("item", "itemid", "product_id", "productid", "product", "sku", "goods_id")
+CATEGORY_NAMES = ("category_id", "category_name", "category_code", "categoryid", "cat",
+                  "product_category")  # fmt: skip
+TEXT_NAMES = ("body", "content", "comment")
 
 
 def _num(name: str, type_: str = "int", **kw: float) -> ColumnSpec:
@@ -94,15 +112,15 @@ KINDS: dict[str, KindSpec] = {
         name="events",
         table="events",
         columns=(
-            ColumnSpec("user_id", required=True),
-            ColumnSpec(
-                "event_type", required=True, allowed=EVENT_TYPES, aliases=EVENT_TYPE_ALIASES
-            ),
-            ColumnSpec("ts", "ts", required=True),
-            ColumnSpec("session_id"),
-            ColumnSpec("item_id"),
-            ColumnSpec("category"),
-            ColumnSpec("query"),
+            ColumnSpec("user_id", required=True, also_named=USER_NAMES),
+            ColumnSpec("event_type", required=True, allowed=EVENT_TYPES, aliases=EVENT_TYPE_ALIASES,
+                       also_named=("behavior_type", "behaviour_type", "behavior", "behaviour",
+                                   "event", "event_name", "action", "event_kind")),  # fmt: skip
+            ColumnSpec("ts", "ts", required=True, also_named=TIME_NAMES),
+            ColumnSpec("session_id", also_named=("session", "sessionid", "user_session")),
+            ColumnSpec("item_id", also_named=ITEM_NAMES),
+            ColumnSpec("category", also_named=CATEGORY_NAMES),
+            ColumnSpec("query", also_named=("search", "search_query", "search_term", "keyword")),
         ),
         key=("event_key",),
         text_columns=("query",),
@@ -111,13 +129,15 @@ KINDS: dict[str, KindSpec] = {
         name="reviews",
         table="reviews",
         columns=(
-            ColumnSpec("review_id", required=True),
-            ColumnSpec("text", required=True),
-            ColumnSpec("item_id"),
-            ColumnSpec("user_id"),
-            ColumnSpec("rating", "int", min_value=1, max_value=5),
-            ColumnSpec("title"),
-            ColumnSpec("ts", "ts"),
+            ColumnSpec("review_id", required=True, also_named=("reviewid", "id")),
+            ColumnSpec("text", required=True,
+                       also_named=("review", "review_text", "review_body", *TEXT_NAMES)),  # fmt: skip
+            ColumnSpec("item_id", also_named=ITEM_NAMES),
+            ColumnSpec("user_id", also_named=(*USER_NAMES, "reviewer_id", "author_id")),
+            ColumnSpec("rating", "int", min_value=1, max_value=5,
+                       also_named=("stars", "star_rating", "review_rating", "score")),  # fmt: skip
+            ColumnSpec("title", also_named=("review_title", "summary", "headline")),
+            ColumnSpec("ts", "ts", also_named=(*TIME_NAMES, "review_date")),
             ColumnSpec("language"),
         ),
         key=("review_id",),
@@ -128,11 +148,13 @@ KINDS: dict[str, KindSpec] = {
         name="messages",
         table="messages",
         columns=(
-            ColumnSpec("message_id", required=True),
-            ColumnSpec("text", required=True),
-            ColumnSpec("user_id"),
+            ColumnSpec("message_id", required=True,
+                       also_named=("messageid", "msg_id", "ticket_id", "id")),  # fmt: skip
+            ColumnSpec("text", required=True,
+                       also_named=("message", "message_text", "utterance", *TEXT_NAMES)),  # fmt: skip
+            ColumnSpec("user_id", also_named=USER_NAMES),
             ColumnSpec("channel", allowed=MESSAGE_CHANNELS, default="support"),
-            ColumnSpec("ts", "ts"),
+            ColumnSpec("ts", "ts", also_named=TIME_NAMES),
             ColumnSpec("language"),
         ),
         key=("message_id",),
@@ -143,10 +165,11 @@ KINDS: dict[str, KindSpec] = {
         name="items",
         table="items",
         columns=(
-            ColumnSpec("item_id", required=True),
-            ColumnSpec("title"),
-            ColumnSpec("category"),
-            ColumnSpec("price", "float", min_value=0, max_value=1e9),
+            ColumnSpec("item_id", required=True, also_named=(*ITEM_NAMES, "id")),
+            ColumnSpec("title", also_named=("name", "product_name", "item_name", "product_title")),
+            ColumnSpec("category", also_named=CATEGORY_NAMES),
+            ColumnSpec("price", "float", min_value=0, max_value=1e9,
+                       also_named=("unit_price", "list_price")),  # fmt: skip
         ),
         key=("item_id",),
         text_columns=("title",),

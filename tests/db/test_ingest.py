@@ -116,10 +116,10 @@ def test_bad_value_rejects_whole_file_and_names_row_column_value(
 
 
 def test_missing_required_column_lists_columns_and_the_fix(store: Store, tmp_path: Path) -> None:
-    path = write(tmp_path, "e.csv", "user,event_type,ts\nu1,view,2024-05-01\n")
+    path = write(tmp_path, "e.csv", "who,event_type,ts\nu1,view,2024-05-01\n")
     with pytest.raises(IngestValidationError, match=r"--map YOUR_COLUMN=user_id") as info:
         ingest_file(store, path, "events")
-    assert "The file's columns are: user, event_type, ts" in str(info.value)
+    assert "The file's columns are: who, event_type, ts" in str(info.value)
 
 
 def test_review_rules_rating_range_duplicate_ids_and_nul(store: Store, tmp_path: Path) -> None:
@@ -195,13 +195,22 @@ def test_hostile_column_names_are_only_identifiers(store: Store, tmp_path: Path)
     assert report.rows_added == 1 and len(report.ignored_columns) == 1
 
 
-def test_taobao_slice_ingests_with_a_mapping(store: Store, shared_data: Path) -> None:
+def test_taobao_slice_ingests_without_a_mapping(store: Store, shared_data: Path) -> None:
+    """The real file's own column names (behavior_type, timestamp, category_id) are recognised
+    and the report says how; nothing is ignored."""
     from db.queries import funnel
 
     path = shared_data / "taobao_user_behavior_sample" / "events.csv"
-    mapping = {"behavior_type": "event_type", "timestamp": "ts", "category_id": "category"}
-    report = ingest_file(store, path, "events", shop_id="taobao", mapping=mapping)
+    report = ingest_file(store, path, "events", shop_id="taobao")
     assert report.rows_added == 84_287
+    assert report.recognised_columns == {
+        "category_id": "category", "behavior_type": "event_type", "timestamp": "ts"
+    } or report.recognised_columns == {
+        "behavior_type": "event_type", "timestamp": "ts", "category_id": "category"
+    }  # fmt: skip
+    assert report.ignored_columns == []
+    assert "behavior_type -> event_type" in report.summary()
+    assert store.query_df("SELECT count(DISTINCT category) n FROM events")["n"][0] > 100
     counts = store.table_counts("taobao")
     assert (counts["events"], counts["users"]) == (84_287, 814)
     mix = store.query_df("SELECT event_type, count(*) AS n FROM events GROUP BY 1 ORDER BY 2 DESC")
@@ -256,3 +265,23 @@ def test_carriage_returns_inside_quoted_values_keep_lf_files_readable(
     ingest_file(store, path, "reviews")
     texts = store.query_df("SELECT text FROM reviews ORDER BY review_id")["text"].tolist()
     assert texts == ["0\r", "a\r\nb"]
+
+
+def test_common_field_names_are_recognised_and_an_explicit_map_wins(
+    store: Store, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "orders.csv",
+                 "Customer ID,Event-Name,Created At,Product ID,Category Name,time\n"
+                 "c1,pv,2024-05-01T10:00:00Z,p1,Shoes,1714557600\n"
+                 "c1,buy,2024-05-01T10:05:00Z,p1,Shoes,1714557900\n")  # fmt: skip
+    report = ingest_file(store, path, "events", shop_id="acme")
+    assert report.recognised_columns == {
+        "Customer ID": "user_id", "Event-Name": "event_type", "time": "ts",
+        "Product ID": "item_id", "Category Name": "category",
+    }  # fmt: skip  # "time" comes before "created_at" among the names of ts
+    assert report.ignored_columns == ["Created At"]
+    rows = store.query_df("SELECT user_id, event_type, item_id, category FROM events ORDER BY ts")
+    assert rows.values.tolist() == [["c1", "view", "p1", "Shoes"], ["c1", "purchase", "p1", "Shoes"]]
+    other = write(tmp_path, "orders2.csv", path.read_text().replace("c1,", "c2,"))
+    report = ingest_file(store, other, "events", shop_id="acme", mapping={"Created At": "ts"})
+    assert "Created At" not in report.recognised_columns and report.ignored_columns == ["time"]
