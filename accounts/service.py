@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from common.errors import InputError
+from db.repo import accounts as repo
 from db.store import Store
 
 ROLES = ("merchant", "annotator", "admin")
@@ -134,59 +135,30 @@ def create_account(
     validate_username(username)
     validate_password(password)
     validate_role(role, shop_id)
-    password_hash = hash_password(password)
     created_at = datetime.now(UTC).replace(tzinfo=None)
-    with store.write() as con:
-        taken = con.execute(
-            "SELECT count(*) FROM app_users WHERE username = ?", [username]
-        ).fetchone()[0]
-        if taken:
-            raise InputError(f"the username {username!r} is already taken")
-        con.execute(
-            "INSERT INTO app_users (username, password_hash, role, shop_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [username, password_hash, role, shop_id, created_at],
-        )
+    repo.insert(store, username, hash_password(password), role, shop_id, created_at)
     return Account(username, role, shop_id, created_at)
 
 
 def set_password(store: Store, username: str, password: str) -> None:
     """Replace an account's password."""
     validate_password(password)
-    password_hash = hash_password(password)
-    with store.write() as con:
-        found = con.execute(
-            "SELECT count(*) FROM app_users WHERE username = ?", [username]
-        ).fetchone()[0]
-        if not found:
-            raise InputError(f"no account named {_shown(username)}")
-        con.execute(
-            "UPDATE app_users SET password_hash = ? WHERE username = ?", [password_hash, username]
-        )
+    if not repo.update_hash(store, username, hash_password(password)):
+        raise InputError(f"no account named {_shown(username)}")
 
 
 def remove_account(store: Store, username: str) -> None:
     """Delete an account; the last admin cannot be removed."""
-    with store.write() as con:
-        row = con.execute("SELECT role FROM app_users WHERE username = ?", [username]).fetchone()
-        if row is None:
-            raise InputError(f"no account named {_shown(username)}")
-        admins = con.execute("SELECT count(*) FROM app_users WHERE role = 'admin'").fetchone()[0]
-        if row[0] == "admin" and admins <= 1:
-            raise InputError("cannot remove the last admin account")
-        con.execute("DELETE FROM app_users WHERE username = ?", [username])
+    refused = repo.delete(store, username)
+    if refused == "missing":
+        raise InputError(f"no account named {_shown(username)}")
+    if refused == "last_admin":
+        raise InputError("cannot remove the last admin account")
 
 
 def list_accounts(store: Store, role: str | None = None) -> list[Account]:
     """Every account (optionally of one role), sorted by username; never the hashes."""
-    sql = "SELECT username, role, shop_id, created_at FROM app_users"
-    params: list[str] = []
-    if role is not None:
-        sql += " WHERE role = ?"
-        params.append(role)
-    with store.read() as con:
-        rows = con.execute(sql + " ORDER BY username", params).fetchall()
-    return [Account(*row) for row in rows]
+    return [Account(*row) for row in repo.rows(store, role)]
 
 
 def authenticate(store: Store, username: str, password: str) -> Account | None:
@@ -196,15 +168,11 @@ def authenticate(store: Store, username: str, password: str) -> Account | None:
     if len(username) > 64 or len(password) > MAX_PASSWORD_LENGTH:
         verify_password("x", _dummy_hash())
         return None
-    with store.read() as con:
-        row = con.execute(
-            "SELECT username, role, shop_id, created_at, password_hash FROM app_users "
-            "WHERE username = ?",
-            [username],
-        ).fetchone()
-    if row is None:
+    found = repo.with_hash(store, username)
+    if found is None:
         verify_password(password, _dummy_hash())
         return None
-    if not verify_password(password, row[4]):
+    account, stored = found
+    if not verify_password(password, stored):
         return None
-    return Account(*row[:4])
+    return Account(*account)

@@ -18,29 +18,16 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
 from accounts.service import Account, authenticate
+from app.ui.nav import ROLES, role_pages
 from common.errors import InputError
-from db.store import Store, StoreMissingError
+from db.repo import accounts as account_repo
+from db.store import Store
 
-PAGE_KEYS = (
-    "overview",
-    "behaviour",
-    "sentiment",
-    "intent",
-    "demand",
-    "segments",
-    "explain",
-    "labelling",
-    "models",
-)
-ROLE_PAGES: dict[str, frozenset[str]] = {
-    "merchant": frozenset(PAGE_KEYS) - {"labelling", "models"},
-    "annotator": frozenset({"labelling"}),
-    "admin": frozenset(PAGE_KEYS),
-}
 SESSION_KEY = "viewer"
 MAX_FAILED_LOGINS = 5
 LOCKOUT_S = 30.0
@@ -55,7 +42,7 @@ class Viewer:
     shop_ids: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.role not in ROLE_PAGES:
+        if self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r}")
         if self.role == "merchant" and not self.shop_ids:
             raise ValueError("a merchant viewer needs the shop ids they may see")
@@ -63,7 +50,7 @@ class Viewer:
     @classmethod
     def from_account(cls, account: Account) -> Viewer:
         """The viewer for a stored account: merchants get their shop, the others every shop."""
-        shops = (account.shop_id,) if account.role == "merchant" else None
+        shops = (account.shop_id,) if account.role == "merchant" and account.shop_id else None
         return cls(account.username, account.role, shops)
 
     def can_see_shop(self, shop_id: str) -> bool:
@@ -73,11 +60,11 @@ class Viewer:
     @property
     def pages_allowed(self) -> set[str]:
         """The page keys this viewer's role may open."""
-        return set(ROLE_PAGES[self.role])
+        return set(role_pages(self.role))
 
     def can_see_page(self, page_key: str) -> bool:
         """True when this viewer's role may open ``page_key``."""
-        return page_key in ROLE_PAGES[self.role]
+        return page_key in role_pages(self.role)
 
     def visible_shops(self, shop_ids: Iterable[str]) -> list[str]:
         """The subset of ``shop_ids`` this viewer may see, in order (for shop pickers)."""
@@ -137,11 +124,7 @@ def login_gate(store: Store) -> Viewer:
     viewer = st.session_state.get(SESSION_KEY)
     if isinstance(viewer, Viewer):
         return viewer
-    try:
-        has_accounts = bool(store.query_df("SELECT count(*) AS n FROM app_users")["n"][0])
-    except StoreMissingError:
-        has_accounts = False
-    if not has_accounts:
+    if not account_repo.count(store):
         st.title("ShopLens")
         st.info(
             "No accounts yet. Create the admin account with `shoplens setup-admin` "
@@ -153,14 +136,7 @@ def login_gate(store: Store) -> Viewer:
     raise RuntimeError("unreachable: st.stop() ends the script run")  # pragma: no cover
 
 
-def require_page(viewer: Viewer, page_key: str) -> None:
-    """Stop the page with a message unless ``viewer`` may open ``page_key``."""
-    if not viewer.can_see_page(page_key):
-        st.error(f"Your role ({viewer.role}) cannot open this page.")
-        st.stop()
-
-
-def logout_button(container: object | None = None) -> None:
+def logout_button(container: Any = None) -> None:
     """Show who is signed in and a *Sign out* button (in the sidebar unless told otherwise)."""
     target = container if container is not None else st.sidebar
     viewer = st.session_state.get(SESSION_KEY)

@@ -1,7 +1,8 @@
 """ShopLens dashboard: ``streamlit run app/main.py``.
 
 The entry point logs the viewer in, draws the shared sidebar filters and shows the pages the
-viewer's role allows; each page is a short script under ``app/pages/``.
+viewer's role allows; each page is a short script under ``app/pages/``, found by
+:func:`app.ui.nav.discover_pages`.
 """
 
 from __future__ import annotations
@@ -17,30 +18,21 @@ if _ROOT not in sys.path:
 import streamlit as st  # noqa: E402
 
 from app.auth import login_gate, logout_button  # noqa: E402
-from app.ui.context import PageContext, allowed_pages, get_store  # noqa: E402
+from app.ui.context import PageContext, PageStore, allowed_pages, get_context  # noqa: E402
 from app.ui.filters import render_sidebar  # noqa: E402
-
-PAGES = [
-    ("overview", "Overview", ":material/dashboard:"),
-    ("behaviour", "Behaviour", ":material/timeline:"),
-    ("sentiment", "Sentiment", ":material/sentiment_satisfied:"),
-    ("intent", "Intent", ":material/support_agent:"),
-    ("demand", "Demand", ":material/lightbulb:"),
-    ("segments", "Segments", ":material/groups:"),
-    ("explain", "Explain", ":material/manage_search:"),
-    ("labelling", "Labelling", ":material/label:"),
-    ("models", "Models", ":material/model_training:"),
-]
+from app.ui.nav import discover_pages  # noqa: E402
 
 st.set_page_config(page_title="ShopLens", page_icon=":material/storefront:", layout="wide")
 
-store = get_store()
+ctx = get_context()
+store = ctx.store
+assert isinstance(store, PageStore)  # get_context builds the app's stores
 viewer = login_gate(store)
 allowed = allowed_pages(viewer)
 pages = [
-    st.Page(f"pages/{key}.py", title=title, icon=icon, url_path=key)
-    for key, title, icon in PAGES
-    if key in allowed
+    st.Page(str(page.path), title=page.title, icon=page.icon, url_path=page.key)
+    for page in discover_pages()
+    if page.key in allowed
 ]
 if not pages:
     st.warning(f"The account **{viewer.username}** has no pages. Ask an admin to check its role.")
@@ -51,5 +43,5 @@ st.sidebar.title("ShopLens")
 logout_button()
 with store.page_run():  # one read connection for the whole run (see PageStore)
     filters = render_sidebar(store, viewer)
-    st.session_state["_ctx"] = PageContext(store=store, viewer=viewer, filters=filters)
+    st.session_state["_ctx"] = PageContext(ctx=ctx, viewer=viewer, filters=filters)
     navigation.run()

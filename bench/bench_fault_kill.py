@@ -98,7 +98,7 @@ def run_scenario(
             trained_home = build_trained_home(workdir / "trained")
         if name == "score":
             return go(score_scenario(trained_home, shop=shop))
-        return go(train_scenario(trained_home, extra=[*MINI_TRAIN_ARGS, "--shop", shop]))
+        return go(train_scenario(trained_home, shop=shop, extra=MINI_TRAIN_ARGS))
 
 
 def main(quick: bool = False, names: tuple[str, ...] = SCENARIOS) -> dict:

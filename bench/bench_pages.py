@@ -69,37 +69,50 @@ def _prediction_frame(task: str, ids: pd.Series, labels: pd.Series, label_set: t
 
 
 def add_predictions(store: Store, seed: int = 0) -> int:
-    """One prediction per row for every task, as one fake model version; returns the count."""
-    from core.tasks import get_task, rating_to_sentiment
+    """One prediction per row for every task, as one fake model version that every task of the
+    shop serves (the active pointer); returns the count."""
+    from common.settings import load_settings
+    from core.context import Context
+    from core.tasks import get_task
+    from core.tasks.sentiment import rating_to_sentiment
+    from db.repo.models import VersionRow, register_version, set_active
 
+    ctx = Context.from_settings(load_settings(), store=store)
     rng = np.random.default_rng(seed)
     reviews = store.query_df("SELECT review_id, rating FROM reviews WHERE shop_id = ?", [SHOP])
     sentiment = reviews["rating"].map(rating_to_sentiment).fillna("neutral")
-    intent_spec = get_task("intent")
-    intents = intent_spec.load_labels(store, SHOP)
-    demand = get_task("demand").load_labels(store, SHOP)
+    intent_spec, demand_spec = get_task("intent"), get_task("demand")
+    intents = intent_spec.load_labels(ctx, SHOP)
+    demand_spec.rows_to_score(ctx, SHOP, VERSION)  # stores the sentences, as scoring does
+    demand = demand_spec.load_labels(ctx, SHOP)
     sessions = store.query_df("SELECT DISTINCT session_id FROM events WHERE shop_id = ?", [SHOP])
     bought = pd.Series(np.where(rng.random(len(sessions)) < 0.2, "purchase", "no_purchase"))
-    # `shoplens score risk` scores shoppers, with targets "user:<id>"
     users = store.query_df("SELECT DISTINCT user_id FROM events WHERE shop_id = ?", [SHOP])
     risky = pd.Series(np.where(rng.random(len(users)) < 0.01, "anomalous", "normal"))
     frames = [
         _prediction_frame("sentiment", reviews["review_id"], sentiment,
                           ("negative", "neutral", "positive"), rng),
         _prediction_frame("intent", intents["target_id"], intents["label"], intent_spec.labels, rng),
-        _prediction_frame("demand", demand["target_id"], demand["label"],
-                          get_task("demand").labels, rng),
+        _prediction_frame("demand", demand["target_id"], demand["label"], demand_spec.labels, rng),
         _prediction_frame("purchase", sessions["session_id"], bought, ("no_purchase", "purchase"), rng),
-        _prediction_frame("risk", "user:" + users["user_id"], risky, ("normal", "anomalous"), rng),
+        _prediction_frame("risk", users["user_id"], risky, ("normal", "anomalous"), rng),
     ]  # fmt: skip
     predictions = pd.concat(frames, ignore_index=True)
+    predictions["reason"] = np.where(predictions["label"] == "anomalous",
+                                     "many views in a short time (benchmark data)", None)  # fmt: skip
     with store.write() as con:
         con.register("fake_predictions", predictions)
         con.execute(
-            "INSERT INTO predictions SELECT shop_id, task, target_id, model_version, label, "
-            "probs::JSON, entropy, margin, now()::TIMESTAMP FROM fake_predictions"
+            "INSERT INTO predictions (shop_id, task, target_id, model_version, label, probs, "
+            "entropy, margin, reason, created_at) SELECT shop_id, task, target_id, model_version, "
+            "label, probs::JSON, entropy, margin, reason, now()::TIMESTAMP FROM fake_predictions"
         )
         con.unregister("fake_predictions")
+    for task in ("sentiment", "intent", "demand", "purchase", "risk"):
+        kind = get_task(task).kind
+        register_version(store, VersionRow(SHOP, task, VERSION, kind, "benchmark",
+                                           pd.Timestamp.now().to_pydatetime()))  # fmt: skip
+        set_active(store, SHOP, task, VERSION)
     return len(predictions)
 
 

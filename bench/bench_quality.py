@@ -27,9 +27,10 @@ FAST = {"trainable_layers": 2, "epochs": 3, "device": "cpu"}
 
 
 def _train(task: str, labels: tuple[str, ...], data: pd.DataFrame, **overrides):
-    from core.training import TrainingConfig, train_frame
+    from core.text_model import fit_split_frame
+    from core.training import TrainingConfig
 
-    return train_frame(task, labels, data, TrainingConfig(**{**FAST, **overrides}))
+    return fit_split_frame(labels, data, TrainingConfig(**{**FAST, **overrides}))
 
 
 def _sample(data: pd.DataFrame, quick: bool, frac: float = 0.1) -> pd.DataFrame:
@@ -51,7 +52,7 @@ def sentiment(quick: bool) -> dict:
 
 
 def intent(quick: bool) -> dict:
-    from core.tasks import INTENT_CATEGORIES, intent_category
+    from core.tasks.intent import INTENT_CATEGORIES, intent_category
 
     msgs = pd.read_parquet(DATA_DIR / "sample" / "messages.parquet")
     data = pd.DataFrame({"target_id": msgs["message_id"], "text": msgs["text"],
@@ -82,7 +83,7 @@ DEMAND_SETS = {
 
 
 def demand(quick: bool) -> dict:
-    from core.demand import apply_rules
+    from core.demand_rules import apply_rules
 
     out = {}
     for name, (path, text_col, label_col, mapping, fold) in DEMAND_SETS.items():

@@ -20,16 +20,23 @@ import torch
 
 from bench.core_data import isolated_home, load_reviews, sentiment_frame, with_split
 
+LABELS = ("negative", "neutral", "positive")
+
 
 def _train_model(data, quick: bool):
-    from core.registry import load_model
-    from core.training import TrainingConfig, train_frame
+    from types import SimpleNamespace
+
+    from core.text_model import fit_split_frame
+    from core.training import TrainingConfig
 
     config = TrainingConfig(epochs=1, trainable_layers=2, max_train_examples=300 if quick else 1500,
                             max_eval_examples=200, blend_tfidf=False, tune_bias=False,
                             check_int8=False, device="cpu")  # fmt: skip
-    result = train_frame("sentiment", ("negative", "neutral", "positive"), data, config)
-    return load_model("sentiment", result.version, device="cpu"), result.version
+    result = fit_split_frame(LABELS, data, config)
+    model = result.fit.model.to("cpu").eval()
+    served = SimpleNamespace(model=model, tokenizer=result.fit.tokenizer, labels=LABELS,
+                             max_length=config.max_length)  # fmt: skip
+    return served, f"bench-{config.epochs}ep-{config.trainable_layers}layers"
 
 
 def _pipeline_labels(model, texts: list[str], device: int) -> tuple[list[str], float]:

@@ -23,11 +23,12 @@ SUBSET = 2000
 
 
 def _run(data, **overrides) -> dict:
-    from core.training import TrainingConfig, train_frame
+    from core.text_model import fit_split_frame
+    from core.training import TrainingConfig
 
     config = TrainingConfig(device="cpu", **overrides)
     start = time.perf_counter()
-    result = train_frame("sentiment", LABELS, data, config)
+    result = fit_split_frame(LABELS, data, config)
     wall = time.perf_counter() - start
     m = result.metrics
     return {

@@ -45,7 +45,7 @@ def load_reviews() -> pd.DataFrame:
 
 def sentiment_frame(reviews: pd.DataFrame) -> pd.DataFrame:
     """target_id, text (title + text), label from the star rating."""
-    from core.tasks import rating_to_sentiment
+    from core.tasks.sentiment import rating_to_sentiment
 
     title = reviews["title"].fillna("").astype(str).str.strip()
     text = title.where(title == "", title + ". ") + reviews["text"].fillna("").astype(str)

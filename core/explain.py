@@ -1,57 +1,64 @@
-"""Why did the model say that? Word attributions by Integrated Gradients (Captum's
-LayerIntegratedGradients over the encoder's embedding layer) for the predicted class.
+"""Why did the model say that? An explanation of the prediction that serves.
 
-The baseline keeps [CLS]/[SEP] and replaces every other token with [PAD]. Sub-word scores are
-summed back into words. Integrated Gradients is exact only in the limit of many steps: the
-*convergence delta* (attributions' sum minus the change in the explained probability) is
-reported with every explanation so a reader can judge it. Explanations are cached on disk per
-(task, model version, steps, text) under the runtime folder.
+A served text model is an encoder blended with TF-IDF + logistic regression (or, when the encoder
+did not beat it, TF-IDF + LR alone). Both parts are explained, each labelled as what it is:
+
+- **encoder words**: Integrated Gradients (Captum's LayerIntegratedGradients over the encoder's
+  embedding layer) for the predicted class; the baseline keeps [CLS]/[SEP] and replaces every
+  other token with [PAD]; sub-word scores are summed back into words. Integrated Gradients is
+  exact only in the limit of many steps: the *convergence delta* (attributions' sum minus the
+  change in the explained probability) is reported so a reader can judge it.
+- **TF-IDF terms**: each term's contribution to the predicted class's logit (its TF-IDF value
+  times the logistic regression's coefficient, against the class average), the exact linear
+  decomposition of that part.
+
+``encoder_weight`` is the encoder's share of the blend. Explanations can be cached on disk per
+(version, steps, text).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
-from common.settings import load_settings
 from core.modeling import TextClassifier
-from core.registry import load_model
 
 DEFAULT_STEPS = 20
 
 
 @dataclass
 class Explanation:
-    """Per-word attributions for one text's predicted class.
+    """Why the served model gave ``label`` (probability ``prob``) to one text.
 
-    ``prob`` is the served model's probability (encoder, blended with TF-IDF when the version has
-    a blend); ``encoder_prob`` and ``baseline_prob`` are the explained encoder's probabilities
-    of ``label`` for the text and for the all-[PAD] baseline; ``delta`` is the convergence error.
+    ``words``/``scores``: the encoder's per-word attributions (empty when only TF-IDF serves);
+    ``encoder_prob`` and ``baseline_prob`` are the encoder's probabilities of ``label`` for the
+    text and for the all-[PAD] baseline; ``delta`` the convergence error (None without encoder).
+    ``terms``: the TF-IDF part's (term, contribution) pairs, largest effect first;
+    ``encoder_weight``: the encoder's share of the blend (0 when TF-IDF alone serves).
     """
 
     task: str
     version: str
     label: str
     prob: float
-    encoder_prob: float
-    baseline_prob: float
+    encoder_prob: float | None
+    baseline_prob: float | None
     words: list[str]
     scores: list[float]
-    delta: float
+    delta: float | None
     n_steps: int
+    terms: list[tuple[str, float]] = field(default_factory=list)
+    encoder_weight: float = 1.0
     cached: bool = False
 
 
-def _cache_path(task: str, version: str, n_steps: int, text: str):  # noqa: ANN202
-    key = hashlib.sha256(f"{n_steps}\x1f{text}".encode()).hexdigest()[:24]
-    return load_settings().home / "cache" / "explain" / task / version / f"{key}.json"
-
-
-def _merge_words(text: str, encoding: object, token_scores: np.ndarray) -> tuple[list, list]:
+def _merge_words(text: str, encoding: Any, token_scores: np.ndarray) -> tuple[list, list]:
     words: list[str] = []
     scores: list[float] = []
     last = None
@@ -102,23 +109,54 @@ def attribute(
     return token_scores, float(delta[0]), p_text, p_base, enc
 
 
-def explain_text(
-    task: str, text: str, n_steps: int = DEFAULT_STEPS, version: str | None = None,
-    model: TextClassifier | None = None, use_cache: bool = True,
-) -> Explanation:  # fmt: skip
-    """Explain the active (or given) model's prediction for ``text``: words and their scores
-    (positive pushes toward the predicted label), with the convergence delta."""
-    model = model or load_model(task, version)
-    path = _cache_path(task, model.version, n_steps, text)
-    if use_cache and path.is_file():
-        return Explanation(**{**json.loads(path.read_text()), "cached": True})
-    probs = model.predict_proba([text])[0]
+def tfidf_terms(tfidf: Any, text: str, label_index: int, top: int = 8) -> list[tuple[str, float]]:
+    """The terms of ``text`` that move the TF-IDF + LR model's logit of the class at
+    ``label_index`` (in the task's label order) the most, against the classes' mean logit."""
+    if tfidf is None:
+        return []
+    pipe = tfidf.clf
+    vectorizer, lr = pipe.named_steps["tfidf"], pipe.named_steps["lr"]
+    x = vectorizer.transform([text])
+    if x.nnz == 0:
+        return []
+    coef = lr.coef_
+    if coef.shape[0] == 1:  # binary: one row for the second class
+        coef = np.vstack([-coef[0], coef[0]]) / 2
+    classes = list(tfidf.columns)
+    if label_index not in classes:
+        return []
+    row = coef[classes.index(label_index)] - coef.mean(axis=0)
+    idx = x.indices
+    contributions = x.data * row[idx]
+    names = vectorizer.get_feature_names_out()
+    order = np.argsort(-np.abs(contributions))[:top]
+    return [(str(names[idx[i]]), float(contributions[i])) for i in order if contributions[i] != 0]
+
+
+def explain_text(predictor: Any, text: str, n_steps: int = DEFAULT_STEPS,
+                 cache_dir: Path | None = None) -> Explanation:  # fmt: skip
+    """Explain ``predictor``'s prediction for ``text`` (see the module docstring); with
+    ``cache_dir`` the result is kept there and reused."""
+    path = None
+    if cache_dir is not None:
+        key = hashlib.sha256(f"{n_steps}\x1f{text}".encode()).hexdigest()[:24]
+        path = cache_dir / predictor.task / predictor.version / f"{key}.json"
+        if path.is_file():
+            return Explanation(**{**json.loads(path.read_text()), "cached": True})
+    probs = predictor.predict_proba([text])[0]
     target = int(probs.argmax())
-    token_scores, delta, p_text, p_base, enc = attribute(model, text, target, n_steps)
-    words, scores = _merge_words(text, enc, token_scores)
-    result = Explanation(task, model.version, model.labels[target], float(probs[target]),
-                         p_text, p_base, words, scores, delta, n_steps)  # fmt: skip
-    if use_cache:
+    terms = tfidf_terms(getattr(predictor, "tfidf", None), text, target)
+    if isinstance(predictor, TextClassifier):
+        token_scores, delta, p_text, p_base, enc = attribute(predictor, text, target, n_steps)
+        words, scores = _merge_words(text, enc, token_scores)
+        weight = float(predictor.ensemble_weight) if predictor.tfidf is not None else 1.0
+        result = Explanation(predictor.task, predictor.version, predictor.labels[target],
+                             float(probs[target]), p_text, p_base, words, scores, delta, n_steps,
+                             terms if weight < 1.0 else [], weight)  # fmt: skip
+    else:
+        result = Explanation(predictor.task, predictor.version, predictor.labels[target],
+                             float(probs[target]), None, None, [], [], None, 0, terms, 0.0)  # fmt: skip
+    if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(result)))
     return result

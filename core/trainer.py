@@ -10,14 +10,16 @@ length-bucketed and padded only to their own longest text in both plans.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from sklearn.metrics import f1_score
+
+from core.modeling import Encoder, Tokenizer
 
 Progress = Callable[[float, str], None]
 MIN_STEPS = 20  # a budget already spent on encoding still gets this many training steps
@@ -52,19 +54,19 @@ def bucketed_batches(
     return batches
 
 
-def _encoder_parts(model: torch.nn.Module) -> tuple:
+def _encoder_parts(model: Encoder) -> tuple:
     base = model.base_model
     return base.embeddings, base.encoder.layer, getattr(base, "pooler", None)
 
 
-def supports_cache(model: torch.nn.Module) -> bool:
+def supports_cache(model: Encoder) -> bool:
     """True for BERT-like encoders (embeddings, encoder.layer, pooler, classifier)."""
     base = getattr(model, "base_model", None)
     return all(hasattr(x, n) for x, n in ((base, "embeddings"), (base, "encoder"),
                                           (model, "classifier")))  # fmt: skip
 
 
-def _mask(model: torch.nn.Module, hidden: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+def _mask(model: Encoder, hidden: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
     from transformers.masking_utils import create_bidirectional_mask
 
     return create_bidirectional_mask(
@@ -74,7 +76,7 @@ def _mask(model: torch.nn.Module, hidden: torch.Tensor, attention: torch.Tensor)
 
 @torch.inference_mode()
 def cache_lower_layers(
-    model: torch.nn.Module, tokenizer: object, texts: list[str], n_frozen: int, max_length: int,
+    model: Encoder, tokenizer: Tokenizer, texts: list[str], n_frozen: int, max_length: int,
     device: torch.device, progress: Progress | None = None, batch_size: int = 32,
 ) -> list[torch.Tensor]:  # fmt: skip
     """Hidden states after the first ``n_frozen`` layers for every text, unpadded, fp16."""
@@ -111,7 +113,7 @@ def pad_cached(states: list[torch.Tensor], idx: np.ndarray) -> tuple[torch.Tenso
 
 
 def top_forward(
-    model: torch.nn.Module, hidden: torch.Tensor, attention: torch.Tensor, n_frozen: int
+    model: Encoder, hidden: torch.Tensor, attention: torch.Tensor, n_frozen: int
 ) -> torch.Tensor:
     """Logits from cached lower-layer states: the remaining layers, pooler, dropout, head."""
     _, layers, pooler = _encoder_parts(model)
@@ -125,7 +127,7 @@ def top_forward(
 
 @torch.inference_mode()
 def cached_logits(
-    model: torch.nn.Module, states: list[torch.Tensor], n_frozen: int, device: torch.device,
+    model: Encoder, states: list[torch.Tensor], n_frozen: int, device: torch.device,
     batch_size: int = 64,
 ) -> np.ndarray:  # fmt: skip
     """Logits for every cached text (eval mode), rows in input order."""
@@ -141,13 +143,13 @@ def cached_logits(
 
 
 def run_loop(
-    model: torch.nn.Module,
+    model: Encoder,
     step_logits: Callable[[np.ndarray, bool], torch.Tensor],
     val_logits: Callable[[], np.ndarray],
     y_train: np.ndarray,
     y_val: np.ndarray,
     lengths: np.ndarray,
-    config: object,
+    config: Any,
     deadline: float,
     progress: Progress | None = None,
 ) -> LoopResult:
@@ -215,19 +217,14 @@ def run_loop(
                       stopped_by)  # fmt: skip
 
 
-def _trainable(model: torch.nn.Module, key: str) -> bool:
+def _trainable(model: Encoder, key: str) -> bool:
     params = dict(model.named_parameters())
     return key in params and params[key].requires_grad
 
 
-def freeze_lower(model: torch.nn.Module, n_frozen: int) -> None:
+def freeze_lower(model: Encoder, n_frozen: int) -> None:
     """Freeze the embeddings and the first ``n_frozen`` encoder layers."""
     embeddings, layers, _ = _encoder_parts(model)
     for module in [embeddings, *layers[:n_frozen]]:
         for p in module.parameters():
             p.requires_grad_(False)
-
-
-def snapshot(model: torch.nn.Module) -> torch.nn.Module:
-    """A deep copy (for comparisons in tests and benchmarks)."""
-    return copy.deepcopy(model)

@@ -11,13 +11,14 @@ Each signal maps a matrix of class probabilities (rows sum to 1) to one score pe
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 import numpy as np
 
 from common.errors import InputError
 
-UncertaintySignal = Callable[[np.ndarray], np.ndarray]
+UncertaintySignal = Callable[..., np.ndarray]
 UNCERTAINTY_SIGNALS: dict[str, UncertaintySignal] = {}
 
 
@@ -85,11 +86,13 @@ def random_signal(probs: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random(probs.shape[0])
 
 
-def score_uncertainty(probs: np.ndarray, signal: str = "entropy") -> np.ndarray:
-    """Score each row with the named signal; higher means the model is less sure."""
+def score_uncertainty(probs: np.ndarray, signal: str = "entropy", seed: int = 0) -> np.ndarray:
+    """Score each row with the named signal; higher means the model is less sure (``seed``
+    feeds the signals that draw at random)."""
     try:
         fn = UNCERTAINTY_SIGNALS[signal]
     except KeyError:
         known = ", ".join(sorted(UNCERTAINTY_SIGNALS))
         raise InputError(f"unknown uncertainty signal {signal!r}; choose one of: {known}") from None
-    return fn(probs)
+    takes_seed = "seed" in inspect.signature(fn).parameters
+    return fn(probs, seed=seed) if takes_seed else fn(probs)

@@ -60,7 +60,7 @@ def summaries_cover(store: Store, shop_id: str) -> bool:
 def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     """A CTE chain ``ev`` (events of the period, shop and category) restricted to the segment.
 
-    Parameters, in order: shop, start, end, category, category, shop, start. With ``summaries``
+    Named parameters: $shop, $lo, $hi (the period's bounds), $category. With ``summaries``
     each shopper's first event comes from ``user_weeks`` instead of a scan of the whole log.
     """
     condition = segment_condition(segment)
@@ -79,10 +79,11 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     return f"""
     WITH ev0 AS (
         SELECT * FROM events
-        WHERE shop_id = ? AND ts >= ? AND ts < ? AND (CAST(? AS VARCHAR) IS NULL OR category = ?)
+        WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
+          AND (CAST($category AS VARCHAR) IS NULL OR category = $category)
     ),
     firsts AS (
-        SELECT user_id, min({first_ts}) AS first_ever FROM {source} WHERE shop_id = ?
+        SELECT user_id, min({first_ts}) AS first_ever FROM {source} WHERE shop_id = $shop
         GROUP BY user_id
     ),
     u AS (
@@ -90,7 +91,7 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
                count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
                count(*) FILTER (WHERE event_type = 'cart') AS carts,
                {first_value} AS first_ever,
-               CAST(? AS TIMESTAMP) AS period_start
+               CAST($lo AS TIMESTAMP) AS period_start
         FROM ev0 {first_join} GROUP BY ev0.user_id
     ),
     seg AS (SELECT user_id FROM u WHERE {condition}),
@@ -105,27 +106,29 @@ def _segment_sql(store: Store, shop_id: str, segment: str | None) -> str:
     return _filtered_events_sql(segment, needs_first and summaries_cover(store, shop_id))
 
 
-def _params(shop_id: str, start: date, end: date, category: str | None) -> list[Any]:
+def _params(
+    shop_id: str, start: date, end: date, category: str | None, **more: Any
+) -> dict[str, Any]:
     lo, hi = period_bounds(start, end)
-    return [shop_id, lo, hi, category, category, shop_id, lo]
+    return {"shop": shop_id, "lo": lo, "hi": hi, "category": category, **more}
 
 
 def data_span(store: Store, shop_id: str) -> tuple[date | None, date | None]:
     """First and last day with any event, review or message of the shop."""
     summaries = summaries_cover(store, shop_id)
     events = (
-        "SELECT day AS d FROM activity_daily WHERE shop_id = ? AND total"
+        "SELECT day AS d FROM activity_daily WHERE shop_id = $shop AND total"
         if summaries
-        else "SELECT CAST(ts AS DATE) d FROM events WHERE shop_id = ?"
+        else "SELECT CAST(ts AS DATE) d FROM events WHERE shop_id = $shop"
     )
     sql = f"""
     SELECT min(d), max(d) FROM (
         {events}
-        UNION ALL SELECT CAST(ts AS DATE) FROM reviews WHERE shop_id = ?
-        UNION ALL SELECT CAST(ts AS DATE) FROM messages WHERE shop_id = ?
+        UNION ALL SELECT CAST(ts AS DATE) FROM reviews WHERE shop_id = $shop
+        UNION ALL SELECT CAST(ts AS DATE) FROM messages WHERE shop_id = $shop
     )"""
     with store.read() as con:
-        lo, hi = con.execute(sql, [shop_id, shop_id, shop_id]).fetchone()
+        lo, hi = con.execute(sql, {"shop": shop_id}).fetchone() or (None, None)
     return lo, hi
 
 
@@ -142,11 +145,11 @@ def shops(store: Store) -> list[str]:
 def categories(store: Store, shop_id: str) -> list[str]:
     """Categories seen in the shop's events and items, sorted."""
     sql = """
-    SELECT DISTINCT category FROM events WHERE shop_id = ? AND category IS NOT NULL
-    UNION SELECT DISTINCT category FROM items WHERE shop_id = ? AND category IS NOT NULL
+    SELECT DISTINCT category FROM events WHERE shop_id = $shop AND category IS NOT NULL
+    UNION SELECT DISTINCT category FROM items WHERE shop_id = $shop AND category IS NOT NULL
     ORDER BY 1"""
     with store.read() as con:
-        return [r[0] for r in con.execute(sql, [shop_id, shop_id]).fetchall()]
+        return [r[0] for r in con.execute(sql, {"shop": shop_id}).fetchall()]
 
 
 def period_kpis(
@@ -194,7 +197,7 @@ def period_kpis(
         "orders": int(row["orders"]),
         "conversion": (int(row["buying_sessions"]) / sessions) if sessions else None,
         "revenue": revenue,
-        "aov": (revenue / priced) if priced else None,
+        "aov": (revenue / priced) if revenue is not None and priced else None,
     }
 
 
@@ -211,28 +214,28 @@ def daily_traffic(
     All shoppers: read from ``activity_daily`` when it covers the shop's events (the forecast
     asks for the whole history); a segment is defined per period, so it reads the events.
     """
-    days = """SELECT CAST(d AS DATE) AS day FROM range(CAST(? AS DATE), CAST(? AS DATE) + 1,
-              INTERVAL 1 DAY) t(d)"""
+    days = """SELECT CAST(d AS DATE) AS day FROM range(CAST($start AS DATE),
+              CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)"""
     if segment_condition(segment) == "TRUE" and summaries_cover(store, shop_id):
         sql = f"""
         WITH days AS ({days}),
         agg AS (SELECT day, sessions, shoppers, buyers FROM activity_daily
-                WHERE shop_id = ? AND day >= ? AND day <= ?
-                  AND CASE WHEN CAST(? AS VARCHAR) IS NULL THEN total
-                           ELSE NOT total AND category = ? END)
+                WHERE shop_id = $shop AND day >= $start AND day <= $end
+                  AND CASE WHEN CAST($category AS VARCHAR) IS NULL THEN total
+                           ELSE NOT total AND category = $category END)
         SELECT days.day, coalesce(sessions, 0) AS sessions, coalesce(shoppers, 0) AS shoppers,
                coalesce(buyers, 0) AS buyers
         FROM days LEFT JOIN agg USING (day) ORDER BY day
         """
-        params = [start, end, shop_id, start, end, category, category]
+        params = {"shop": shop_id, "start": start, "end": end, "category": category}
         df = store.query_df(sql, params)
         df["day"] = pd.to_datetime(df["day"])
         return df
     sql = (
         _segment_sql(store, shop_id, segment)
         + """
-    , days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST(? AS DATE), CAST(? AS DATE) + 1,
-               INTERVAL 1 DAY) t(d))
+    , days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST($first_day AS DATE),
+               CAST($last_day AS DATE) + 1, INTERVAL 1 DAY) t(d))
     , agg AS (
         SELECT CAST(ts AS DATE) AS day, count(DISTINCT session_id) AS sessions,
                count(DISTINCT user_id) AS shoppers,
@@ -243,7 +246,7 @@ def daily_traffic(
     FROM days LEFT JOIN agg USING (day) ORDER BY day
     """
     )
-    df = store.query_df(sql, [*_params(shop_id, start, end, category), start, end])
+    df = store.query_df(sql, _params(shop_id, start, end, category, first_day=start, last_day=end))
     df["day"] = pd.to_datetime(df["day"])
     return df
 
@@ -276,10 +279,10 @@ def funnel_by(
         FROM ev GROUP BY 1, 2)
     SELECT grp AS "group", count(*) FILTER (WHERE viewed) AS view,
            count(*) FILTER (WHERE carted) AS cart, count(*) FILTER (WHERE bought) AS purchase
-    FROM s GROUP BY 1 ORDER BY view DESC, "group" LIMIT ?
+    FROM s GROUP BY 1 ORDER BY view DESC, "group" LIMIT $limit
     """
     )
-    return store.query_df(sql, [*_params(shop_id, start, end, category), limit])
+    return store.query_df(sql, _params(shop_id, start, end, category, limit=limit))
 
 
 def top_items_period(
@@ -302,10 +305,10 @@ def top_items_period(
            count(*) FILTER (WHERE event_type = 'purchase') AS purchases
     FROM ev LEFT JOIN items i ON i.shop_id = ev.shop_id AND i.item_id = ev.item_id
     WHERE ev.item_id IS NOT NULL
-    GROUP BY ev.item_id ORDER BY views DESC, purchases DESC, ev.item_id LIMIT ?
+    GROUP BY ev.item_id ORDER BY views DESC, purchases DESC, ev.item_id LIMIT $limit
     """
     )
-    df = store.query_df(sql, [*_params(shop_id, start, end, category), limit])
+    df = store.query_df(sql, _params(shop_id, start, end, category, limit=limit))
     df["purchase_rate"] = (df["purchases"] / df["views"].where(df["views"] > 0)).fillna(0.0)
     return df
 
@@ -316,9 +319,10 @@ def cohort_weeks(store: Store, shop_id: str, weeks: int = 8) -> pd.DataFrame:
     Columns: cohort (week start), week (0..), users, active, retention.
     """
     active_weeks = (  # one row per shopper and week with an event
-        "SELECT user_id, CAST(week AS TIMESTAMP) AS wk FROM user_weeks WHERE shop_id = ?"
+        "SELECT user_id, CAST(week AS TIMESTAMP) AS wk FROM user_weeks WHERE shop_id = $shop"
         if summaries_cover(store, shop_id)
-        else "SELECT user_id, date_trunc('week', ts) AS wk FROM events WHERE shop_id = ? GROUP BY 1, 2"
+        else "SELECT user_id, date_trunc('week', ts) AS wk FROM events WHERE shop_id = $shop "
+        "GROUP BY 1, 2"
     )
     sql = f"""
     WITH e AS ({active_weeks}),
@@ -328,9 +332,9 @@ def cohort_weeks(store: Store, shop_id: str, weeks: int = 8) -> pd.DataFrame:
           FROM e JOIN f USING (user_id) GROUP BY 1, 2),
     sz AS (SELECT cohort, count(*) AS users FROM f GROUP BY 1)
     SELECT a.cohort, a.week, sz.users, a.active, a.active / sz.users AS retention
-    FROM a JOIN sz USING (cohort) WHERE a.week < ? ORDER BY a.cohort, a.week
+    FROM a JOIN sz USING (cohort) WHERE a.week < $weeks ORDER BY a.cohort, a.week
     """
-    return store.query_df(sql, [shop_id, weeks])
+    return store.query_df(sql, {"shop": shop_id, "weeks": weeks})
 
 
 def user_activity(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:
@@ -343,11 +347,11 @@ def user_activity(store: Store, shop_id: str, start: date, end: date) -> pd.Data
            count(*) FILTER (WHERE event_type = 'cart') AS carts,
            count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
            min(ts) AS first_ts, max(ts) AS last_ts,
-           date_diff('day', max(ts), CAST(? AS TIMESTAMP)) AS recency_days
-    FROM events WHERE shop_id = ? AND ts >= ? AND ts < ?
+           date_diff('day', max(ts), CAST($hi AS TIMESTAMP)) AS recency_days
+    FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
     GROUP BY user_id ORDER BY user_id
     """
-    return store.query_df(sql, [hi, shop_id, lo, hi])
+    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi})
 
 
 def risky_sessions(
@@ -367,7 +371,7 @@ def risky_sessions(
                count(*) FILTER (WHERE event_type = 'cart') AS carts,
                count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
                greatest(date_diff('second', min(ts), max(ts)), 1) / 60.0 AS minutes
-        FROM events WHERE shop_id = ? AND ts >= ? AND ts < ? GROUP BY session_id),
+        FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi GROUP BY session_id),
     r AS (
         SELECT *, events / minutes AS events_per_min,
             concat_ws('; ',
@@ -378,25 +382,27 @@ def risky_sessions(
         FROM s)
     SELECT session_id, user_id, events, views, carts, purchases,
            round(events_per_min, 1) AS events_per_min, reasons
-    FROM r WHERE reasons <> '' ORDER BY events DESC, session_id LIMIT ?
+    FROM r WHERE reasons <> '' ORDER BY events DESC, session_id LIMIT $limit
     """
-    return store.query_df(sql, [shop_id, lo, hi, limit])
+    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi, "limit": limit})
 
 
-def user_signals(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:
-    """One row per shopper active in the period, with behaviour and text signals for segments.
+def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase_task: str,
+                 purchase_label: str, risk_task: str, risk_label: str, sentiment_task: str,
+                 negative_label: str, intent_task: str, demand_task: str,
+                 need_labels: tuple[str, ...]) -> pd.DataFrame:  # fmt: skip
+    """One row per shopper active in the period, with behaviour and model signals for segments.
 
     Behaviour: sessions, events, carts, purchases, recency_days (at the period end). Model
-    signals (NULL without a model): propensity (mean purchase probability of the user's
-    sessions), risk (highest anomaly probability of the user or their sessions). Text signals
-    over all time: reviews, negative_share (of predicted review sentiments), top_intent (most
-    frequent predicted message intent), needs (review sentences predicted as a need).
+    signals read each task's **active** version (NULL without one): propensity (mean
+    probability of ``purchase_label`` over the shopper's sessions), risk (the anomaly model's
+    probability of ``risk_label``), reviews and negative_share (of predicted review sentiments),
+    top_intent (most frequent predicted message intent), needs (review sentences predicted as
+    one of ``need_labels``). Which tasks and labels these are is the caller's (``core``).
     """
     lo, hi = period_bounds(start, end)
     sql = """
-    WITH latest AS (
-        SELECT task, arg_max(model_version, created_at) AS version FROM predictions
-        WHERE shop_id = $shop GROUP BY task),
+    WITH active AS (SELECT task, version FROM active_models WHERE shop_id = $shop),
     sess AS (  -- one scan of the period, per session (count(DISTINCT) per user is slow)
         SELECT session_id, user_id, count(*) AS events,
                count(*) FILTER (WHERE event_type = 'cart') AS carts,
@@ -408,48 +414,40 @@ def user_signals(store: Store, shop_id: str, start: date, end: date) -> pd.DataF
                date_diff('day', max(last_ts), CAST($hi AS TIMESTAMP)) AS recency_days
         FROM sess GROUP BY user_id),
     prop AS (
-        SELECT s.user_id, avg(CAST(p.probs->>'$.purchase' AS DOUBLE)) AS propensity
+        SELECT s.user_id,
+               avg(CASE WHEN p.label = $purchase_label THEN (1 + p.margin) / 2
+                        ELSE (1 - p.margin) / 2 END) AS propensity
         FROM predictions p JOIN sess s ON p.target_id = s.session_id
-        WHERE p.shop_id = $shop AND p.task = 'purchase'
-          AND p.model_version = (SELECT version FROM latest WHERE task = 'purchase')
+        WHERE p.shop_id = $shop AND p.task = $purchase_task
+          AND p.model_version = (SELECT version FROM active WHERE task = $purchase_task)
         GROUP BY 1),
-    risk_pred AS (
-        SELECT target_id, CAST(probs->>'$.anomalous' AS DOUBLE) AS r FROM predictions
-        WHERE shop_id = $shop AND task = 'risk'
-          AND model_version = (SELECT version FROM latest WHERE task = 'risk')),
     risk AS (
-        -- risk targets are "user:<id>" / "session:<id>" (bare ids accepted too)
-        SELECT user_id, max(r) AS risk FROM (
-            SELECT regexp_replace(target_id, '^user:', '') AS user_id, r
-            FROM risk_pred WHERE NOT starts_with(target_id, 'session:')
-            UNION ALL
-            SELECT s.user_id, p.r
-            FROM risk_pred p JOIN sess s
-                 ON regexp_replace(p.target_id, '^session:', '') = s.session_id)
-        GROUP BY 1),
-    -- each task's newest predictions are read separately: one shared CTE over every task
-    -- would be materialised, JSON and all (about 1 s at 2M predictions)
+        SELECT target_id AS user_id, CAST(probs->>('$.' || $risk_label) AS DOUBLE) AS risk
+        FROM predictions WHERE shop_id = $shop AND task = $risk_task
+          AND model_version = (SELECT version FROM active WHERE task = $risk_task)),
+    -- each task's predictions are read separately: one shared CTE over every task would be
+    -- materialised, JSON and all (about 1 s at 2M predictions)
     senti AS (
         SELECT r.user_id, count(*) AS reviews,
-               avg(CASE WHEN p.label = 'negative' THEN 1.0 ELSE 0.0 END) AS negative_share
+               avg(CASE WHEN p.label = $negative_label THEN 1.0 ELSE 0.0 END) AS negative_share
         FROM reviews r JOIN predictions p ON p.shop_id = r.shop_id AND p.target_id = r.review_id
-        WHERE r.shop_id = $shop AND r.user_id IS NOT NULL AND p.task = 'sentiment'
-          AND p.model_version = (SELECT version FROM latest WHERE task = 'sentiment')
+        WHERE r.shop_id = $shop AND r.user_id IS NOT NULL AND p.task = $sentiment_task
+          AND p.model_version = (SELECT version FROM active WHERE task = $sentiment_task)
         GROUP BY 1),
     intent AS (
         SELECT m.user_id, mode(p.label ORDER BY p.label) AS top_intent
         FROM messages m JOIN predictions p ON p.shop_id = m.shop_id AND p.target_id = m.message_id
-        WHERE m.shop_id = $shop AND m.user_id IS NOT NULL AND p.task = 'intent'
-          AND p.model_version = (SELECT version FROM latest WHERE task = 'intent')
+        WHERE m.shop_id = $shop AND m.user_id IS NOT NULL AND p.task = $intent_task
+          AND p.model_version = (SELECT version FROM active WHERE task = $intent_task)
         GROUP BY 1),
     needs AS (
         SELECT r.user_id, count(*) AS needs
-        FROM predictions p JOIN reviews r ON r.shop_id = p.shop_id
-             AND r.review_id = regexp_replace(p.target_id, ':[0-9]+$', '')
-        WHERE p.shop_id = $shop AND p.task = 'demand'
-          AND p.model_version = (SELECT version FROM latest WHERE task = 'demand')
-          AND p.label IN ('feature_request', 'complaint', 'question')
-          AND r.user_id IS NOT NULL GROUP BY 1)
+        FROM predictions p
+        JOIN review_sentences s ON s.shop_id = p.shop_id AND s.sentence_id = p.target_id
+        JOIN reviews r ON r.shop_id = s.shop_id AND r.review_id = s.review_id
+        WHERE p.shop_id = $shop AND p.task = $demand_task
+          AND p.model_version = (SELECT version FROM active WHERE task = $demand_task)
+          AND list_contains($need_labels, p.label) AND r.user_id IS NOT NULL GROUP BY 1)
     SELECT act.*, prop.propensity, risk.risk, coalesce(senti.reviews, 0) AS reviews,
            senti.negative_share, intent.top_intent, coalesce(needs.needs, 0) AS needs
     FROM act LEFT JOIN prop USING (user_id) LEFT JOIN risk USING (user_id)
@@ -457,7 +455,12 @@ def user_signals(store: Store, shop_id: str, start: date, end: date) -> pd.DataF
     LEFT JOIN needs USING (user_id)
     ORDER BY act.user_id
     """
-    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi})
+    params = {"shop": shop_id, "lo": lo, "hi": hi, "purchase_task": purchase_task,
+              "purchase_label": purchase_label, "risk_task": risk_task, "risk_label": risk_label,
+              "sentiment_task": sentiment_task, "negative_label": negative_label,
+              "intent_task": intent_task, "demand_task": demand_task,
+              "need_labels": list(need_labels)}  # fmt: skip
+    return store.query_df(sql, params)
 
 
 def message_author_kinds(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:
@@ -466,12 +469,12 @@ def message_author_kinds(store: Store, shop_id: str, start: date, end: date) -> 
     lo, hi = period_bounds(start, end)
     sql = """
     WITH authors AS (SELECT DISTINCT user_id FROM messages
-                     WHERE shop_id = ? AND user_id IS NOT NULL),
+                     WHERE shop_id = $shop AND user_id IS NOT NULL),
     act AS (SELECT e.user_id, bool_or(e.event_type = 'purchase') AS bought
             FROM events e SEMI JOIN authors a ON a.user_id = e.user_id
-            WHERE e.shop_id = ? AND e.ts >= ? AND e.ts < ? GROUP BY 1)
+            WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi GROUP BY 1)
     SELECT a.user_id, CASE WHEN act.bought THEN 'buyers' WHEN act.bought IS NOT NULL
                            THEN 'browsers' ELSE 'not active in period' END AS kind
     FROM authors a LEFT JOIN act USING (user_id) ORDER BY a.user_id
     """
-    return store.query_df(sql, [shop_id, shop_id, lo, hi])
+    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi})

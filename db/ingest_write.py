@@ -7,6 +7,7 @@ import duckdb
 
 from db import rollups
 from db.ingest_specs import KindSpec
+from db.repo import labels
 
 # The store is attached to the ingesting connection under this name (see Store.attached).
 STORE = "store."
@@ -65,7 +66,7 @@ def _write_events(con: duckdb.DuckDBPyConnection, shop_id: str, ingest_id: int) 
     if added:
         first, last = con.execute(
             "SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM incoming"
-        ).fetchone()
+        ).fetchone() or (None, None)
         rollups.refresh(con, shop_id, first, last, prefix=STORE)
     return added
 
@@ -113,20 +114,12 @@ def _write_keyed(
 def _write_labels(
     con: duckdb.DuckDBPyConnection, spec: KindSpec, shop_id: str, label_targets: tuple[str, ...]
 ) -> int:
-    key = spec.key[0]
-    added = 0
-    for column in label_targets:
-        task = column.removeprefix("label_")
-        added += _count(
-            con,
-            f"INSERT INTO {STORE}labels (label_id, shop_id, task, target_id, label, source, created_at) "
-            f"SELECT nextval('{STORE}labels_seq'), ?, ?, i.{key}, i.{column}, 'derived', now()::TIMESTAMP "
-            f"FROM incoming i WHERE i.{column} IS NOT NULL AND NOT EXISTS ("
-            f"  SELECT 1 FROM {STORE}labels l WHERE l.shop_id = ? AND l.task = ? "
-            f"  AND l.target_id = i.{key} AND l.source = 'derived')",
-            [shop_id, task, shop_id, task],
+    return sum(
+        labels.add_derived_from_incoming(
+            con, STORE, shop_id, column.removeprefix("label_"), spec.key[0], column
         )
-    return added
+        for column in label_targets
+    )
 
 
 def write_incoming(

@@ -19,19 +19,21 @@ DateLike = date | datetime | None
 
 def _event_filter(
     shop_id: str, start: DateLike, end: DateLike, category: str | None = None, alias: str = ""
-) -> tuple[str, list[object]]:
-    """WHERE clause and parameters for shop, day range and category."""
+) -> tuple[str, dict[str, object]]:
+    """WHERE clause and named parameters ($shop, $lo, $hi, $category) for shop, day range and
+    category."""
     a = f"{alias}." if alias else ""
-    clauses, params = [f"{a}shop_id = ?"], [shop_id]
+    clauses = [f"{a}shop_id = $shop"]
+    params: dict[str, object] = {"shop": shop_id}
     if start is not None:
-        clauses.append(f"{a}ts >= ?")
-        params.append(_day_start(start))
+        clauses.append(f"{a}ts >= $lo")
+        params["lo"] = _day_start(start)
     if end is not None:
-        clauses.append(f"{a}ts < ?")
-        params.append(_day_start(end) + timedelta(days=1) if not isinstance(end, datetime) else end)
+        clauses.append(f"{a}ts < $hi")
+        params["hi"] = _day_start(end) + timedelta(days=1) if not isinstance(end, datetime) else end
     if category:
-        clauses.append(f"{a}category = ?")
-        params.append(category)
+        clauses.append(f"{a}category = $category")
+        params["category"] = category
     return " AND ".join(clauses), params
 
 
@@ -73,10 +75,10 @@ def funnel(
         )
         SELECT * FROM overall
         UNION ALL
-        (SELECT * FROM by_category ORDER BY viewed DESC, category LIMIT ?)
+        (SELECT * FROM by_category ORDER BY viewed DESC, category LIMIT $limit)
     """
     with store.read() as con:
-        df = con.execute(sql, [*params, limit]).df()
+        df = con.execute(sql, {**params, "limit": limit}).df()
     viewed = df["viewed"].where(df["viewed"] > 0)
     carted = df["carted"].where(df["carted"] > 0)
     df["view_to_cart"] = (df["carted"] / viewed).fillna(0.0)
@@ -150,10 +152,10 @@ def top_items(
                count(*) FILTER (e.event_type = 'purchase') * any_value(i.price) AS revenue
         FROM events e LEFT JOIN items i ON i.shop_id = e.shop_id AND i.item_id = e.item_id
         WHERE {where} AND e.item_id IS NOT NULL
-        GROUP BY e.item_id ORDER BY views DESC, purchases DESC, e.item_id LIMIT ?
+        GROUP BY e.item_id ORDER BY views DESC, purchases DESC, e.item_id LIMIT $limit
     """
     with store.read() as con:
-        df = con.execute(sql, [*params, max(1, min(int(limit), 1000))]).df()
+        df = con.execute(sql, {**params, "limit": max(1, min(int(limit), 1000))}).df()
     df["conversion"] = (df["purchases"] / df["views"].where(df["views"] > 0)).fillna(0.0)
     return df
 
@@ -180,5 +182,5 @@ def date_range(store: Store, shop_id: str) -> tuple[date | None, date | None]:
     with store.read() as con:
         first, last = con.execute(
             "SELECT min(ts)::DATE, max(ts)::DATE FROM events WHERE shop_id = ?", [shop_id]
-        ).fetchone()
+        ).fetchone() or (None, None)
     return first, last

@@ -116,7 +116,7 @@ def rebuild(con: duckdb.DuckDBPyConnection, shop_id: str | None = None, prefix: 
             f"SELECT CAST(min(ts) AS DATE), CAST(max(ts) AS DATE) FROM {prefix}events "
             "WHERE shop_id = ?",
             [shop],
-        ).fetchone()
+        ).fetchone() or (None, None)
         if first is None:
             con.execute(f"DELETE FROM {prefix}activity_daily WHERE shop_id = ?", [shop])
             con.execute(f"DELETE FROM {prefix}user_weeks WHERE shop_id = ?", [shop])

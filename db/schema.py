@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.main import get_column_from_field
 
 EVENT_TYPES = ("view", "cart", "fav", "purchase", "search")
-LABEL_SOURCES = ("derived", "rule", "human")
+LABEL_SOURCES = ("derived", "rule", "human")  # weakest first: a later one wins
 MESSAGE_CHANNELS = ("support", "search", "chat", "email")
 
 
@@ -199,7 +199,10 @@ class Label(SQLModel, table=True):
 
 
 class Prediction(SQLModel, table=True):
-    """A model version's output for one row; one row per (task, row, model version)."""
+    """A model version's output for one row; one row per (task, row, model version).
+
+    ``reason`` is a plain-words explanation where the model gives one (an anomaly flag's
+    reason, a churn risk's top drivers); NULL otherwise."""
 
     __tablename__ = "predictions"
     shop_id: str = Field(primary_key=True)
@@ -210,7 +213,20 @@ class Prediction(SQLModel, table=True):
     probs: dict = Field(sa_column=Column(JSON))  # {label: probability}
     entropy: float = Field(sa_column=Column(Double))
     margin: float = Field(sa_column=Column(Double))
+    reason: str | None = None
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class ReviewSentence(SQLModel, table=True):
+    """A review split into sentences (by ``core``), so sentence-level predictions join their
+    review without any id pattern in SQL."""
+
+    __tablename__ = "review_sentences"
+    shop_id: str = Field(primary_key=True)
+    sentence_id: str = Field(primary_key=True)
+    review_id: str
+    position: int
+    text: str
 
 
 class DataSplit(SQLModel, table=True):
@@ -224,22 +240,55 @@ class DataSplit(SQLModel, table=True):
 
 
 class ModelVersion(SQLModel, table=True):
-    """A mirror of the model registry on disk, for queries and the dashboard."""
+    """A model version of one shop's task: what kind of model it is and how it scored on the
+    shop's fixed test split (``test_fingerprint`` names those rows and labels). The files live
+    in the model folder; this row is what every reader lists."""
 
     __tablename__ = "model_versions"
+    shop_id: str = Field(primary_key=True)
     task: str = Field(primary_key=True)
     version: str = Field(primary_key=True)
-    base_model: str
+    kind: str
+    model_type: str  # e.g. encoder_blend, tfidf_lr (a baseline serving), isolation_forest
+    base_model: str | None = None
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
     metrics: dict = Field(default_factory=dict, sa_column=Column(JSON))
     data_fingerprint: str | None = None
+    test_fingerprint: str | None = None
     train_seconds: float | None = Field(default=None, sa_column=Column(Double))
-    is_active: bool = False
+    copied_from: str | None = None  # "<shop>/<version>" when an operator copied it
+
+
+class ActiveModel(SQLModel, table=True):
+    """The one stored pointer to the model version a shop's task serves."""
+
+    __tablename__ = "active_models"
+    shop_id: str = Field(primary_key=True)
+    task: str = Field(primary_key=True)
+    version: str
+    forced: bool = False  # promoted with --force-promote although not better
+    activated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class ModelActivation(SQLModel, table=True):
+    """Every change of the active pointer, oldest first (what rollback steps back through)."""
+
+    __tablename__ = "model_activations"
+    activation_id: int = Field(
+        sa_column=Column(BigInteger, Sequence("model_activations_seq"), primary_key=True)
+    )
+    shop_id: str
+    task: str
+    version: str
+    action: str  # promote | rollback | copy
+    forced: bool = False
+    activated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
 class TrainingRun(SQLModel, table=True):
     __tablename__ = "training_runs"
     run_id: str = Field(primary_key=True)
+    shop_id: str = "sample"
     task: str
     status: str  # running | finished | failed | killed
     started_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
@@ -266,6 +315,20 @@ class LabelQueueEntry(SQLModel, table=True):
     uncertainty: float | None = Field(default=None, sa_column=Column(Double))
     queued_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
     status: str = "pending"  # pending (not yet in Label Studio) | queued | labelled
+
+
+class LabelProject(SQLModel, table=True):
+    """The Label Studio project that holds one shop's task (its id and creation time, so a
+    project that was deleted or a server that was reset is recognised as gone)."""
+
+    __tablename__ = "label_projects"
+    shop_id: str = Field(primary_key=True)
+    task: str = Field(primary_key=True)
+    project_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    title: str
+    ls_created_at: str | None = None
+    context_columns: list = Field(default_factory=list, sa_column=Column(JSON))
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
 class Annotation(SQLModel, table=True):

@@ -19,10 +19,10 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -30,9 +30,13 @@ from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
 from sqlmodel import SQLModel
 
 from common.errors import ShopLensError
-from common.settings import StoreSettings, load_settings
+from common.settings import StoreSettings
 from db import rollups
 from db import schema as _schema  # noqa: F401  (registers the tables on SQLModel.metadata)
+from db.migrate import migrate
+from db.migrate import needed as needs_migration
+
+T = TypeVar("T")
 
 
 class StoreError(ShopLensError):
@@ -86,23 +90,21 @@ class Store:
         self.threads = threads
 
     @classmethod
-    def from_settings(cls, settings: StoreSettings | None = None) -> Store:
-        settings = settings or load_settings().store
+    def from_settings(cls, settings: StoreSettings) -> Store:
         return cls(settings.db_path, settings.lock_timeout_s)
 
     def exists(self) -> bool:
         return self.db_path.is_file()
 
-    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _when_free(self, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` until it stops failing on another process's lock, with backoff, for
+        up to ``lock_timeout_s``; then :class:`StoreBusyError` saying what to do."""
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.02
         while True:
             try:
-                config: dict[str, Any] = {"threads": self.threads} if self.threads else {}
-                con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
-                con.execute("SET enable_progress_bar = false")
-                return con
-            except (duckdb.IOException, duckdb.ConnectionException) as exc:
+                return attempt()
+            except duckdb.Error as exc:
                 if not _is_lock_error(exc):
                     raise
                 if time.monotonic() >= deadline:
@@ -114,6 +116,16 @@ class Store:
                     ) from exc
                 time.sleep(delay * (1 + random.random()))
                 delay = min(delay * 2, 0.5)
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        config: dict[str, Any] = {"threads": self.threads} if self.threads else {}
+
+        def connect() -> duckdb.DuckDBPyConnection:
+            con = duckdb.connect(str(self.db_path), read_only=read_only, config=config)
+            con.execute("SET enable_progress_bar = false")
+            return con
+
+        return self._when_free(connect)
 
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -156,24 +168,8 @@ class Store:
         Waits for other processes like :meth:`write`."""
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         target = str(self.db_path).replace("'", "''")
-        deadline = time.monotonic() + self.lock_timeout_s
-        delay = 0.02
         with _process_lock:
-            while True:
-                try:
-                    con.execute(f"ATTACH '{target}' AS {alias}")
-                    break
-                except duckdb.Error as exc:
-                    if not _is_lock_error(exc):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise StoreBusyError(
-                            f"The store {self.db_path.name} is busy: another ShopLens process "
-                            f"has held it for {self.lock_timeout_s:.0f} s. Try again when the "
-                            "running job finishes, or raise SHOPLENS_LOCK_TIMEOUT."
-                        ) from exc
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 0.5)
+            self._when_free(lambda: con.execute(f"ATTACH '{target}' AS {alias}"))
             try:
                 yield
             finally:
@@ -186,10 +182,18 @@ class Store:
             before = {
                 r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()
             }
+            migrate(con)
             for ddl in schema_ddl():
                 con.execute(ddl)
             if "events" in before and not before.issuperset(rollups.ROLLUP_TABLES):
                 rollups.rebuild(con)
+
+    def schema_current(self) -> bool:
+        """True when the store exists with every current table (read-only check)."""
+        if not self.exists():
+            return False
+        with self.read() as con:
+            return not needs_migration(con, [t.name for t in SQLModel.metadata.sorted_tables])
 
     def query_df(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a parameterised read query and return a DataFrame."""
@@ -210,5 +214,6 @@ class Store:
                     )
                 else:
                     continue
-                counts[table.name] = con.execute(sql, params).fetchone()[0]
+                row = con.execute(sql, params).fetchone()
+                counts[table.name] = int(row[0]) if row else 0
         return counts

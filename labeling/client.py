@@ -20,7 +20,7 @@ from label_studio_sdk import LabelStudio
 from label_studio_sdk.core.api_error import ApiError
 
 from common.errors import ShopLensError
-from common.settings import Settings, load_settings
+from common.settings import Settings
 from labeling.server import LabelStudioError, load_credentials
 
 
@@ -44,9 +44,8 @@ class LabelStudioClient:
         self.sdk = LabelStudio(base_url=self.url, api_key=token, timeout=timeout_s)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> LabelStudioClient:
+    def from_settings(cls, settings: Settings) -> LabelStudioClient:
         """A client for the project's own server, with the token stored at its first start."""
-        settings = settings or load_settings()
         creds = load_credentials(settings)
         if creds is None:
             raise LabelStudioUnavailable(

@@ -41,11 +41,11 @@ class JobHandle:
     state_file: Path
 
 
-def jobs_dir(settings: Settings | None = None) -> Path:
-    return (settings or load_settings()).home / "jobs"
+def jobs_dir(settings: Settings) -> Path:
+    return settings.home / "jobs"
 
 
-def _state_path(job_id: str, settings: Settings | None = None) -> Path:
+def _state_path(job_id: str, settings: Settings) -> Path:
     if not job_id or any(c not in "abcdefghijklmnopqrstuvwxyz0123456789-_" for c in job_id):
         raise InputError(f"not a job id: {job_id!r}")
     return jobs_dir(settings) / f"{job_id}.json"
@@ -55,7 +55,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def write_state(job_id: str, settings: Settings | None = None, /, **values: Any) -> dict[str, Any]:
+def write_state(job_id: str, settings: Settings, /, **values: Any) -> dict[str, Any]:
     """Merge ``values`` into the job's state file (write to a temp file, then rename)."""
     path = _state_path(job_id, settings)
     state = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
@@ -92,9 +92,8 @@ def _alive(pid: int, started: str | None) -> bool:
     return True
 
 
-def job_status(job_id: str, settings: Settings | None = None) -> dict[str, Any]:
+def job_status(job_id: str, settings: Settings) -> dict[str, Any]:
     """The job's state; a running job whose process is gone becomes ``killed``."""
-    settings = settings or load_settings()
     path = _state_path(job_id, settings)
     if not path.is_file():
         raise InputError(f"no job {job_id!r} in {jobs_dir(settings)}")
@@ -111,6 +110,7 @@ def job_status(job_id: str, settings: Settings | None = None) -> dict[str, Any]:
 
 def _mark_runs_killed(state: dict[str, Any], settings: Settings) -> None:
     """Close the training-run record a killed retrain left as running."""
+    from db.repo.runs import mark_killed
     from db.store import Store
 
     if state.get("kind") != "retrain":
@@ -119,39 +119,41 @@ def _mark_runs_killed(state: dict[str, Any], settings: Settings) -> None:
     if not store.exists():
         return
     started = datetime.fromisoformat(state["started_at"]).replace(tzinfo=None)
-    with store.write() as con:
-        con.execute(
-            "UPDATE training_runs SET status = 'killed', finished_at = ?, error = ? "
-            "WHERE task = ? AND status = 'running' AND started_at >= ?",
-            [datetime.now(UTC).replace(tzinfo=None), "job process killed", state["task"], started],
-        )
+    mark_killed(store, state["task"], started, state.get("shop_id"))
 
 
-def list_jobs(settings: Settings | None = None, task: str | None = None) -> list[dict[str, Any]]:
+def list_jobs(
+    settings: Settings, task: str | None = None, shop_id: str | None = None
+) -> list[dict[str, Any]]:
     """Every job's state, newest first (optionally for one task)."""
     folder = jobs_dir(settings)
     if not folder.is_dir():
         return []
     states = [job_status(p.stem, settings) for p in folder.glob("*.json")]
-    states = [s for s in states if task is None or s.get("task") == task]
+    states = [
+        s
+        for s in states
+        if (task is None or s.get("task") == task)
+        and (shop_id is None or s.get("shop_id") == shop_id)
+    ]
     return sorted(states, key=lambda s: s.get("started_at", ""), reverse=True)
 
 
 def start_retrain(
-    task: str, shop_id: str = "sample", max_minutes: float | None = None,
-    settings: Settings | None = None, config_overrides: dict[str, Any] | None = None,
+    settings: Settings, task: str, shop_id: str = "sample", max_minutes: float | None = None,
+    config_overrides: dict[str, Any] | None = None,
 ) -> JobHandle:  # fmt: skip
     """Start a retrain of ``task`` in a background process and return its handle at once.
 
     ``config_overrides`` are ``core.training.TrainingConfig`` fields (JSON-serialisable)."""
-    from core.tasks import get_task
+    from core.tasks import check_target
 
-    settings = settings or load_settings()
-    get_task(task)  # an unknown task fails here, not in the child
-    busy = [j for j in list_jobs(settings, task) if j.get("state") == RUNNING]
+    check_target(task, shop_id)  # an unknown task or shop fails here, not in the child
+    busy = [j for j in list_jobs(settings, task, shop_id) if j.get("state") == RUNNING]
     if busy:
         raise ShopLensError(
-            f"A retrain of {task} is already running (job {busy[0]['job_id']}); wait for it."
+            f"A retrain of {task} for shop {shop_id!r} is already running (job "
+            f"{busy[0]['job_id']}); wait for it."
         )
     job_id = f"retrain-{task}-{datetime.now(UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
     write_state(
@@ -174,7 +176,7 @@ def start_retrain(
     return JobHandle(job_id, child.pid, _state_path(job_id, settings))
 
 
-def wait(job_id: str, timeout_s: float = 600.0, settings: Settings | None = None) -> dict:
+def wait(job_id: str, settings: Settings, timeout_s: float = 600.0) -> dict:
     """Block until the job leaves ``running`` (tests, scripts); returns its final state."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -186,10 +188,10 @@ def wait(job_id: str, timeout_s: float = 600.0, settings: Settings | None = None
 
 def run_job(job_id: str) -> int:
     """The child's side: run the job and record its progress and outcome."""
-    from db.store import Store
+    from core.context import Context
     from labeling.retrain import retrain
 
-    settings = load_settings()
+    settings = load_settings()  # this child process's entry point
     state = write_state(job_id, settings, pid=os.getpid(), proc_start=_proc_start_time(os.getpid()))
     last = [0.0]
 
@@ -200,8 +202,8 @@ def run_job(job_id: str) -> int:
 
     try:
         report = retrain(
-            Store.from_settings(settings.store), state["task"], shop_id=state["shop_id"],
-            progress=progress, max_minutes=state.get("max_minutes"), settings=settings,
+            Context.from_settings(settings), state["task"], shop_id=state["shop_id"],
+            progress=progress, max_minutes=state.get("max_minutes"),
             config_overrides=state.get("config_overrides") or None,
         )  # fmt: skip
     except Exception as exc:  # the state file is how the app learns of the failure

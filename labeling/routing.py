@@ -1,6 +1,6 @@
 """Send the rows the active model is least sure of to Label Studio, without losing or doubling any.
 
-``push`` picks the N most uncertain predictions of the active model version that are neither
+``push`` picks the N most uncertain predictions of the shop's active version that are neither
 queued nor human-labelled, masks personal data in their texts, and imports them as tasks with the
 model's guess as a pre-annotation (model_version and score). The queue is written in two steps so
 a Label Studio outage mid-push loses nothing:
@@ -9,40 +9,35 @@ a Label Studio outage mid-push loses nothing:
 2. after the import, they become ``queued`` with their Label Studio task ids.
 
 A retry first finishes the pending rows. Before importing it lists the project's tasks and skips
-any whose ``target_id`` is already there (the import went through but the answer was lost), so a
-row never appears twice in Label Studio. If the task's project has vanished (deleted, or Label
-Studio's data folder reset), push makes a new one and first re-opens the rows that were sent to the
-old one but never answered (:func:`labeling.sync.retire_project`); answers already pulled stay.
+any ShopLens already sent (the import went through but the answer was lost), so a row never
+appears twice in Label Studio. If the project has vanished (deleted, or Label Studio's data
+folder reset), push makes a new one and first re-opens the rows that were sent to the old one but
+never answered (:func:`db.repo.labelling.retire`); answers already pulled stay.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from common.errors import InputError, ShopLensError
-from common.settings import Settings, load_settings
+from core.kinds.base import Task
 from core.tasks import check_target
-from db.store import Store
+from core.uncertainty import UNCERTAINTY_SIGNALS
+from db.repo import labelling as queue_repo
+from db.repo import predictions as prediction_repo
 from labeling.client import LabelStudioClient, LabelStudioUnavailable
-from labeling.projects import (
-    FROM_NAME,
-    TO_NAME,
-    ProjectGone,
-    context_key,
-    ensure_project,
-    follow_model_version,
-    live_project_id,
-    project_id,
-)
-from labeling.selection import STRATEGIES, select_batch, uncertainty_scores
-from labeling.sync import retire_project
+from labeling.projects import ProjectGone, ensure_project, follow_model_version, live_project_id
+from labeling.selection import select_batch, uncertainty_scores
+from labeling.templates import context_key, prediction_result
 from privacy.masking import mask_pii
+
+if TYPE_CHECKING:
+    from core.context import Context
 
 
 @dataclass
@@ -66,31 +61,9 @@ class PushReport:
         return asdict(self)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def _probs_dict(raw: Any) -> dict[str, float]:
-    return json.loads(raw) if isinstance(raw, str) else dict(raw)
-
-
-def candidate_predictions(store: Store, task: str, shop_id: str, version: str) -> pd.DataFrame:
-    """Predictions of ``version`` for rows neither in the queue nor labelled by a human."""
-    df = store.query_df(
-        """
-        SELECT p.target_id, p.label, p.probs FROM predictions p
-        WHERE p.shop_id = ? AND p.task = ? AND p.model_version = ?
-          AND NOT EXISTS (SELECT 1 FROM label_queue q WHERE q.shop_id = p.shop_id
-                          AND q.task = p.task AND q.target_id = p.target_id)
-          AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.shop_id = p.shop_id
-                          AND l.task = p.task AND l.target_id = p.target_id
-                          AND l.source = 'human')
-        ORDER BY p.target_id
-        """,
-        [shop_id, task, version],
-    )
-    df["probs"] = df["probs"].map(_probs_dict)
-    return df
+    data = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+    return {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
 
 
 def _prob_matrix(probs: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
@@ -99,84 +72,40 @@ def _prob_matrix(probs: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
     return matrix / np.where(sums > 0, sums, 1.0)
 
 
-def _review_context(store: Store, shop_id: str) -> pd.DataFrame:
-    """Product, rating and the whole review for every review (context for review-based tasks)."""
-    return store.query_df(
-        """
-        SELECT r.review_id, coalesce(i.title, i.category, r.item_id) AS product,
-               CAST(r.rating AS VARCHAR) AS rating, r.text AS review
-        FROM reviews r LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
-        WHERE r.shop_id = ?
-        """,
-        [shop_id],
-    )
-
-
-def task_texts(store: Store, spec: Any, shop_id: str, target_ids: list[str]) -> pd.DataFrame:
-    """Texts and context for ``target_ids``, PII-masked; context columns are ``ctx_*`` keys."""
-    texts = spec.load_texts(store, shop_id)
-    texts = texts[texts["target_id"].isin(target_ids)].copy()
-    if spec.name == "sentiment" and "review_id" not in texts:
-        texts["review_id"] = texts["target_id"]
-    if "review_id" in texts:
-        context = _review_context(store, shop_id)
-        if spec.name == "sentiment":
-            context = context.drop(columns=["review"])  # the text already is the review
-        texts = texts.merge(context, on="review_id", how="left")
-    drop = [c for c in texts.columns if c.endswith("_id") and c != "target_id"]
-    texts = texts.drop(columns=drop + [c for c in ("language",) if c in texts])
-    for column in texts.columns:
+def masked_rows(ctx: Context, spec: Task, shop_id: str, target_ids: list[str]) -> pd.DataFrame:
+    """Texts and context of ``target_ids`` for annotators, PII-masked; id columns dropped."""
+    rows = spec.labelling_rows(ctx, shop_id, target_ids).copy()
+    drop = [c for c in rows.columns if c.endswith("_id") and c != "target_id"]
+    rows = rows.drop(columns=drop)
+    for column in rows.columns:
         if column != "target_id":
-            texts[column] = texts[column].fillna("").astype(str).map(mask_pii)
-    return texts
+            rows[column] = rows[column].fillna("").astype(str).map(mask_pii)
+    return rows
 
 
-def _ls_task(row: pd.Series, task: str, shop_id: str, version: str, context: list[str]) -> dict:
+def _ls_task(spec: Task, shop_id: str, row: pd.Series, version: str, context: list[str]) -> dict:
     probs: dict[str, float] = row["probs"]
-    model_label = row["label"]
-    data = {
-        "text": row["text"],
-        "target_id": row["target_id"],
-        "shop_id": shop_id,
-        "task": task,
-        "model_label": model_label,
-        "uncertainty": round(float(row["uncertainty"]), 4),
-    }
+    data = {"text": row["text"], "target_id": row["target_id"], "model_label": row["label"],
+            "shop_id": shop_id, "uncertainty": round(float(row["uncertainty"]), 4)}  # fmt: skip
     data.update({context_key(c): row.get(c, "") for c in context})
-    result = [
-        {"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices",
-         "value": {"choices": [model_label]}}
-    ]  # fmt: skip
+    assert spec.labelling is not None
     score = round(float(max(probs.values())) if probs else 0.0, 4)
-    return {
-        "data": data,
-        "predictions": [{"model_version": version, "score": score, "result": result}],
-    }
+    return {"data": data, "predictions": [{"model_version": version, "score": score,
+                                           "result": prediction_result(spec.labelling, row["label"])}]}  # fmt: skip
 
 
-def existing_tasks(client: LabelStudioClient, ls_project_id: int, shop_id: str) -> dict[str, int]:
-    """``target_id`` -> Label Studio task id for the shop's tasks already in the project."""
-    out: dict[str, int] = {}
-    for ls_task in client.iter_tasks(ls_project_id):
-        data = ls_task.get("data") or {}
-        if data.get("target_id") is not None and str(data.get("shop_id")) == shop_id:
-            out[str(data["target_id"])] = int(ls_task["id"])
-    return out
-
-
-def _select_new(spec: Any, candidates: pd.DataFrame, n: int, strategy: str, diverse: bool,
-                store: Store, shop_id: str) -> pd.DataFrame:  # fmt: skip
+def _select_new(ctx: Context, spec: Task, shop_id: str, candidates: pd.DataFrame, n: int,
+                strategy: str, diverse: bool) -> pd.DataFrame:  # fmt: skip
     if n <= 0 or candidates.empty:
         return candidates.iloc[0:0].assign(uncertainty=[])
     probs = _prob_matrix(candidates["probs"], spec.labels)
     texts = None
     if diverse:
-        frame = spec.load_texts(store, shop_id).set_index("target_id")["text"]
+        frame = spec.labelling_texts(ctx, shop_id).set_index("target_id")["text"]
         texts = frame.reindex(candidates["target_id"]).fillna("").tolist()
     picked = select_batch(probs, n, strategy=strategy, diverse=diverse, texts=texts)
-    scores = select_scores(probs, strategy)
     chosen = candidates.iloc[picked].copy()
-    chosen["uncertainty"] = scores[picked]
+    chosen["uncertainty"] = select_scores(probs, strategy)[picked]
     return chosen
 
 
@@ -185,72 +114,46 @@ def select_scores(probs: np.ndarray, strategy: str) -> np.ndarray:
     return uncertainty_scores(probs, "entropy" if strategy == "random" else strategy)
 
 
-def push(
-    store: Store,
-    task: str,
-    n: int,
-    strategy: str = "entropy",
-    diverse: bool = False,
-    shop_id: str = "sample",
-    client: LabelStudioClient | None = None,
-    settings: Settings | None = None,
-) -> PushReport:
-    """Queue the ``n`` least certain rows of ``task`` in Label Studio (see the module docstring).
-
-    Rows left ``pending`` by an earlier push that failed count towards ``n`` and are sent first.
-    """
-    from core.registry import active_version
-    from core.tasks import get_task
-
-    check_target(task, shop_id)
-    if strategy not in STRATEGIES:
-        raise InputError(f"unknown strategy {strategy!r}; choose one of: {', '.join(STRATEGIES)}")
+def push(ctx: Context, task: str, n: int, strategy: str = "entropy", diverse: bool = False,
+         shop_id: str = "sample", client: LabelStudioClient | None = None) -> PushReport:  # fmt: skip
+    """Queue the ``n`` least certain rows of the shop's ``task`` in Label Studio (module
+    docstring). Rows left ``pending`` by an earlier failed push count towards ``n``."""
+    spec = check_target(task, shop_id)
+    if spec.labelling is None:
+        raise InputError(f"{task} rows are not sent to annotators; labelled tasks: "
+                         f"{', '.join(t.name for t in _labelled())}")  # fmt: skip
+    if strategy not in UNCERTAINTY_SIGNALS:
+        raise InputError(f"unknown strategy {strategy!r}; choose one of: "
+                         f"{', '.join(UNCERTAINTY_SIGNALS)}")  # fmt: skip
     if n < 1:
         raise InputError("--n must be at least 1")
-    settings = settings or load_settings()
-    spec = get_task(task)
-    version = active_version(task)
+    version = ctx.registry.active(shop_id, task)
     if version is None:
         raise ShopLensError(
-            f"No active model for {task!r}: train one with `shoplens train {task}` and score the "
-            f"rows with `shoplens score {task}` before pushing."
+            f"Shop {shop_id!r} has no active {task} model: train one with `shoplens train {task} "
+            f"--shop {shop_id}` and score the rows with `shoplens score {task} --shop {shop_id}` "
+            "before pushing."
         )
+    store = ctx.store
     report = PushReport(task, shop_id, version, strategy, diverse)
-    report.reopened = _reopen_if_project_gone(store, task, client, settings)
-    pending = store.query_df(
-        "SELECT target_id, uncertainty FROM label_queue WHERE shop_id = ? AND task = ? "
-        "AND status = 'pending' ORDER BY queued_at, target_id",
-        [shop_id, task],
-    )
-    candidates = candidate_predictions(store, task, shop_id, version)
+    client = client or LabelStudioClient.from_settings(ctx.settings)
+    report.reopened = _reopen_if_project_gone(ctx, shop_id, task, client)
+    pending = queue_repo.pending(store, shop_id, task)
+    candidates = prediction_repo.unlabelled_candidates(store, shop_id, task, version)
+    candidates["probs"] = candidates["probs"].map(_probs_dict)
     if candidates.empty and pending.empty:
-        n_preds = store.query_df(
-            "SELECT count(*) AS n FROM predictions WHERE shop_id = ? AND task = ? "
-            "AND model_version = ?",
-            [shop_id, task, version],
-        )["n"].iloc[0]
-        if n_preds == 0:
+        if prediction_repo.count(store, shop_id, task, version) == 0:
             raise ShopLensError(
                 f"No predictions from the active {task} model {version} for shop {shop_id!r}: "
-                f"run `shoplens score {task}` first."
+                f"run `shoplens score {task} --shop {shop_id}` first."
             )
         return report  # every scored row is queued or labelled already
-    chosen = _select_new(spec, candidates, n - len(pending), strategy, diverse, store, shop_id)
+    chosen = _select_new(ctx, spec, shop_id, candidates, n - len(pending), strategy, diverse)
     report.selected, report.resumed = len(chosen), len(pending)
-    if len(chosen):
-        now = _now()
-        with store.write() as con:
-            con.executemany(
-                "INSERT INTO label_queue (shop_id, task, target_id, model_version, strategy, "
-                "uncertainty, queued_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                [
-                    [shop_id, task, t, version, strategy + ("+diverse" if diverse else ""),
-                     float(u), now]
-                    for t, u in zip(chosen["target_id"], chosen["uncertainty"], strict=True)
-                ],
-            )  # fmt: skip
+    queue_repo.add_pending(store, shop_id, task, version,
+                           strategy + ("+diverse" if diverse else ""), chosen)  # fmt: skip
     try:
-        _send_pending(store, spec, shop_id, version, client, settings, report)
+        _send_pending(ctx, spec, shop_id, version, client, report)
     except LabelStudioUnavailable as exc:
         raise LabelStudioUnavailable(
             f"{exc} The {report.selected + report.resumed} chosen rows are kept as pending in the "
@@ -259,56 +162,61 @@ def push(
     return report
 
 
-def _reopen_if_project_gone(
-    store: Store, task: str, client: LabelStudioClient | None, settings: Settings
-) -> int:
-    """Rows re-opened because the task's recorded project vanished (0 when it is there)."""
-    if project_id(task, settings) is None:
-        return 0
+def _labelled() -> list[Task]:
+    from core.tasks import labelled_tasks
+
+    return labelled_tasks()
+
+
+def _reopen_if_project_gone(ctx: Context, shop_id: str, task: str,
+                            client: LabelStudioClient) -> int:  # fmt: skip
+    """Rows re-opened because the recorded project vanished (0 when it is there)."""
     try:
-        live_project_id(client or LabelStudioClient.from_settings(settings), task, settings)
+        live_project_id(client, ctx.store, shop_id, task)
     except ProjectGone:
-        return retire_project(store, task)[1]
+        return queue_repo.retire(ctx.store, shop_id, task)[1]
     except LabelStudioUnavailable:
         pass  # reported by the send, once the chosen rows are safely pending
     return 0
 
 
-def _send_pending(store: Store, spec: Any, shop_id: str, version: str,
-                  client: LabelStudioClient | None, settings: Settings,
-                  report: PushReport) -> None:  # fmt: skip
+def existing_tasks(client: LabelStudioClient, ls_project_id: int, shop_id: str) -> dict[str, int]:
+    """``target_id`` -> Label Studio task id for the tasks ShopLens already put in the project."""
+    out: dict[str, int] = {}
+    for ls_task in client.iter_tasks(ls_project_id):
+        data = ls_task.get("data") or {}
+        if data.get("shop_id") not in (None, shop_id):
+            continue  # a project that an earlier ShopLens shared between shops
+        if data.get("target_id") is not None:
+            out[str(data["target_id"])] = int(ls_task["id"])
+    return out
+
+
+def _send_pending(ctx: Context, spec: Task, shop_id: str, version: str,
+                  client: LabelStudioClient, report: PushReport) -> None:  # fmt: skip
     """Import the queue's pending rows (skipping any already in the project), mark them queued."""
-    queue = store.query_df(
-        "SELECT target_id, uncertainty, model_version FROM label_queue WHERE shop_id = ? "
-        "AND task = ? AND status = 'pending' ORDER BY uncertainty DESC, target_id",
-        [shop_id, spec.name],
-    )
+    store = ctx.store
+    queue = queue_repo.pending(store, shop_id, spec.name)
     if queue.empty:
         return
     ids = queue["target_id"].tolist()
-    texts = task_texts(store, spec, shop_id, ids)
+    texts = masked_rows(ctx, spec, shop_id, ids)
     context = [c for c in texts.columns if c not in ("target_id", "text")]
-    preds = store.query_df(
-        "SELECT target_id, label, probs FROM predictions WHERE shop_id = ? AND task = ? "
-        "AND model_version = ? AND target_id IN (SELECT unnest(?::VARCHAR[]))",
-        [shop_id, spec.name, version, ids],
-    )
+    preds = prediction_repo.of_targets(store, shop_id, spec.name, version, ids)
     preds["probs"] = preds["probs"].map(_probs_dict)
-    rows = queue.merge(texts, on="target_id", how="left").merge(preds, on="target_id", how="left")
+    rows = queue[["target_id", "uncertainty"]].merge(texts, on="target_id", how="left")
+    rows = rows.merge(preds, on="target_id", how="left")
     rows["text"] = rows["text"].fillna("")
     rows["label"] = rows["label"].fillna(spec.labels[0])
     rows["probs"] = rows["probs"].map(lambda p: p if isinstance(p, dict) else {})
-    client = client or LabelStudioClient.from_settings(settings)
-    pid = ensure_project(
-        client, spec, context, model_version=version, settings=settings,
-        on_gone=lambda _old: retire_project(store, spec.name),
-    )  # fmt: skip
+    pid = ensure_project(client, store, spec, shop_id, context, model_version=version,
+                         on_gone=lambda _old: queue_repo.retire(store, shop_id, spec.name))  # fmt: skip
     report.project_id = pid
     present = existing_tasks(client, pid, shop_id)
     missing = rows[~rows["target_id"].isin(present)]
     report.already_in_label_studio = len(rows) - len(missing)
     if len(missing):
-        payload = [_ls_task(r, spec.name, shop_id, version, context) for _, r in missing.iterrows()]
+        payload = [_ls_task(spec, shop_id, r, version, context) for _, r in missing.iterrows()]
         answer = client.import_tasks(pid, payload)
         task_ids = answer.get("task_ids") or []
         if len(task_ids) == len(payload):
@@ -317,56 +225,29 @@ def _send_pending(store: Store, spec: Any, shop_id: str, version: str,
             present = existing_tasks(client, pid, shop_id)
         report.imported = len(missing)
     follow_model_version(client, pid, version)
-    with store.write() as con:
-        con.executemany(
-            "UPDATE label_queue SET status = 'queued', ls_project_id = ?, ls_task_id = ? "
-            "WHERE shop_id = ? AND task = ? AND target_id = ? AND status = 'pending'",
-            [[pid, present[t], shop_id, spec.name, t] for t in ids if t in present],
-        )
+    queue_repo.mark_queued(
+        store, shop_id, spec.name, pid, {t: present[t] for t in ids if t in present}
+    )
     report.target_ids = ids
 
 
-def _prediction(ls_task_id: int, label: str, probs: dict[str, float], version: str) -> dict:
-    result = [
-        {"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices",
-         "value": {"choices": [label]}}
-    ]  # fmt: skip
-    score = round(float(max(probs.values())) if probs else 0.0, 4)
-    return {"task": ls_task_id, "model_version": version, "score": score, "result": result}
-
-
-def refresh_open_tasks(
-    store: Store,
-    task: str,
-    shop_id: str,
-    version: str,
-    client: LabelStudioClient | None = None,
-    settings: Settings | None = None,
-) -> tuple[int, bool]:
-    """Give the queued (unanswered) tasks the new version's guesses and point the project at it.
-
-    Called after a promotion so annotators confirm or correct the current model. Returns how
-    many tasks got a new prediction and whether the project now follows ``version``.
-    """
-    settings = settings or load_settings()
-    rows = store.query_df(
-        "SELECT q.ls_project_id, q.ls_task_id, p.label, p.probs FROM label_queue q "
-        "JOIN predictions p ON p.shop_id = q.shop_id AND p.task = q.task "
-        "AND p.target_id = q.target_id AND p.model_version = ? "
-        "WHERE q.shop_id = ? AND q.task = ? AND q.status = 'queued' AND q.ls_task_id IS NOT NULL",
-        [version, shop_id, task],
-    )
-    client = client or LabelStudioClient.from_settings(settings)
-    from labeling.projects import project_id, set_model_version
-
-    pid = project_id(task, settings)
-    if pid is None:
+def refresh_open_tasks(ctx: Context, task: str, shop_id: str, version: str,
+                       client: LabelStudioClient | None = None) -> tuple[int, bool]:  # fmt: skip
+    """Give the shop's queued (unanswered) tasks the new version's guesses and point the project
+    at it. Called after a promotion so annotators confirm or correct the current model. Returns
+    how many tasks got a new prediction and whether the project now follows ``version``."""
+    spec = check_target(task, shop_id)
+    client = client or LabelStudioClient.from_settings(ctx.settings)
+    pid = live_project_id(client, ctx.store, shop_id, task)
+    if pid is None or spec.labelling is None:
         return 0, False
-    rows = rows[rows["ls_project_id"] == pid]
+    rows = queue_repo.open_tasks(ctx.store, shop_id, task, version, pid)
     if len(rows):
-        client.import_predictions(
-            pid,
-            [_prediction(int(r.ls_task_id), r.label, _probs_dict(r.probs), version)
-             for r in rows.itertuples()],
-        )  # fmt: skip
-    return len(rows), set_model_version(client, task, version, settings)
+        predictions = []
+        for r in rows.itertuples():
+            probs = _probs_dict(r.probs)
+            score = round(float(max(probs.values())) if probs else 0.0, 4)
+            predictions.append({"task": int(r.ls_task_id), "model_version": version, "score": score,
+                                "result": prediction_result(spec.labelling, str(r.label))})  # fmt: skip
+        client.import_predictions(pid, predictions)
+    return len(rows), follow_model_version(client, pid, version)

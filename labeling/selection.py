@@ -17,15 +17,13 @@ import numpy as np
 
 from core.uncertainty import score_uncertainty
 
-STRATEGIES = ("entropy", "margin", "breaking_ties", "random")
 POOL_FACTOR = 10  # diverse: cluster the 10*n most uncertain rows
 
 
 def uncertainty_scores(probs: np.ndarray, strategy: str, seed: int = 0) -> np.ndarray:
-    """One score per row, higher = ask first (``random`` gives a seeded random order)."""
-    if strategy == "random":
-        return np.random.default_rng(seed).random(len(probs))
-    return score_uncertainty(probs, strategy)
+    """One score per row, higher = ask first: the registered uncertainty signal ``strategy``
+    (:data:`core.uncertainty.UNCERTAINTY_SIGNALS`; ``random`` is seeded by ``seed``)."""
+    return score_uncertainty(probs, strategy, seed)
 
 
 def text_embeddings(texts: Sequence[str], dims: int = 50, seed: int = 0) -> np.ndarray:

@@ -24,11 +24,12 @@ import subprocess
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
 from common.errors import ShopLensError
-from common.settings import Settings, load_settings
+from common.settings import Settings
 
 HEALTH_TIMEOUT_S = 180.0  # a cold start under load takes ~100 s (init) + a few seconds
 INIT_TIMEOUT_S = 600.0
@@ -81,9 +82,8 @@ def _executable(settings: Settings) -> Path:
     return exe
 
 
-def load_credentials(settings: Settings | None = None) -> Credentials | None:
+def load_credentials(settings: Settings) -> Credentials | None:
     """The stored admin credentials, or None before the first start."""
-    settings = settings or load_settings()
     path = settings.labelstudio.secrets_file
     if not path.is_file():
         return None
@@ -147,9 +147,8 @@ def is_initialised(settings: Settings) -> bool:
     return db_file.is_file() and settings.labelstudio.secrets_file.is_file()
 
 
-def initialise(settings: Settings | None = None) -> Credentials:
+def initialise(settings: Settings) -> Credentials:
     """Create the data folder, admin user and API token (``label-studio init``); ~50-100 s."""
-    settings = settings or load_settings()
     exe = _executable(settings)
     creds = load_credentials(settings) or _create_credentials(settings)
     ls = settings.labelstudio
@@ -191,14 +190,18 @@ def health(url: str, timeout_s: float = 2.0) -> bool:
         return False
 
 
-def _read_pid(settings: Settings) -> dict[str, object] | None:
+def _read_pid(settings: Settings) -> dict[str, Any] | None:
+    """The pid file's record, or None when there is none or it is unreadable."""
     path = _pid_file(settings)
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        info = json.loads(path.read_text(encoding="utf-8"))
     except ValueError:
         return None
+    if not isinstance(info, dict) or not isinstance(info.get("pid"), int):
+        return None
+    return info
 
 
 def _alive(pid: int) -> bool:
@@ -221,9 +224,8 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def status(settings: Settings | None = None) -> ServerStatus:
+def status(settings: Settings) -> ServerStatus:
     """Report whether the server is up, where, and what to do next."""
-    settings = settings or load_settings()
     url = settings.labelstudio.url
     info = _read_pid(settings)
     pid = int(info["pid"]) if info else None
@@ -253,9 +255,8 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
-def start(settings: Settings | None = None, timeout_s: float = HEALTH_TIMEOUT_S) -> ServerStatus:
+def start(settings: Settings, timeout_s: float = HEALTH_TIMEOUT_S) -> ServerStatus:
     """Start the server in the background (initialising it on first use) and wait for /health."""
-    settings = settings or load_settings()
     ls = settings.labelstudio
     current = status(settings)
     if current.up and current.pid is not None:
@@ -304,9 +305,8 @@ def start(settings: Settings | None = None, timeout_s: float = HEALTH_TIMEOUT_S)
     )
 
 
-def stop(settings: Settings | None = None, timeout_s: float = 10.0) -> ServerStatus:
+def stop(settings: Settings, timeout_s: float = 10.0) -> ServerStatus:
     """Stop the server this home started (SIGTERM to its process group, SIGKILL if it lingers)."""
-    settings = settings or load_settings()
     info = _read_pid(settings)
     url = settings.labelstudio.url
     if not info or not _alive(int(info["pid"])):

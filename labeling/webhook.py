@@ -6,10 +6,13 @@ registered for each ShopLens project. The receiver applies each delivery with th
 nothing twice. Label Studio does not retry a failed delivery: while the receiver is down, run
 ``shoplens label sync TASK`` to catch up.
 
-Deliveries must carry the ``X-ShopLens-Key`` header registered with the webhook (derived from the
-API token), so another local program cannot inject labels.
+Trust: a delivery must carry the ``X-ShopLens-Key`` header registered with the webhook (derived
+from the Label Studio API token, which only this ShopLens home holds; without it the receiver
+refuses to start). Its shop, task and row are never read from the payload's data: they come from
+what ShopLens recorded when it sent the row (the project id and Label Studio task id in the
+queue), and a label outside the task's label set is refused (422).
 
-    >>> server = make_server(store, port=8092)
+    >>> server = make_server(ctx, port=8092)
     >>> server.serve_forever()
 """
 
@@ -21,14 +24,18 @@ import json
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from common.settings import Settings, load_settings
-from db.store import Store
+from core.kinds.base import get_task
+from db.repo import labelling as repo
 from labeling.client import LabelStudioClient
-from labeling.projects import project_id
-from labeling.server import load_credentials
+from labeling.server import LabelStudioError, load_credentials
 from labeling.sync import SyncReport, apply_annotations, parse_annotation
+from labeling.templates import raw_label
+
+if TYPE_CHECKING:
+    from common.settings import Settings
+    from core.context import Context
 
 DEFAULT_PORT = 8092
 HOST = "127.0.0.1"
@@ -37,47 +44,85 @@ ACTIONS = ["ANNOTATION_CREATED", "ANNOTATION_UPDATED", "ANNOTATIONS_DELETED"]
 MAX_BODY = 5 * 1024 * 1024
 
 
-def webhook_key(settings: Settings | None = None) -> str:
-    """The shared secret a delivery must carry (a hash of the API token, never the token)."""
-    creds = load_credentials(settings or load_settings())
-    token = creds.token if creds else ""
-    return hashlib.sha256(f"shoplens-webhook:{token}".encode()).hexdigest()[:32]
+class RefusedDelivery(ValueError):
+    """A delivery that names a label the task does not offer."""
 
 
-def handle_payload(store: Store, payload: dict[str, Any]) -> SyncReport | None:
-    """Apply one delivery; None for actions and tasks that are not ShopLens annotations."""
+def webhook_key(settings: Settings) -> str:
+    """The shared secret a delivery must carry (a keyed hash of the API token, never the token).
+    Without Label Studio's credentials there is no secret and the receiver must not start."""
+    creds = load_credentials(settings)
+    if creds is None or not creds.token:
+        raise LabelStudioError(
+            "The webhook receiver has no secret yet: start Label Studio once with "
+            "`shoplens labelstudio start` (it creates the API token the key derives from)."
+        )
+    return hmac.new(creds.token.encode(), b"shoplens-webhook", hashlib.sha256).hexdigest()[:40]
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def handle_payload(ctx: Context, payload: dict[str, Any]) -> SyncReport | None:
+    """Apply one delivery; None for actions and rows that are not ShopLens's."""
     action = payload.get("action")
     if action in ("ANNOTATION_CREATED", "ANNOTATION_UPDATED"):
-        record = parse_annotation(payload.get("annotation") or {}, payload.get("task") or {})
-        return apply_annotations(store, [record]) if record else None
+        annotation = payload.get("annotation") or {}
+        ls_task = payload.get("task") or {}
+        project = payload.get("project") or {}
+        pid = _int(project.get("id") if isinstance(project, dict) else project)
+        pid = pid if pid is not None else _int(ls_task.get("project"))
+        ls_task_id = _int(ls_task.get("id") or annotation.get("task"))
+        if pid is None or ls_task_id is None or _int(annotation.get("id")) is None:
+            return None
+        row = repo.queued_targets(ctx.store, pid).get(ls_task_id)
+        if row is None:
+            return None  # not a row ShopLens sent to that project
+        spec = get_task(row[1])
+        label = raw_label(spec.labelling, annotation.get("result")) if spec.labelling else None
+        if label is not None and label not in (spec.labelling.choices if spec.labelling else ()):
+            raise RefusedDelivery(f"label {label[:80]!r} is not one of the {spec.name} labels")
+        model_label = (ls_task.get("data") or {}).get("model_label")
+        record = parse_annotation(annotation, ls_task_id, row, model_label)
+        return apply_annotations(ctx.store, [record]) if record else None
     if action in ("ANNOTATIONS_DELETED", "ANNOTATION_DELETED"):
         items = payload.get("annotations") or [payload.get("annotation") or {}]
-        ids = [int(a["id"]) for a in items if a.get("id") is not None]
-        return apply_annotations(store, [], deleted_ids=ids)
+        ids = [i for i in (_int(a.get("id")) for a in items if isinstance(a, dict)) if i]
+        return apply_annotations(ctx.store, [], deleted_ids=ids)
     return None
 
 
-def make_server(
-    store: Store, port: int = DEFAULT_PORT, key: str | None = None, host: str = HOST
-) -> ThreadingHTTPServer:
-    """A threaded HTTP server that applies deliveries to ``store`` (not yet serving)."""
-    expected = key if key is not None else webhook_key()
+def make_server(ctx: Context, port: int = DEFAULT_PORT, key: str | None = None,
+                host: str = HOST) -> ThreadingHTTPServer:  # fmt: skip
+    """A threaded HTTP server that applies deliveries to the context's store (not yet serving).
+    Without a key it derives one from Label Studio's token, and refuses to start without it."""
+    expected = key if key else webhook_key(ctx.settings)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             if not hmac.compare_digest(self.headers.get(KEY_HEADER, ""), expected):
                 self._answer(HTTPStatus.FORBIDDEN, {"error": "missing or wrong key"})
                 return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
+            length = _int(self.headers.get("Content-Length")) or 0
+            if length > MAX_BODY or length < 0:
                 self._answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "too large"})
                 return
             try:
                 payload = json.loads(self.rfile.read(length) or b"{}")
+                if not isinstance(payload, dict):
+                    raise ValueError
             except ValueError:
-                self._answer(HTTPStatus.BAD_REQUEST, {"error": "body is not JSON"})
+                self._answer(HTTPStatus.BAD_REQUEST, {"error": "body is not a JSON object"})
                 return
-            report = handle_payload(store, payload)
+            try:
+                report = handle_payload(ctx, payload)
+            except RefusedDelivery as exc:
+                self._answer(HTTPStatus.UNPROCESSABLE_ENTITY, {"error": str(exc)})
+                return
             self._answer(HTTPStatus.OK, report.to_dict() if report else {"ignored": True})
 
         def do_GET(self) -> None:  # noqa: N802
@@ -97,25 +142,18 @@ def make_server(
     return ThreadingHTTPServer((host, port), Handler)
 
 
-def register(
-    client: LabelStudioClient,
-    tasks: list[str],
-    port: int = DEFAULT_PORT,
-    settings: Settings | None = None,
-) -> list[int]:
-    """Register the receiver's URL on each task's project (once); returns the project ids."""
-    settings = settings or load_settings()
+def register(ctx: Context, client: LabelStudioClient, port: int = DEFAULT_PORT) -> list[int]:
+    """Register the receiver's URL on every recorded project (once); returns the project ids."""
     url = f"http://{HOST}:{port}/"
-    key = webhook_key(settings)
-    registered = []
-    for task in tasks:
-        pid = project_id(task, settings)
-        if pid is None:
+    key = webhook_key(ctx.settings)
+    registered: list[int] = []
+    for entry in repo.projects(ctx.store):
+        if entry.project_id in registered:
             continue
-        hooks = [h for h in client.list_webhooks(pid) if h.get("url") == url]
+        hooks = [h for h in client.list_webhooks(entry.project_id) if h.get("url") == url]
         if not hooks:
-            client.create_webhook(pid, url, ACTIONS, headers={KEY_HEADER: key})
-        registered.append(pid)
+            client.create_webhook(entry.project_id, url, ACTIONS, headers={KEY_HEADER: key})
+        registered.append(entry.project_id)
     return registered
 
 

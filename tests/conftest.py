@@ -60,3 +60,49 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_exit_status)
+
+
+@pytest.fixture
+def ctx(settings: Settings, store: Store):  # noqa: ANN201
+    """The process context (settings, store, model registry) over the test's store."""
+    from core.context import Context
+
+    return Context.from_settings(settings, store=store)
+
+
+@pytest.fixture
+def toy_task():  # noqa: ANN201
+    """The toy task of ``tests/toy_task.py``, registered for one test only."""
+    import importlib
+    import sys
+
+    from core.kinds.base import unregister_task
+
+    sys.modules.pop("tests.toy_task", None)
+    module = importlib.import_module("tests.toy_task")
+    yield module.TOY
+    unregister_task("toy")
+    sys.modules.pop("tests.toy_task", None)
+
+
+def seed_messages(store: Store, texts: dict[str, str], shop_id: str = "sample") -> None:
+    """Insert messages as {message_id: text} (and the shop, if new)."""
+    with store.write() as con:
+        con.execute("INSERT INTO shops SELECT ?, ?, now()::TIMESTAMP WHERE NOT EXISTS "
+                    "(SELECT 1 FROM shops WHERE shop_id = ?)", [shop_id, shop_id, shop_id])  # fmt: skip
+        con.executemany(
+            "INSERT INTO messages (shop_id, message_id, channel, text) VALUES (?, ?, 'support', ?)",
+            [(shop_id, m, t) for m, t in texts.items()],
+        )
+
+
+def seed_active_version(store: Store, task: str, version: str, shop_id: str = "sample",
+                        kind: str = "text_classification") -> None:  # fmt: skip
+    """Register a version (no files) and make it active: for tests of what reads the pointer."""
+    from datetime import datetime
+
+    from db.repo.models import VersionRow, register_version, set_active
+
+    register_version(store, VersionRow(shop_id, task, version, kind, "encoder_blend",
+                                       datetime(2024, 1, 1)))  # fmt: skip
+    set_active(store, shop_id, task, version)

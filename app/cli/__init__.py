@@ -1,7 +1,9 @@
 """The ``shoplens`` command: a thin layer over ``db/``, ``core/`` and ``labeling/``.
 
 Each area registers its sub-commands from its own module (one ``register(subparsers)`` each), so a
-new command is one function plus one line in ``COMMAND_MODULES``.
+new command is one function plus one line in ``COMMAND_MODULES``. This is the process's entry
+point: it reads the settings once and hands every handler a :class:`Runtime`, whose context
+(store and model registry) is built on first use.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from common.errors import ShopLensError
+
+if TYPE_CHECKING:
+    from common.settings import Settings
+    from core.context import Context
+    from db.store import Store
 
 COMMAND_MODULES = [
     "app.cli.data_cmds",
@@ -24,6 +31,29 @@ COMMAND_MODULES = [
 
 
 MAX_MESSAGE_CHARS = 2000
+
+
+class Runtime:
+    """What a command runs with: the settings (read once, here) and, on first use, the context
+    (store and model registry) built from them."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._ctx: Context | None = None
+
+    @property
+    def ctx(self) -> Context:
+        if self._ctx is None:
+            from core.context import Context
+
+            self._ctx = Context.from_settings(self.settings)
+        return self._ctx
+
+    @property
+    def store(self) -> Store:
+        from db.store import Store
+
+        return self._ctx.store if self._ctx else Store.from_settings(self.settings.store)
 
 
 def clip(message: str, limit: int = MAX_MESSAGE_CHARS) -> str:
@@ -65,7 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        result = args.handler(args)
+        from common.settings import load_settings
+
+        result = args.handler(args, Runtime(load_settings()))
+    except BrokenPipeError:  # the reader stopped listening (`| head`): not an error
+        _silence_stdout()
+        return 0
     except ShopLensError as exc:
         print(f"error: {clip(str(exc))}", file=sys.stderr)
         return exc.exit_code
@@ -81,10 +116,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(result or 0)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush to a closed pipe is quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
+
+
 def exit_quietly(code: int) -> None:
     """Exit with ``code`` without interpreter teardown, where duckdb 2.0's bindings print harmless
     "nanobind: leaked ..." lines that would confuse users."""
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
     sys.stderr.flush()
     os._exit(code)
 

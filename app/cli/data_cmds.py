@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from common.errors import InputError
+
+if TYPE_CHECKING:
+    from app.cli import Runtime
 
 # Heavy modules (duckdb, pandas, torch) are imported inside the handlers, so `shoplens --help`
 # and the other commands start fast.
@@ -37,14 +41,12 @@ def _parse_value_maps(pairs: list[str]) -> dict[str, dict[str, str]]:
     return maps
 
 
-def cmd_ingest(args: argparse.Namespace) -> int:
+def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
     from db.ingest import check_shop_id, ingest_file
-    from db.store import Store
 
     check_shop_id(args.shop)
-    store = Store.from_settings()
     report = ingest_file(
-        store,
+        rt.store,
         Path(args.path),
         args.kind,
         shop_id=args.shop,
@@ -56,37 +58,30 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_load_sample(args: argparse.Namespace) -> int:
+def cmd_load_sample(args: argparse.Namespace, rt: Runtime) -> int:
     from db.sample import load_sample
-    from db.store import Store
 
-    store = Store.from_settings()
-    for report in load_sample(store):
+    for report in load_sample(rt.store):
         print(report.summary())
     return 0
 
 
-def collect_status() -> dict:
-    """The store's status plus the model registry's active versions and Label Studio's state."""
-    from common.settings import load_settings
+def collect_status(rt: Runtime) -> dict:
+    """The store's status (rows and active model versions per shop) and Label Studio's state."""
     from db.status import store_status
-
-    settings = load_settings()
-    status = store_status(settings)
-    from core.registry import active_version
-    from core.tasks import TASKS
-
-    status["models"] = {task: active_version(task) for task in TASKS}
     from labeling.server import status as labelstudio_status
 
-    ls = labelstudio_status(settings).to_dict()
+    status = store_status(rt.ctx.store if rt.store.exists() else rt.store)
+    ls = labelstudio_status(rt.settings).to_dict()
     ls["state"] = "up" if ls["up"] else "down"
     status["labelstudio"] = ls
     return status
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    status = collect_status()
+def cmd_status(args: argparse.Namespace, rt: Runtime) -> int:
+    from core.tasks import all_tasks
+
+    status = collect_status(rt)
     if args.json:
         print(json.dumps(status, indent=2, default=str))
         return 0
@@ -96,8 +91,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     for shop, info in status["shops"].items():
         counts = ", ".join(f"{t} {n}" for t, n in info["rows"].items() if n)
         print(f"shop {shop}: {counts or 'no rows'}")
-    for task, version in status["models"].items():
-        print(f"model {task}: {version or 'none (run `shoplens train ' + task + '`)'}")
+        for task in all_tasks():
+            version = info["models"].get(task.name)
+            print(f"  model {task.name}: "
+                  f"{version or f'none (`shoplens train {task.name} --shop {shop}`)'}")  # fmt: skip
     ls = status["labelstudio"]
     print(f"label studio: {ls['state']}: {ls['message']}")
     return 0

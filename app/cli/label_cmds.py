@@ -8,38 +8,39 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labeling.selection import STRATEGIES
+if TYPE_CHECKING:
+    from app.cli import Runtime
+
+
+def _strategies() -> list[str]:
+    from core.uncertainty import UNCERTAINTY_SIGNALS
+
+    return list(UNCERTAINTY_SIGNALS)
 
 
 def _print(payload: dict[str, Any], as_json: bool, text: str) -> None:
     print(json.dumps(payload, indent=2, default=str) if as_json else text)
 
 
-def _store() -> Any:
-    from db.store import Store
-
-    return Store.from_settings()
-
-
 # labelstudio start | stop | status -------------------------------------------------------------
-def _labelstudio(args: argparse.Namespace) -> int:
+def _labelstudio(args: argparse.Namespace, rt: Runtime) -> int:
     from labeling import server
 
     action = {"start": server.start, "stop": server.stop, "status": server.status}[args.action]
-    if args.action == "start" and not server.is_initialised(server.load_settings()):
+    if args.action == "start" and not server.is_initialised(rt.settings):
         print("First start: initialising Label Studio (about a minute) ...", file=sys.stderr)
-    result = action()
+    result = action(rt.settings)
     _print(result.to_dict(), args.json, result.message)
     return 0 if result.up or args.action == "stop" else 3
 
 
 # label push | sync | status | webhook ------------------------------------------------------------
-def _push(args: argparse.Namespace) -> int:
+def _push(args: argparse.Namespace, rt: Runtime) -> int:
     from labeling.routing import push
 
-    report = push(_store(), args.task, args.n, args.strategy, args.diverse, args.shop)
+    report = push(rt.ctx, args.task, args.n, args.strategy, args.diverse, args.shop)
     text = (
         f"{report.imported} new tasks sent to Label Studio project {report.project_id} "
         f"({report.selected} chosen by {report.strategy}{' + diverse' if report.diverse else ''}, "
@@ -58,10 +59,15 @@ def _push(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sync(args: argparse.Namespace) -> int:
+def _sync(args: argparse.Namespace, rt: Runtime) -> int:
     from labeling.sync import sync
 
-    report = sync(_store(), args.task, args.shop)
+    report = sync(rt.ctx, args.task, args.shop)
+    if report.project_id is None:
+        _print(report.to_dict(), args.json,
+               f"Nothing to sync: no {args.task} rows of shop {args.shop} were sent to Label "
+               f"Studio yet (`shoplens label push {args.task} --shop {args.shop}`).")  # fmt: skip
+        return 0
     text = (
         f"{report.seen} annotations seen: {report.new} new, {report.updated} updated, "
         f"{report.deleted} deleted; {report.labels_written} human labels written, "
@@ -71,10 +77,10 @@ def _sync(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
+def _status(args: argparse.Namespace, rt: Runtime) -> int:
     from labeling.sync import label_status
 
-    status = label_status(_store(), args.task, args.shop)
+    status = label_status(rt.ctx, args.task, args.shop)
     agreement = "n/a" if status["agreement"] is None else f"{status['agreement']:.0%}"
     text = (
         f"{args.task}: {status['queued']} queued ({status['pending']} pending), "
@@ -85,14 +91,12 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _webhook(args: argparse.Namespace) -> int:
-    from core.tasks import text_tasks
+def _webhook(args: argparse.Namespace, rt: Runtime) -> int:
     from labeling import webhook
     from labeling.client import LabelStudioClient
 
-    tasks = args.task or text_tasks()
-    server = webhook.make_server(_store(), args.port)
-    projects = webhook.register(LabelStudioClient.from_settings(), tasks, args.port)
+    server = webhook.make_server(rt.ctx, args.port)
+    projects = webhook.register(rt.ctx, LabelStudioClient.from_settings(rt.settings), args.port)
     print(
         f"Webhook receiver on http://{webhook.HOST}:{args.port}/ for {len(projects)} project(s); "
         "Ctrl+C to stop. Missed deliveries: `shoplens label sync TASK`.",
@@ -106,27 +110,23 @@ def _webhook(args: argparse.Namespace) -> int:
 
 
 # retrain and jobs -------------------------------------------------------------------------------
-def _retrain(args: argparse.Namespace) -> int:
+def _retrain(args: argparse.Namespace, rt: Runtime) -> int:
     if args.background:
         from labeling.jobs import start_retrain
 
-        handle = start_retrain(args.task, args.shop, args.max_minutes)
+        handle = start_retrain(rt.settings, args.task, args.shop, args.max_minutes)
         text = f"Retrain started as job {handle.job_id} (pid {handle.pid}): `shoplens jobs {handle.job_id}`"
         _print({"job_id": handle.job_id, "pid": handle.pid}, args.json, text)
         return 0
     from labeling.retrain import retrain
 
     bar = _progress_bar(args.json)
-    report = retrain(_store(), args.task, args.shop, progress=bar, max_minutes=args.max_minutes,
+    report = retrain(rt.ctx, args.task, args.shop, progress=bar, max_minutes=args.max_minutes,
                      score=not args.no_score)  # fmt: skip
     if not args.json:
         print(file=sys.stderr)
-    before = report.metrics_before.get("macro_f1")
-    after = report.metrics_after.get("macro_f1")
-    text = (
-        f"{args.task}: new version {report.new_version}, macro-F1 {before} -> {after}, "
-        + ("promoted" if report.promoted else "not promoted (not better than the active one)")
-        + "".join(f"\nnote: {n}" for n in report.notes)
+    text = f"{args.task}: new version {report.new_version}: {report.decision}" + "".join(
+        f"\nnote: {n}" for n in report.notes
     )
     _print(report.to_dict(), args.json, text)
     return 0
@@ -141,15 +141,15 @@ def _progress_bar(quiet: bool) -> Any:
     return show
 
 
-def _jobs(args: argparse.Namespace) -> int:
+def _jobs(args: argparse.Namespace, rt: Runtime) -> int:
     from labeling.jobs import job_status, list_jobs
 
     if args.job_id:
-        state = job_status(args.job_id)
+        state = job_status(args.job_id, rt.settings)
         _print(state, args.json, f"{state['job_id']}: {state['state']} {state.get('progress', 0):.0%} "
                                  f"{state.get('message', '')}")  # fmt: skip
         return 0
-    jobs = list_jobs(task=args.task)
+    jobs = list_jobs(rt.settings, task=args.task)
     lines = [f"{j['job_id']}: {j['state']} {j.get('progress', 0):.0%} {j.get('message', '')}"
              for j in jobs] or ["no jobs"]  # fmt: skip
     _print({"jobs": jobs}, args.json, "\n".join(lines))
@@ -168,7 +168,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("push", help="send the N rows the active model is least sure of")
     p.add_argument("task")
     p.add_argument("--n", type=int, default=50, help="rows to send (default 50)")
-    p.add_argument("--strategy", choices=STRATEGIES, default="entropy")
+    p.add_argument("--strategy", choices=_strategies(), default="entropy")
     p.add_argument("--diverse", action="store_true", help="one row per cluster of similar texts")
     p.set_defaults(handler=_push)
     p = sub.add_parser("sync", help="pull annotations (new, changed, deleted) from Label Studio")
@@ -179,7 +179,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_status)
     p = sub.add_parser("webhook", help="receive Label Studio's annotation webhooks (foreground)")
     p.add_argument("--port", type=int, default=8092, help="port on 127.0.0.1 (default 8092)")
-    p.add_argument("--task", action="append", help="only this task's project (repeatable)")
     p.set_defaults(handler=_webhook)
     for action_parser in sub.choices.values():
         action_parser.add_argument("--shop", default="sample", help="shop id (default sample)")

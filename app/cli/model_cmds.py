@@ -1,5 +1,5 @@
-"""``shoplens`` model commands: train, evaluate, score, predict, explain, models, promote,
-rollback. Each is a thin wrapper over ``core/``."""
+"""``shoplens`` model commands: train, evaluate, score, predict, explain, models (list, copy),
+promote, rollback. Each is a thin wrapper over ``core/``; tasks come from the task registry."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import json
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from common.errors import InputError, ShopLensError
-from db.store import Store
+
+if TYPE_CHECKING:
+    from app.cli import Runtime
 
 # `make run` builds first models with these: a small encoder sample and a per-task budget keep
-# the four tasks to a few minutes on 2 CPU cores.
+# the tasks to a few minutes on 2 CPU cores.
 FIRST_MODEL_OVERRIDES = {
     "max_minutes": 1.5,
     "epochs": 2,
@@ -21,6 +24,12 @@ FIRST_MODEL_OVERRIDES = {
     "max_eval_examples": 600,
     "check_int8": True,
 }
+
+
+def _task_names() -> str:
+    from core.tasks import all_tasks
+
+    return " | ".join(t.name for t in all_tasks())
 
 
 def _progress_bar(desc: str):  # noqa: ANN202
@@ -35,35 +44,27 @@ def _progress_bar(desc: str):  # noqa: ANN202
     return bar, update
 
 
-def _store() -> Store:
-    return Store.from_settings()
-
-
-def _train_one(store: Store, task: str, overrides: dict, force: bool) -> int:
+def _train_one(rt: Runtime, task: str, shop: str, overrides: dict[str, Any], force: bool) -> None:
     from core.tasks import check_target
     from core.training import TrainingConfig, train_task
 
-    check_target(task, overrides.get("shop_id", "sample"))  # before any output names the task
+    check_target(task, shop)  # before any output names the task
     config = TrainingConfig(**overrides)
     bar, update = _progress_bar(f"train {task}")
     try:
-        result = train_task(store, task, config, progress=update, force_promote=force)
+        result = train_task(rt.ctx, task, shop, config, progress=update, force_promote=force)
     finally:
         bar.close()
-    model, tfidf = result.metrics["model"], result.metrics["baselines"]["tfidf_lr"]
-    state = "promoted (active)" if result.promoted else "kept; the active version scores higher"
-    print(f"{task} {result.version}: test macro-F1 {model['macro_f1']:.3f} "
-          f"(TF-IDF+LR {tfidf['macro_f1']:.3f}), accuracy {model['accuracy']:.3f}, "
-          f"{result.train_seconds:.0f} s; {state}")  # fmt: skip
-    return 0
+    print(result.summary())
+    for note in result.notes:
+        print(f"  note: {note}")
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    """Train one task, or every text task (``--all``), optionally only those without a model."""
-    from core.registry import active_version
-    from core.tasks import text_tasks
+def cmd_train(args: argparse.Namespace, rt: Runtime) -> int:
+    """Train one task, or every task (``--all``), optionally only those without a model."""
+    from core.tasks import all_tasks
 
-    overrides: dict = {"shop_id": args.shop}
+    overrides: dict[str, Any] = {}
     if args.all:
         overrides.update(FIRST_MODEL_OVERRIDES)
     for name in ("max_minutes", "epochs", "max_train_examples", "trainable_layers"):
@@ -72,160 +73,218 @@ def cmd_train(args: argparse.Namespace) -> int:
             overrides[name] = value
     if args.all == bool(args.task):
         raise InputError("give one TASK or --all (e.g. `shoplens train sentiment`)")
-    store = _store()
     if not args.all:
-        return _train_one(store, args.task, overrides, args.force_promote)
-    for task in text_tasks():
-        if args.if_missing and active_version(task):
-            print(f"{task}: already has an active model, skipped")
+        _train_one(rt, args.task, args.shop, overrides, args.force_promote)
+        return 0
+    for task in all_tasks():
+        if args.if_missing and rt.ctx.registry.active(args.shop, task.name):
+            print(f"{task.name}: shop {args.shop} has an active model already, skipped")
             continue
         try:
-            _train_one(store, task, overrides, args.force_promote)
+            _train_one(rt, task.name, args.shop, overrides, args.force_promote)
         except InputError as exc:  # a shop without messages or events: say so, go on
-            print(f"{task}: skipped: {exc}")
+            print(f"{task.name}: skipped: {exc}")
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
+def cmd_evaluate(args: argparse.Namespace, rt: Runtime) -> int:
     """Print a version's stored test metrics and its baselines as JSON."""
-    from core.registry import active_version, list_versions
-
-    version = args.version or active_version(args.task)
-    match = [v for v in list_versions(args.task) if v["version"] == version]
-    if not match:
-        raise ShopLensError(f"No {args.task} model version {version!r}: train one first.")
-    v = match[0]
-    out = {"task": args.task, "version": version, "active": v["active"], **v["metrics"]}
-    print(json.dumps(out, indent=2))
+    registry = rt.ctx.registry
+    version = args.version or registry.require_active(args.shop, args.task)
+    row = registry.version(args.shop, args.task, version)
+    out = {"task": args.task, "shop": args.shop, "version": version, "active": row.active,
+           "model_type": row.model_type, "forced": row.forced, **row.metrics}  # fmt: skip
+    print(json.dumps(out, indent=2, default=str))
     return 0
 
 
-def cmd_score(args: argparse.Namespace) -> int:
-    """Score the rows of a task that lack a prediction from the active version."""
-    from core.inference import score_task
+def cmd_score(args: argparse.Namespace, rt: Runtime) -> int:
+    """Score the rows of a task (or every task with an active model) that lack a prediction
+    from the active version."""
+    from core.engines import make_engine
+    from core.scoring import score_task
+    from core.tasks import all_tasks, check_target
+
+    if args.all == bool(args.task):
+        raise InputError("give one TASK or --all (e.g. `shoplens score sentiment`)")
+    engine = make_engine(args.engine, args.address)
+    if args.all:
+        tasks = [t.name for t in all_tasks() if rt.ctx.registry.active(args.shop, t.name)]
+        if not tasks:
+            print(
+                f"shop {args.shop} has no active model yet: `shoplens train --all --shop {args.shop}`"
+            )
+    else:
+        check_target(args.task, args.shop)  # before any output names the task
+        tasks = [args.task]
+    for task in tasks:
+        bar, update = _progress_bar(f"score {task}")
+        try:
+            n = score_task(rt.ctx, task, args.shop, progress=update, engine=engine)
+        finally:
+            bar.close()
+        print(f"{task}: scored {n} rows in shop {args.shop}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace, rt: Runtime) -> int:
+    """Predict every row of a CSV/Parquet file into an output CSV."""
+    from core.scoring import predict_file
     from core.tasks import check_target
 
-    check_target(args.task, args.shop)  # before any output names the task
-
-    bar, update = _progress_bar(f"score {args.task}")
-    try:
-        n = score_task(_store(), args.task, shop_id=args.shop, progress=update)
-    finally:
-        bar.close()
-    print(f"{args.task}: scored {n} rows in shop {args.shop}")
-    return 0
-
-
-def cmd_predict(args: argparse.Namespace) -> int:
-    """Predict every row of a CSV/Parquet file into an output CSV."""
-    from core.inference import predict_file
-
-    n = predict_file(args.task, Path(args.input), args.text_column, Path(args.output))
+    check_target(args.task, args.shop)
+    n = predict_file(rt.ctx, args.task, args.shop, Path(args.input), args.text_column,
+                     Path(args.output), overwrite=args.overwrite)  # fmt: skip
     print(f"wrote {n} rows to {args.output}")
     return 0
 
 
-def cmd_explain(args: argparse.Namespace) -> int:
-    """Explain one prediction as JSON (words, scores, convergence delta)."""
-    from core.explain import explain_text
+def cmd_explain(args: argparse.Namespace, rt: Runtime) -> int:
+    """Explain one prediction as JSON (what the serving model's parts say, and why)."""
+    from core.tasks import check_target
 
+    spec = check_target(args.task, args.shop)
     if not args.text.strip():
         raise InputError("give a non-empty text to explain")
-    print(json.dumps(asdict(explain_text(args.task, args.text, n_steps=args.steps)), indent=2))
+    predictor = rt.ctx.registry.load(args.shop, args.task)
+    result = spec.explain(predictor, args.text, n_steps=args.steps)
+    print(json.dumps(asdict(result), indent=2, default=str))
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    """List model versions per task with their test macro-F1."""
-    from core.registry import list_versions
-    from core.tasks import text_tasks
+def cmd_models(args: argparse.Namespace, rt: Runtime) -> int:
+    """List a shop's model versions per task with their primary test metric and baseline."""
+    from core.promotion import baseline_score, model_score
+    from core.tasks import all_tasks, get_task
 
-    for task in [args.task] if args.task else text_tasks():
-        versions = list_versions(task)
+    if args.copy_from:
+        return cmd_copy(args, rt)
+
+    fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
+    for spec in [get_task(args.task)] if args.task else all_tasks():
+        versions = rt.ctx.registry.versions(args.shop, spec.name)
         if not versions:
-            print(f"{task}: no model yet (`shoplens train {task}`)")
+            print(f"{spec.name}: shop {args.shop} has no model yet "
+                  f"(`shoplens train {spec.name} --shop {args.shop}`)")  # fmt: skip
         for v in versions:
-            f1 = v["metrics"].get("model", {}).get("macro_f1")
-            mark = "*" if v["active"] else " "
-            f1_text = f"{f1:.3f}" if f1 is not None else "n/a"
-            print(f"{mark} {task:10s} {v['version']}  macro-F1 {f1_text}  "
-                  f"plan {v.get('plan', '?')}  {v.get('train_seconds', 0):.0f} s")  # fmt: skip
+            mark = "*" if v.active else " "
+            forced = " (forced)" if v.forced else ""
+            copied = f" copied from {v.copied_from}" if v.copied_from else ""
+            print(f"{mark} {spec.name:10s} {v.version}  {v.model_type:16s} {spec.metric} "
+                  f"{fmt(model_score(v.metrics, spec.metric))} (baseline "
+                  f"{fmt(baseline_score(v.metrics, spec.metric))}){forced}{copied}")  # fmt: skip
     return 0
 
 
-def _store_if_exists() -> Store | None:
-    store = _store()
-    return store if store.exists() else None
+def cmd_copy(args: argparse.Namespace, rt: Runtime) -> int:
+    """Copy another shop's version into this shop (and activate it unless --no-activate)."""
+    from core.tasks import check_target
 
-
-def cmd_promote(args: argparse.Namespace) -> int:
-    """Activate a version (only if it is at least as good, unless --force)."""
-    from core.registry import promote
-
-    if promote(args.task, args.version, force=args.force, store=_store_if_exists()):
-        print(f"{args.task}: {args.version} is active")
-        return 0
-    raise ShopLensError(
-        f"{args.version} has a lower test macro-F1 than the active {args.task} model; "
-        "use --force to activate it anyway"
-    )
-
-
-def cmd_rollback(args: argparse.Namespace) -> int:
-    """Re-activate the previously active version."""
-    from core.registry import rollback
-
-    print(f"{args.task}: {rollback(args.task, store=_store_if_exists())} is active")
+    if not args.task:
+        raise InputError("name the task to copy, e.g. `shoplens models sentiment --copy-from acme`")
+    check_target(args.task, args.shop)
+    check_target(args.task, args.copy_from)
+    registry = rt.ctx.registry
+    version = args.version or registry.require_active(args.copy_from, args.task)
+    new = registry.copy(args.task, version, args.copy_from, args.shop)
+    text = f"{args.task}: {args.copy_from}/{version} copied to shop {args.shop} as {new}"
+    if not args.no_activate:
+        registry.activate(args.shop, args.task, new, action="copy")
+        text += " (active; its metrics were measured on the other shop's data)"
+    print(text)
     return 0
+
+
+def cmd_promote(args: argparse.Namespace, rt: Runtime) -> int:
+    """Activate a version if it beats the active one and its baseline (or with --force)."""
+    from core.promotion import promote
+
+    decision = promote(rt.ctx, args.shop, args.task, args.version, force=args.force)
+    if not decision.promoted:
+        raise ShopLensError(f"{args.task}: {decision.reason}; use --force to activate it anyway")
+    print(f"{args.task}: {decision.reason}")
+    if decision.forced:
+        print("warning: this version was forced in; the Models page shows it as forced")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace, rt: Runtime) -> int:
+    """Re-activate the shop's previously active version."""
+    print(f"{args.task}: {rt.ctx.registry.rollback(args.shop, args.task)} is active in shop "
+          f"{args.shop}")  # fmt: skip
+    return 0
+
+
+def _shop(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shop", default="sample", help="shop id (default: sample)")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the model commands to the ``shoplens`` parser."""
-    p = subparsers.add_parser("train", help="train a task's model (or --all)")
-    p.add_argument("task", nargs="?", help="sentiment | intent | demand | purchase")
-    p.add_argument("--all", action="store_true", help="every text task, with quick defaults")
+    tasks = _task_names()
+    p = subparsers.add_parser("train", help="train a task's model for a shop (or --all)")
+    p.add_argument("task", nargs="?", help=tasks)
+    p.add_argument("--all", action="store_true", help="every task, with quick defaults")
     p.add_argument("--if-missing", action="store_true", help="skip tasks that have a model")
     p.add_argument("--max-minutes", type=float, help="wall-clock budget per task")
     p.add_argument("--epochs", type=int)
     p.add_argument("--max-train-examples", type=int, help="cap the encoder's training rows")
     p.add_argument("--trainable-layers", type=int, help="top layers to train; -1 = all")
     p.add_argument("--force-promote", action="store_true", help="activate even if not better")
-    p.add_argument("--shop", default="sample")
+    _shop(p)
     p.set_defaults(handler=cmd_train)
 
     p = subparsers.add_parser("evaluate", help="print a model version's test metrics as JSON")
-    p.add_argument("task")
+    p.add_argument("task", help=tasks)
     p.add_argument("--version")
+    _shop(p)
     p.set_defaults(handler=cmd_evaluate)
 
     p = subparsers.add_parser("score", help="write predictions for rows not yet scored")
-    p.add_argument("task")
-    p.add_argument("--shop", default="sample")
+    p.add_argument("task", nargs="?", help=tasks)
+    p.add_argument("--all", action="store_true", help="every task with an active model")
+    p.add_argument("--engine", default="local", help="where to compute (default: local)")
+    p.add_argument("--address", help="the cluster address of a distributed engine")
+    _shop(p)
     p.set_defaults(handler=cmd_score)
 
     p = subparsers.add_parser("predict", help="predict a CSV/Parquet file into a CSV")
-    p.add_argument("task")
+    p.add_argument("task", help=tasks)
     p.add_argument("--input", required=True)
     p.add_argument("--text-column", required=True)
     p.add_argument("--output", required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    _shop(p)
     p.set_defaults(handler=cmd_predict)
 
-    p = subparsers.add_parser("explain", help="word attributions for one text, as JSON")
-    p.add_argument("task")
+    p = subparsers.add_parser("explain", help="why the model says what it says, as JSON")
+    p.add_argument("task", help=tasks)
     p.add_argument("text")
     p.add_argument("--steps", type=int, default=20)
+    _shop(p)
     p.set_defaults(handler=cmd_explain)
 
-    p = subparsers.add_parser("models", help="list model versions")
-    p.add_argument("task", nargs="?")
+    p = subparsers.add_parser(
+        "models",
+        help="list a shop's model versions, or copy one from another shop",
+        description="List a shop's versions per task. With --copy-from, copy another shop's "
+        "version of TASK into --shop (an operator's explicit choice) and activate it.",
+    )
+    p.add_argument("task", nargs="?", help=tasks)
+    p.add_argument("--copy-from", metavar="SHOP", help="copy TASK's model from this shop")
+    p.add_argument("--version", help="with --copy-from: the version (default: its active one)")
+    p.add_argument("--no-activate", action="store_true", help="with --copy-from: do not activate")
+    _shop(p)
     p.set_defaults(handler=cmd_models)
 
     p = subparsers.add_parser("promote", help="activate a model version")
-    p.add_argument("task")
+    p.add_argument("task", help=tasks)
     p.add_argument("version")
-    p.add_argument("--force", action="store_true")
+    p.add_argument("--force", action="store_true", help="activate even if not better (warned)")
+    _shop(p)
     p.set_defaults(handler=cmd_promote)
 
     p = subparsers.add_parser("rollback", help="re-activate the previous model version")
-    p.add_argument("task")
+    p.add_argument("task", help=tasks)
+    _shop(p)
     p.set_defaults(handler=cmd_rollback)

@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from accounts.service import (
     ROLES,
@@ -24,8 +25,11 @@ from accounts.service import (
     validate_password,
 )
 from common.errors import InputError
-from common.settings import Settings, load_settings
+from common.settings import Settings
 from db.store import Store
+
+if TYPE_CHECKING:
+    from app.cli import Runtime
 
 ADMIN_PASSWORD_FILE = "admin_password"
 _MAX_PASSWORD_FILE_BYTES = 4096
@@ -86,9 +90,9 @@ def _ask_password(args: argparse.Namespace) -> str:
     return validate_password(first)
 
 
-def cmd_setup_admin(args: argparse.Namespace) -> int:
+def cmd_setup_admin(args: argparse.Namespace, rt: Runtime) -> int:
     """Create the first admin account (or, with --if-missing, do nothing when one exists)."""
-    settings = load_settings()
+    settings = rt.settings
     store = _store(settings)
     secret_path = settings.home / "secrets" / ADMIN_PASSWORD_FILE
     admins = list_accounts(store, role="admin")
@@ -117,9 +121,9 @@ def cmd_setup_admin(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_add(args: argparse.Namespace) -> int:
+def cmd_users_add(args: argparse.Namespace, rt: Runtime) -> int:
     """Add a merchant, annotator or admin account."""
-    settings = load_settings()
+    settings = rt.settings
     store = _store(settings)
     password = generate_password() if args.generate else _ask_password(args)
     account = create_account(store, args.username, password, args.role, args.shop)
@@ -130,9 +134,9 @@ def cmd_users_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_list(args: argparse.Namespace) -> int:
+def cmd_users_list(args: argparse.Namespace, rt: Runtime) -> int:
     """Print every account: username, role, shop, created."""
-    accounts = list_accounts(_store(load_settings()))
+    accounts = list_accounts(_store(rt.settings))
     if not accounts:
         print("No accounts yet: run `shoplens setup-admin`.")
         return 0
@@ -143,16 +147,16 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_remove(args: argparse.Namespace) -> int:
+def cmd_users_remove(args: argparse.Namespace, rt: Runtime) -> int:
     """Delete an account (never the last admin)."""
-    remove_account(_store(load_settings()), args.username)
+    remove_account(_store(rt.settings), args.username)
     print(f"Removed {args.username!r}.")
     return 0
 
 
-def cmd_users_set_password(args: argparse.Namespace) -> int:
+def cmd_users_set_password(args: argparse.Namespace, rt: Runtime) -> int:
     """Replace an account's password (prompt or --password-file)."""
-    set_password(_store(load_settings()), args.username, _ask_password(args))
+    set_password(_store(rt.settings), args.username, _ask_password(args))
     print(f"Password of {args.username!r} changed.")
     return 0
 

@@ -9,6 +9,13 @@ from app.ui.textdata import TRAIN_HINT
 from db import dashboard_queries as dq
 from db import prediction_queries as pq
 
+PAGE = {
+    "title": "Behaviour",
+    "icon": ":material/timeline:",
+    "order": 20,
+    "roles": ("merchant", "admin"),
+}
+
 ctx = page_context()
 f, store = ctx.filters, ctx.store
 args = {
@@ -109,7 +116,9 @@ with left:
         high = spread.loc[spread["low"] >= 0.5, "rows"].sum()
         st.caption(f"{spread['rows'].sum():,} sessions scored · {high:,} likely to buy (p ≥ 0.5)")
     else:
-        missing("No purchase-propensity model yet.", TRAIN_HINT.format(task="purchase"))
+        missing(
+            "No purchase-propensity model yet.", TRAIN_HINT.format(task="purchase", shop=f.shop_id)
+        )
 with right:
     st.subheader("Flagged shoppers and sessions")
     flags = cached(pq.risk_flags, store, shop_id=f.shop_id)
@@ -117,7 +126,10 @@ with right:
         st.markdown("**Risk model** (anomaly score, with its reason)")
         st.dataframe(flags, hide_index=True, width="stretch")
     else:
-        st.caption("No risk scores yet: run `shoplens score risk` for anomaly scores with reasons.")
+        st.caption(
+            f"No risk scores yet: run `shoplens train risk --shop {f.shop_id}` then "
+            f"`shoplens score risk --shop {f.shop_id}` for anomaly scores with reasons."
+        )
     risky = cached(dq.risky_sessions, store, shop_id=f.shop_id, start=f.start, end=f.end)
     st.markdown("**Rules**, in this period")
     if len(risky):

@@ -4,9 +4,16 @@ import streamlit as st
 
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
-from app.ui.explain_view import masked
+from app.ui.explain_view import masked, quote
 from app.ui.metrics import NEED_LABELS, counts_over_time, demand_index
 from app.ui.textdata import TRAIN_HINT, has_predictions, named_needs, sentences_scored
+
+PAGE = {
+    "title": "Demand",
+    "icon": ":material/lightbulb:",
+    "order": 50,
+    "roles": ("merchant", "admin"),
+}
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
@@ -18,7 +25,7 @@ st.caption(
 if not has_predictions(store, f.shop_id, "demand"):
     missing(
         "No demand model has scored this shop's review sentences yet.",
-        TRAIN_HINT.format(task="demand"),
+        TRAIN_HINT.format(task="demand", shop=f.shop_id),
     )
     st.stop()
 sentences = sentences_scored(store, f)
@@ -53,8 +60,8 @@ st.caption(
 )
 for need in needs.head(8).itertuples():
     with st.expander(f"**{need.name}** · {need.sentences} sentences", expanded=need.need_id <= 2):
-        for quote in need.quotes:
-            st.markdown(f"> {masked(quote)}")
+        for text in need.quotes:
+            quote(masked(text))
 
 left, right = st.columns(2)
 per_review = (

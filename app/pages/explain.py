@@ -3,22 +3,31 @@
 import streamlit as st
 
 from app.ui.context import cached, page_context
-from app.ui.explain_view import active_version, explain, masked, predict
-from core.tasks import text_tasks
+from app.ui.explain_view import masked, quote, show_prediction
+from common.errors import ShopLensError
+from core.tasks import tasks_on_page
 from db import prediction_queries as pq
 
-ctx = page_context()
-f, store = ctx.filters, ctx.store
+PAGE = {
+    "title": "Explain",
+    "icon": ":material/manage_search:",
+    "order": 70,
+    "roles": ("merchant", "admin"),
+}
+
+page = page_context()
+f, store, ctx = page.filters, page.store, page.ctx
 st.title("Explain")
 st.caption(
-    "Each text model's prediction, its confidence and the words that drove it "
-    "(integrated gradients). Texts are PII-masked first."
+    "Each text model's prediction, its confidence and what drove it: the encoder's words "
+    "(integrated gradients) and the TF-IDF part's terms. Texts are PII-masked first."
 )
 
 samples = cached(pq.review_predictions, store, shop_id=f.shop_id)
 options = ["(paste your own)", *samples["review_id"].head(200).tolist()]
 pick = st.selectbox("Pick a review", options, key="explain_pick")
-default = "" if pick == options[0] else str(samples.set_index("review_id").at[pick, "text"])
+# a picked review is masked before it is shown, even in the text box
+default = "" if pick == options[0] else masked(str(samples.set_index("review_id").at[pick, "text"]))
 text = st.text_area(
     "Text",
     value=default,
@@ -26,7 +35,7 @@ text = st.text_area(
     key=f"explain_text_{pick}",
     placeholder="e.g. Love the colour but the zip broke after a week. Do you have it in XL?",
 )
-tasks = [t for t in text_tasks() if t in ("sentiment", "intent", "demand")]
+tasks = [t.name for t in tasks_on_page("explain") if t.explainable]
 highlights = st.toggle(
     "Word highlights (slower: about a second per model)", value=True, key="explain_why"
 )
@@ -37,36 +46,16 @@ if not text.strip():
 safe = masked(text.strip())
 if safe != text.strip():
     st.caption("Personal data was masked before the models saw the text.")
-st.markdown(f"> {safe}")
+quote(safe)
 
 for task, col in zip(tasks, st.columns(len(tasks)), strict=True):
     with col:
         st.subheader(task.title())
-        version = active_version(task)
+        version = ctx.registry.active(f.shop_id, task)
         if version is None:
-            st.info(f"No {task} model yet: run `shoplens train {task}`.")
+            st.info(f"No {task} model yet: run `shoplens train {task} --shop {f.shop_id}`.")
             continue
-        if highlights:
-            with st.spinner("Explaining…"):
-                result = explain(task, version, safe)
-            st.metric(
-                "Prediction",
-                result.label,
-                f"confidence {result.confidence:.0%}",
-                delta_color="off",
-                border=True,
-            )
-            st.html(result.html)
-            if result.delta is not None:
-                st.caption(f"Attribution convergence error {abs(result.delta):.3f}")
-        else:
-            probs = predict(task, version, safe)
-            label = max(probs, key=probs.get)
-            st.metric(
-                "Prediction",
-                label,
-                f"confidence {probs[label]:.0%}",
-                delta_color="off",
-                border=True,
-            )
-            st.bar_chart(probs, horizontal=True)
+        try:
+            show_prediction(ctx, f.shop_id, task, version, safe, highlights)
+        except ShopLensError as exc:
+            st.error(str(exc))

@@ -7,8 +7,15 @@ from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
 from app.ui.metrics import counts_over_time
 from app.ui.textdata import TRAIN_HINT, has_predictions, messages_scored
-from core.tasks import intent_category
+from core.tasks.intent import intent_category
 from db import dashboard_queries as dq
+
+PAGE = {
+    "title": "Intent",
+    "icon": ":material/support_agent:",
+    "order": 40,
+    "roles": ("merchant", "admin"),
+}
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
@@ -16,7 +23,8 @@ st.title("Intent")
 st.caption(f"Shop **{f.shop_id}** · messages from {f.start:%d %b %Y} – {f.end:%d %b %Y}")
 if not has_predictions(store, f.shop_id, "intent"):
     missing(
-        "No intent model has scored this shop's messages yet.", TRAIN_HINT.format(task="intent")
+        "No intent model has scored this shop's messages yet.",
+        TRAIN_HINT.format(task="intent", shop=f.shop_id),
     )
     st.stop()
 msgs = messages_scored(store, f)

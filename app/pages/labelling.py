@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui.context import cached, missing, page_context
 from app.ui.metrics import format_value
 from common.errors import ShopLensError
-from core.tasks import get_task, text_tasks
+from core.tasks import get_task, labelled_tasks
 from core.uncertainty import UNCERTAINTY_SIGNALS
 from db import prediction_queries as pq
 from labeling import server
@@ -13,10 +13,17 @@ from labeling.projects import project_id
 from labeling.routing import push
 from labeling.sync import label_status, sync
 
-ctx = page_context()
-f, store = ctx.filters, ctx.store
+PAGE = {
+    "title": "Labelling",
+    "icon": ":material/label:",
+    "order": 80,
+    "roles": ("annotator", "admin"),
+}
+
+page = page_context()
+f, store, ctx = page.filters, page.store, page.ctx
 st.title("Labelling")
-status = server.status()
+status = server.status(ctx.settings)
 if status.up:
     st.success(f"Label Studio is running at {status.url}", icon=":material/check_circle:")
 else:
@@ -24,26 +31,26 @@ else:
         "Label Studio is not running: pushing and syncing need it.", "`shoplens labelstudio start`"
     )
 
-task = (
-    st.segmented_control("Task", text_tasks(), default="sentiment", key="label_task") or "sentiment"
-)
+names = [t.name for t in labelled_tasks()]
+task = st.segmented_control("Task", names, default=names[0], key="label_task") or names[0]
 spec = get_task(task)
 st.caption(spec.description)
-version = cached(pq.latest_version, store, shop_id=f.shop_id, task=task)
-if version is None:
+version = ctx.registry.active(f.shop_id, task)
+if version is None or not cached(pq.scored_count, store, shop_id=f.shop_id, task=task):
     missing(
-        f"No {task} predictions yet: uncertain rows come from a model.",
-        f"`shoplens train {task}` then `shoplens score {task}`",
+        f"No {task} predictions yet in shop {f.shop_id}: uncertain rows come from its model.",
+        f"`shoplens train {task} --shop {f.shop_id}` then `shoplens score {task} --shop {f.shop_id}`",
     )
+    version = None
 
-labels_now = label_status(store, task, shop_id=f.shop_id)
+labels_now = label_status(ctx, task, shop_id=f.shop_id)
 waiting = cached(pq.uncertain_waiting, store, shop_id=f.shop_id, task=task) if version else 0
 c = st.columns(5)
 c[0].metric(
     "Uncertain, waiting",
     f"{waiting:,}",
     border=True,
-    help="Newest predictions with margin < 0.2, not yet sent.",
+    help="The active model's predictions with margin < 0.2, not yet sent.",
 )
 c[1].metric("In Label Studio", f"{labels_now['queued']:,}", border=True)
 c[2].metric("Human labels", f"{labels_now['human_labels']:,}", border=True)
@@ -66,9 +73,7 @@ with left, st.form(f"push_{task}"):
 if pushed:
     try:
         with st.spinner("Sending rows to Label Studio…"):
-            report = push(
-                store, task, int(n), strategy=strategy, diverse=diverse, shop_id=f.shop_id
-            )
+            report = push(ctx, task, int(n), strategy=strategy, diverse=diverse, shop_id=f.shop_id)
         st.success(
             f"Sent {report.imported} rows ({report.already_in_label_studio} were already there)."
         )
@@ -80,7 +85,7 @@ if pushed:
         st.error(str(exc))
 with right:
     st.markdown("**Bring answers back**")
-    pid = project_id(task)
+    pid = project_id(store, f.shop_id, task)
     if pid is not None:
         st.link_button(
             "Open the project in Label Studio",
@@ -90,7 +95,7 @@ with right:
     if st.button("Sync now", key=f"sync_{task}", disabled=not status.up):
         try:
             with st.spinner("Reading annotations…"):
-                result = sync(store, task, shop_id=f.shop_id)
+                result = sync(ctx, task, shop_id=f.shop_id)
             st.success(
                 f"Synced {result.seen} annotations: {result.new} new, {result.updated} changed, "
                 f"{result.deleted} deleted; {result.labels_written} labels written."

@@ -1,4 +1,5 @@
-"""Models: versions with metrics, confusion matrix, calibration, retrain, promote / rollback."""
+"""Models: a shop's versions per task with metrics against the baseline, the confusion matrix,
+calibration, retrain, promote / rollback."""
 
 import pandas as pd
 import streamlit as st
@@ -7,122 +8,119 @@ from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.jobs_view import job_key, job_progress
 from common.errors import ShopLensError
-from core import registry
-from core.tasks import get_task, text_tasks
+from core.promotion import baseline_score, model_score, promote
+from core.tasks import all_tasks, get_task
 from db import prediction_queries as pq
 from labeling.jobs import list_jobs, start_retrain
 
-ctx = page_context(require_shop=False)
-store, f = ctx.store, ctx.filters
-st.title("Models")
-task = (
-    st.segmented_control("Task", text_tasks(), default="sentiment", key="models_task")
-    or "sentiment"
-)
-labels = get_task(task).labels
+PAGE = {"title": "Models", "icon": ":material/model_training:", "order": 90, "roles": ("admin",)}
 
-running = [j for j in list_jobs(task=task) if j.get("state") == "running"]
+page = page_context()
+store, f, ctx = page.store, page.filters, page.ctx
+shop_id = f.shop_id
+st.title("Models")
+st.caption(f"Shop **{shop_id}** · each shop has its own models; a version serves only if it beats "
+           "its baseline and the active version on the shop's fixed test split.")  # fmt: skip
+names = [t.name for t in all_tasks()]
+task = st.segmented_control("Task", names, default=names[0], key="models_task") or names[0]
+spec = get_task(task)
+registry = ctx.registry
+
+running = [j for j in list_jobs(ctx.settings, task=task, shop_id=shop_id)
+           if j.get("state") == "running"]  # fmt: skip
 if running and not st.session_state.get(job_key(task)):
     st.session_state[job_key(task)] = running[0]["job_id"]
-shop_id = f.shop_id if f else "sample"
 if st.button(
     "Retrain",
     type="primary",
     key=f"retrain_{task}",
     disabled=bool(st.session_state.get(job_key(task))),
-    help="Train a new version in the background on every label (human > rule > derived); "
-    "it becomes active only if its macro-F1 is at least the active one's.",
+    help="Train a new version in the background on every label (human > rule > derived); it "
+    f"serves only if its {spec.metric} beats its baseline and the active version.",
 ):
     try:
-        handle = start_retrain(task, shop_id=shop_id)
+        handle = start_retrain(ctx.settings, task, shop_id=shop_id)
         st.session_state[job_key(task)] = handle.job_id
     except ShopLensError as exc:
         st.error(str(exc))
-job_progress(task)
+job_progress(ctx.settings, task)
 
-versions = registry.list_versions(task)
+versions = registry.versions(shop_id, task)
 if not versions:
-    missing(f"No {task} model yet.", f"`shoplens train {task}` (or press Retrain)")
+    missing(f"Shop {shop_id} has no {task} model yet.",
+            f"`shoplens train {task} --shop {shop_id}` (or press Retrain)")  # fmt: skip
     st.stop()
 
-
-def _model_metrics(version: dict) -> dict:
-    metrics = version.get("metrics") or {}
-    return metrics.get("model", metrics)
-
+active = next((v for v in versions if v.active), None)
+if active is not None and active.forced:
+    st.warning(f"The active version {active.version} was forced in with --force-promote: it did "
+               f"not beat the version before it or its baseline on the test split.",
+               icon=":material/warning:")  # fmt: skip
+if active is not None and active.metrics.get("is_baseline"):
+    st.info(f"The baseline (TF-IDF + logistic regression) serves {task}: no trained model beat "
+            "it on this shop's test split.", icon=":material/info:")  # fmt: skip
 
 table = pd.DataFrame(
     [{
-        "version": v["version"],
-        "active": v.get("active", False),
-        "created": v.get("created_at"),
-        "macro-F1": _model_metrics(v).get("macro_f1"),
-        "accuracy": _model_metrics(v).get("accuracy"),
-        "ECE": _model_metrics(v).get("ece"),
-        "TF-IDF+LR macro-F1": (v.get("metrics") or {}).get("baselines", {}).get("tfidf_lr", {}).get("macro_f1"),
+        "version": v.version,
+        "active": v.active,
+        "model": v.model_type + (" (forced)" if v.forced else ""),
+        "created": v.created_at,
+        spec.metric: model_score(v.metrics, spec.metric),
+        f"baseline {spec.metric}": baseline_score(v.metrics, spec.metric),
+        "accuracy": (v.metrics.get("model") or {}).get("accuracy"),
+        "ECE": (v.metrics.get("model") or {}).get("ece"),
+        "copied from": v.copied_from or "",
     } for v in reversed(versions)]
 )  # fmt: skip
-st.dataframe(
-    table,
-    hide_index=True,
-    width="stretch",
-    column_config={
-        c: st.column_config.NumberColumn(format="%.3f")
-        for c in ("macro-F1", "accuracy", "ECE", "TF-IDF+LR macro-F1")
-    },
-)
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    c: st.column_config.NumberColumn(format="%.3f")
+    for c in (spec.metric, f"baseline {spec.metric}", "accuracy", "ECE")})  # fmt: skip
 
-names = table["version"].tolist()
-active = registry.active_version(task)
+version_names = table["version"].tolist()
+active_name = active.version if active else None
 chosen = st.selectbox(
-    "Version",
-    names,
-    index=names.index(active) if active in names else 0,
+    "Version", version_names,
+    index=version_names.index(active_name) if active_name in version_names else 0,
     key=f"models_version_{task}",
-)
-meta = next(v for v in versions if v["version"] == chosen)
+)  # fmt: skip
+row = next(v for v in versions if v.version == chosen)
 
 c1, c2, c3 = st.columns([1, 1, 2])
-force = c3.checkbox("Promote even if macro-F1 is lower", key=f"force_{task}")
-if c1.button("Promote", key=f"promote_{task}", disabled=chosen == active):
+force = c3.checkbox("Promote even if it does not beat the active version or its baseline",
+                    key=f"force_{task}")  # fmt: skip
+if c1.button("Promote", key=f"promote_{task}", disabled=chosen == active_name):
     try:
-        if registry.promote(task, chosen, force=force, store=store if store.exists() else None):
-            st.success(
-                f"{chosen} is now the active {task} model. Rescore with `shoplens score {task}`."
-            )
+        decision = promote(ctx, shop_id, task, chosen, force=force)
+        if decision.promoted:
+            st.success(f"{chosen}: {decision.reason}. Its predictions show once the rows are "
+                       f"scored: `shoplens score {task} --shop {shop_id}`.")  # fmt: skip
             st.rerun()
         else:
-            st.warning(
-                f"{chosen} has a lower test macro-F1 than {active}; tick the box to promote anyway."
-            )
+            st.warning(f"{chosen}: {decision.reason}. Tick the box to promote it anyway.")
     except ShopLensError as exc:
         st.error(str(exc))
 if c2.button("Roll back", key=f"rollback_{task}", disabled=active is None):
     try:
-        back = registry.rollback(task, store=store if store.exists() else None)
-        st.success(f"Rolled back: {back} is active again.")
+        back = registry.rollback(shop_id, task)
+        st.success(f"Rolled back: {back} is active again; every page shows its predictions.")
         st.rerun()
     except ShopLensError as exc:
         st.error(str(exc))
 
 left, right = st.columns(2)
-model_metrics = _model_metrics(meta)
+model_metrics = row.metrics.get("model") or {}
 with left:
     st.subheader("Confusion matrix (test split)")
     matrix = model_metrics.get("confusion_matrix")
-    version_labels = tuple(meta.get("labels") or labels)
     if matrix:
-        frame = pd.DataFrame(matrix, index=version_labels, columns=version_labels)
+        frame = pd.DataFrame(matrix, index=spec.labels, columns=spec.labels)
         st.plotly_chart(charts.confusion_figure(frame), width="stretch")
     else:
-        st.caption("This version has no stored confusion matrix.")
+        st.caption("This version has no confusion matrix (it has no labelled test split).")
 with right:
     st.subheader("Calibration")
-    pairs = (
-        cached(pq.model_test_pairs, store, task=task, version=chosen)
-        if store.exists()
-        else pd.DataFrame()
-    )
+    pairs = cached(pq.model_test_pairs, store, shop_id=shop_id, task=task, version=chosen)
     if len(pairs):
         st.plotly_chart(charts.calibration_figure(charts.calibration_bins(pairs)), width="stretch")
         st.caption(f"{len(pairs):,} test rows scored by this version in the store.")

@@ -13,6 +13,13 @@ from app.ui.textdata import (
 )
 from db import dashboard_queries as dq
 
+PAGE = {
+    "title": "Overview",
+    "icon": ":material/dashboard:",
+    "order": 10,
+    "roles": ("merchant", "admin"),
+}
+
 ctx = page_context()
 f, store = ctx.filters, ctx.store
 prev_start, prev_end = dq.previous_period(f.start, f.end)
@@ -73,7 +80,9 @@ st.caption(
     "Demand index = share of reviews that ask for something, complain or ask a question."
 )
 if not len(reviews):
-    missing("No scored reviews in this period.", TRAIN_HINT.format(task="sentiment"))
+    missing(
+        "No scored reviews in this period.", TRAIN_HINT.format(task="sentiment", shop=f.shop_id)
+    )
 
 left, right = st.columns(2)
 with left:
@@ -86,7 +95,9 @@ with left:
         table["change"] = [int(n - previous.get(k, 0)) for k, n in counts.items()]
         st.dataframe(table, width="stretch")
     else:
-        missing("No scored messages in this period.", TRAIN_HINT.format(task="intent"))
+        missing(
+            "No scored messages in this period.", TRAIN_HINT.format(task="intent", shop=f.shop_id)
+        )
 with right:
     st.markdown("**Top demands** (named needs from reviews)")
     need_rows = sentences[sentences["label"].isin(NEED_LABELS)] if len(sentences) else sentences
@@ -101,4 +112,6 @@ with right:
             width="stretch",
         )
     else:
-        missing("No demand sentences in this period.", TRAIN_HINT.format(task="demand"))
+        missing(
+            "No demand sentences in this period.", TRAIN_HINT.format(task="demand", shop=f.shop_id)
+        )

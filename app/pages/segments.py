@@ -5,13 +5,22 @@ import streamlit as st
 from app.ui.context import cached, missing, page_context
 from app.ui.metrics import format_value
 from app.ui.segments import SegmentRule, build_segment, portrait, segment_csv
+from core.signals import shopper_signal_spec
 from db import dashboard_queries as dq
+
+PAGE = {
+    "title": "Segments",
+    "icon": ":material/groups:",
+    "order": 60,
+    "roles": ("merchant", "admin"),
+}
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
 st.title("Segments")
 st.caption(f"Shop **{f.shop_id}** · shoppers active {f.start:%d %b %Y} – {f.end:%d %b %Y}")
-users = cached(dq.user_signals, store, shop_id=f.shop_id, start=f.start, end=f.end)
+users = cached(dq.user_signals, store, shop_id=f.shop_id, start=f.start, end=f.end,
+               **shopper_signal_spec())  # fmt: skip
 if users.empty:
     missing("No shopper was active in this period.", "Widen the period in the sidebar.")
     st.stop()
@@ -34,7 +43,7 @@ with st.form("segment_rule"):
         disabled=not has_propensity,
         help=None
         if has_propensity
-        else "Run `shoplens train purchase` then `shoplens score purchase`.",
+        else f"Run `shoplens train purchase --shop {f.shop_id}` then `shoplens score purchase`.",
     )
     risk = c2.slider(
         "Risk score at least",
@@ -44,7 +53,9 @@ with st.form("segment_rule"):
         0.05,
         key="seg_risk",
         disabled=not has_risk,
-        help=None if has_risk else "Run `shoplens score risk`.",
+        help=None
+        if has_risk
+        else f"Run `shoplens train risk --shop {f.shop_id}` then `shoplens score risk`.",
     )
     st.markdown("**What they wrote**")
     c1, c2, c3 = st.columns(3)

@@ -9,6 +9,13 @@ from app.ui.explain_view import explain_block
 from app.ui.metrics import index_by, rating_disagreements, time_bucket, worsening_products
 from app.ui.textdata import TRAIN_HINT, has_predictions, reviews_scored
 
+PAGE = {
+    "title": "Sentiment",
+    "icon": ":material/sentiment_satisfied:",
+    "order": 30,
+    "roles": ("merchant", "admin"),
+}
+
 ctx = page_context()
 f, store = ctx.filters, ctx.store
 st.title("Sentiment")
@@ -19,7 +26,7 @@ st.caption(
 if not has_predictions(store, f.shop_id, "sentiment"):
     missing(
         "No sentiment model has scored this shop's reviews yet.",
-        TRAIN_HINT.format(task="sentiment"),
+        TRAIN_HINT.format(task="sentiment", shop=f.shop_id),
     )
     st.stop()
 
@@ -98,4 +105,4 @@ choice = st.selectbox(
     format_func=lambda rid: f"{rid} · {titles[rid]}",
 )  # fmt: skip
 if choice:
-    explain_block("sentiment", texts[choice], key=f"sent-{choice}")
+    explain_block(ctx.ctx, f.shop_id, "sentiment", texts[choice], key=f"sent-{choice}")

@@ -1,8 +1,10 @@
-"""What every page needs: the store, the viewer, the sidebar filters and cached queries.
+"""What every page needs: the context (settings, store, model registry), the viewer, the
+sidebar filters and cached queries.
 
-``app/main.py`` resolves these once per run and keeps them in ``st.session_state``; a page calls
-:func:`page_context` and gets them back, or a clear message (what is missing and the command that
-fixes it) and ``st.stop()``.
+The app process builds its :class:`core.context.Context` once (:func:`get_context`, reading the
+settings in this one place); ``app/main.py`` resolves the viewer and filters once per run and
+keeps them in ``st.session_state``; a page calls :func:`page_context` and gets them back, or a
+clear message (what is missing and the command that fixes it) and ``st.stop()``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any
 
 import streamlit as st
 
-from app.auth import PAGE_KEYS
+from app.ui.nav import page_keys
 from common.settings import load_settings
+from core.context import Context
 from db.store import Store
 
 LOAD_HINT = (
@@ -40,9 +43,27 @@ class Filters:
 
 @dataclass(frozen=True)
 class PageContext:
-    store: Store
+    ctx: Context
     viewer: Any
     filters: Filters | None
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
+
+
+@dataclass(frozen=True)
+class ShopPage:
+    """What a page that shows a shop's data gets: the context, the viewer and the chosen
+    filters (never None: :func:`page_context` stops the page before)."""
+
+    ctx: Context
+    viewer: Any
+    filters: Filters
+
+    @property
+    def store(self) -> Store:
+        return self.ctx.store
 
 
 class PageStore(Store):
@@ -99,11 +120,20 @@ class PageStore(Store):
             yield con
 
 
-def get_store() -> PageStore:
-    """The store named by the settings (``$SHOPLENS_HOME``); holds no connection until a page
-    run asks for one (see :class:`PageStore`)."""
-    settings = load_settings().store
-    return PageStore(settings.db_path, settings.lock_timeout_s)
+def get_context() -> Context:
+    """The app process's context: the settings (``$SHOPLENS_HOME``), a :class:`PageStore` that
+    holds no connection until a page run asks for one, and the model registry; built once per
+    settings (the settings are read here, the app's one place)."""
+    settings = load_settings()
+    return _context(str(settings.home), str(settings.store.db_path), settings)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _context(home: str, db_path: str, _settings: Any) -> Context:
+    # keyed by the folders the settings name; ``_settings`` itself is not hashed
+    settings = _settings
+    store = PageStore(settings.store.db_path, settings.store.lock_timeout_s)
+    return Context.from_settings(settings, store=store)
 
 
 def data_version(store: Store) -> float:
@@ -139,25 +169,24 @@ def missing(what: str, command: str | None = None) -> None:
     st.info(text, icon=":material/info:")
 
 
-def page_context(require_shop: bool = True) -> PageContext:
-    """The store, viewer and filters set by ``app/main.py``; stops the page with a message when
-    there is no data yet (and ``require_shop``)."""
-    ctx = st.session_state.get("_ctx")
-    if ctx is None:  # the page was run on its own, without app/main.py
-        store = get_store()
-        ctx = PageContext(store, st.session_state.get("viewer"), None)
-    if require_shop and ctx.filters is None:
+def page_context() -> ShopPage:
+    """The context, viewer and filters set by ``app/main.py``; stops the page with a message
+    when there is no shop data yet."""
+    page = st.session_state.get("_ctx")
+    if page is None:  # the page was run on its own, without app/main.py
+        page = PageContext(get_context(), st.session_state.get("viewer"), None)
+    if page.filters is None:
         missing("No shop data yet.", LOAD_HINT)
         st.stop()
-    return ctx
+    return ShopPage(page.ctx, page.viewer, page.filters)
 
 
 def allowed_pages(viewer: Any) -> set[str]:
     """The page keys a viewer may open (``Viewer.pages_allowed`` may be a property or method)."""
-    allowed = getattr(viewer, "pages_allowed", set())
+    allowed: Any = getattr(viewer, "pages_allowed", set())
     if callable(allowed):
         allowed = allowed()
-    return {key for key in allowed if key in PAGE_KEYS}
+    return {key for key in allowed if key in page_keys()}
 
 
 def can_see_shop(viewer: Any, shop_id: str) -> bool:

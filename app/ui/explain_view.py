@@ -1,11 +1,14 @@
-"""Explanations for the pages: a task's prediction and word highlights for one text.
+"""Explanations for the pages: what the serving model says of one text, and why.
 
-Texts are PII-masked before they reach a model or the screen. Each model version loads once per
-process (``st.cache_resource``); results are cached per (task, version, text).
+Texts are PII-masked before they reach a model or the screen, and shopper text is always shown
+as text: never as Markdown or HTML (a planted ``![x](http://host/pixel.png)`` stays a string, no
+link or image is rendered). Each model version loads once per process (``st.cache_resource``);
+results are cached per (shop, task, version, text).
 """
 
 from __future__ import annotations
 
+import html
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +16,9 @@ from typing import Any
 import streamlit as st
 
 from app.ui.highlight import highlight_html
+from common.errors import ShopLensError
+from core.context import Context
+from core.kinds.base import get_task
 from privacy.masking import mask_pii
 
 # one model call at a time: torch already uses every core, and Captum is memory-hungry
@@ -28,67 +34,122 @@ class TaskExplanation:
     confidence: float
     html: str
     delta: float | None
+    terms_html: str = ""
+    encoder_weight: float = 1.0
 
 
 def masked(text: str) -> str:
-    """The text with emails, phones, cards and addresses replaced by placeholders."""
+    """The text with emails, phones, ID and card numbers and addresses replaced."""
     return mask_pii(text or "")
 
 
-def active_version(task: str) -> str | None:
-    """The task's active model version (``None`` when no model is trained yet)."""
-    from core.registry import active_version as registry_active
-
-    return registry_active(task)
+def quote(text: str, container: Any = None) -> None:
+    """Show shopper text as a quote, as plain text: HTML-escaped, never read as Markdown."""
+    target = container if container is not None else st
+    target.html(
+        '<blockquote style="border-left: 3px solid #ccd5e0; margin: 0 0 .5rem 0; '
+        f'padding: .25rem .75rem; white-space: pre-wrap">{html.escape(text)}</blockquote>'
+    )
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=8)
-def load_model(task: str, version: str) -> Any:
-    """One model version, loaded once per process."""
-    from core.registry import load_model as registry_load
+def load_model(home: str, shop_id: str, task: str, version: str, _ctx: Context) -> Any:
+    """One model version, loaded once per process (keyed by runtime folder, shop, task and
+    version; the context itself is not hashed)."""
+    return _ctx.registry.load(shop_id, task, version)
 
-    return registry_load(task, version)
+
+def _model(ctx: Context, shop_id: str, task: str, version: str) -> Any:
+    return load_model(str(ctx.home), shop_id, task, version, ctx)
+
+
+def predict(ctx: Context, shop_id: str, task: str, version: str, text: str) -> dict[str, float]:
+    """Class probabilities of one text from a model version."""
+    return _predict(str(ctx.home), shop_id, task, version, text, ctx)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def predict(task: str, version: str, text: str) -> dict[str, float]:
-    """Class probabilities of one text from a model version."""
-    model = load_model(task, version)
+def _predict(home: str, shop_id: str, task: str, version: str, text: str,
+             _ctx: Context) -> dict[str, float]:  # fmt: skip
+    model = _model(_ctx, shop_id, task, version)
     with _MODEL_LOCK:
         probs = model.predict_proba([text])[0]
     return {label: float(p) for label, p in zip(model.labels, probs, strict=True)}
 
 
+def explain(ctx: Context, shop_id: str, task: str, version: str, text: str,
+            n_steps: int = 50) -> TaskExplanation:  # fmt: skip
+    """The serving model's label, confidence, encoder word highlights and TF-IDF terms."""
+    return _explain(str(ctx.home), shop_id, task, version, text, n_steps, ctx)
+
+
 @st.cache_data(show_spinner=False, max_entries=128)
-def explain(task: str, version: str, text: str, n_steps: int = 50) -> TaskExplanation:
-    """Prediction, confidence and word highlights (Captum integrated gradients) for one text."""
-    from core.explain import explain_text
-
-    model = load_model(task, version)
+def _explain(home: str, shop_id: str, task: str, version: str, text: str, n_steps: int,
+             _ctx: Context) -> TaskExplanation:  # fmt: skip
+    model = _model(_ctx, shop_id, task, version)
     with _MODEL_LOCK:
-        result = explain_text(task, text, n_steps=n_steps, model=model)
+        result = get_task(task).explain(model, text, n_steps=n_steps)
+    terms = list(result.terms or [])
     return TaskExplanation(
-        task=task,
-        label=str(result.label),
-        confidence=float(result.prob),
-        html=highlight_html(list(result.words), [float(s) for s in result.scores]),
+        task=task, label=str(result.label), confidence=float(result.prob),
+        html=highlight_html(list(result.words), [float(s) for s in result.scores])
+        if result.words else "",
         delta=float(result.delta) if result.delta is not None else None,
-    )
+        terms_html=highlight_html([t for t, _ in terms], [w for _, w in terms]) if terms else "",
+        encoder_weight=float(result.encoder_weight),
+    )  # fmt: skip
 
 
-def explain_block(task: str, text: str, key: str) -> None:
-    """Show a (PII-masked) text and, on request, the model's label and word highlights."""
+def show_explanation(result: TaskExplanation, container: Any = None) -> None:
+    """Both parts of a served text model's explanation, each labelled as what it is."""
+    target = container if container is not None else st
+    if result.html:
+        share = f" ({result.encoder_weight:.0%} of the blend)" if result.terms_html else ""
+        target.caption(f"Encoder{share}: words by integrated gradients")
+        target.html(result.html)
+        if result.delta is not None:
+            target.caption(f"Attribution convergence error {abs(result.delta):.3f}")
+    if result.terms_html:
+        share = f" ({1 - result.encoder_weight:.0%} of the blend)" if result.html else ""
+        target.caption(f"TF-IDF + logistic regression{share}: the terms' weight for this label")
+        target.html(result.terms_html)
+
+
+def show_prediction(ctx: Context, shop_id: str, task: str, version: str, text: str,
+                    highlights: bool) -> None:  # fmt: skip
+    """The version's label and confidence for ``text``, with word highlights if asked."""
+    if highlights:
+        with st.spinner("Explaining…"):
+            result = explain(ctx, shop_id, task, version, text)
+        st.metric("Prediction", result.label, f"confidence {result.confidence:.0%}",
+                  delta_color="off", border=True)  # fmt: skip
+        show_explanation(result)
+        return
+    probs = predict(ctx, shop_id, task, version, text)
+    label = max(probs, key=lambda k: probs[k])
+    st.metric("Prediction", label, f"confidence {probs[label]:.0%}", delta_color="off",
+              border=True)  # fmt: skip
+    st.bar_chart(probs, horizontal=True)
+
+
+def explain_block(ctx: Context, shop_id: str, task: str, text: str, key: str) -> None:
+    """Show a (PII-masked) text and, on request, the serving model's label and why."""
     text = masked(text)
-    st.markdown(f"> {text}")
+    quote(text)
     if not st.toggle("Show why (word highlights)", key=f"why-{key}"):
         return
-    version = active_version(task)  # imports the model stack: only when asked
+    version = ctx.registry.active(shop_id, task)
     if version is None:
-        st.info(f"No {task} model to explain with yet: run `shoplens train {task}`.")
+        st.info(
+            f"No {task} model to explain with yet: run `shoplens train {task} --shop {shop_id}`."
+        )
         return
-    with st.spinner("Computing word attributions (about a second)…"):
-        result = explain(task, version, text)
-    note = f" · attribution error {abs(result.delta):.3f}" if result.delta is not None else ""
-    st.markdown(f"**{result.label}** · confidence {result.confidence:.0%}{note}")
-    st.html(result.html)
-    st.caption("Green words pushed the model towards this label, red ones against it.")
+    try:
+        with st.spinner("Computing word attributions (about a second)…"):
+            result = explain(ctx, shop_id, task, version, text)
+    except ShopLensError as exc:
+        st.error(str(exc))
+        return
+    st.markdown(f"**{result.label}** · confidence {result.confidence:.0%}")
+    show_explanation(result)
+    st.caption("Green pushed the model towards this label, red against it.")

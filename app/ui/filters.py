@@ -48,8 +48,8 @@ def render_sidebar(store: Store, viewer: Any) -> Filters | None:
     shop_id = sidebar.selectbox("Shop", shops, key="f_shop", disabled=len(shops) == 1)
 
     first, last = cached(dq.data_span, store, shop_id=shop_id)
-    if first is None:
-        return None
+    if first is None:  # undated rows only (e.g. messages): pages still open on today
+        first = last = date.today()
     default = default_period(first, last)
     if st.session_state.get("f_dates_shop") != shop_id:
         st.session_state["f_dates"] = default

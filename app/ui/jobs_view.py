@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from common.settings import Settings
 from labeling.jobs import job_status
 
 FINISHED_STATES = ("finished", "failed", "killed")
@@ -17,12 +18,12 @@ def job_key(task: str) -> str:
 
 
 @st.fragment(run_every=timedelta(seconds=1))
-def job_progress(task: str) -> None:
+def job_progress(settings: Settings, task: str) -> None:
     """A progress bar for the task's retrain job; stops polling when the job ends."""
     job_id = st.session_state.get(job_key(task))
     if not job_id:
         return
-    state = job_status(job_id)
+    state = job_status(job_id, settings)
     progress = float(state.get("progress") or 0.0)
     message = state.get("message") or state.get("state", "")
     if state.get("state") in FINISHED_STATES:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
-# demand labels that express a need (the rest: praise, other)
-NEED_LABELS = ("feature_request", "complaint", "question")
+from core.tasks.demand import NEED_LABELS
+from core.tasks.sentiment import rating_to_sentiment
 
 
 @dataclass(frozen=True)
@@ -83,25 +84,20 @@ def demand_index(sentence_labels: pd.DataFrame) -> float | None:
 def confidence(probs_json: pd.Series) -> pd.Series:
     """The top class probability of each stored ``probs`` JSON object."""
 
-    def top(raw: object) -> float:
+    def top(raw: Any) -> float:
         if raw is None or (isinstance(raw, float) and pd.isna(raw)):
             return float("nan")
         probs = json.loads(raw) if isinstance(raw, str) else raw
-        values = [v for v in probs.values() if isinstance(v, int | float)]  # skip e.g. "reason"
+        values = [v for v in probs.values() if isinstance(v, int | float)]
         return max(values) if values else float("nan")
 
     return probs_json.map(top).astype(float)
 
 
-def review_id_of(target_id: pd.Series) -> pd.Series:
-    """The review a demand sentence comes from (sentence ids are ``<review_id>:<n>``)."""
-    return target_id.astype(str).str.replace(r":\d+$", "", regex=True)
-
-
 def class_probability(probs_json: pd.Series, label: str) -> pd.Series:
     """The stored probability of one class in each ``probs`` JSON object (NaN when absent)."""
 
-    def pick(raw: object) -> float:
+    def pick(raw: Any) -> float:
         if raw is None or (isinstance(raw, float) and pd.isna(raw)):
             return float("nan")
         probs = json.loads(raw) if isinstance(raw, str) else raw
@@ -168,20 +164,13 @@ def worsening_products(
     return merged[[*keys, "before", "now", "change", "reviews"]].head(limit).reset_index(drop=True)
 
 
-def rating_sentiment(rating: float | None) -> str | None:
-    """The sentiment a star rating implies: 1-2 negative, 3 neutral, 4-5 positive."""
-    if rating is None or pd.isna(rating):
-        return None
-    return "negative" if rating <= 2 else "neutral" if rating == 3 else "positive"
-
-
 def rating_disagreements(reviews: pd.DataFrame) -> pd.DataFrame:
     """Reviews whose predicted sentiment contradicts the stars by two steps or one step with
     confidence >= 0.6 (e.g. 5 stars but predicted negative), the most confident first."""
     if reviews.empty:
         return reviews.assign(from_stars=pd.Series(dtype=str))
     order = {"negative": 0, "neutral": 1, "positive": 2}
-    stars = reviews["rating"].map(rating_sentiment)
+    stars = reviews["rating"].map(rating_to_sentiment)
     gap = (stars.map(order) - reviews["label"].map(order)).abs()
     conf = reviews["confidence"] if "confidence" in reviews else confidence(reviews["probs"])
     mask = stars.notna() & ((gap >= 2) | ((gap == 1) & (conf >= 0.6)))

@@ -12,6 +12,7 @@ import csv
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -82,7 +83,7 @@ def build_segment(users: pd.DataFrame, rule: SegmentRule) -> pd.DataFrame:
     return users[keep].reset_index(drop=True)
 
 
-def portrait(segment: pd.DataFrame, everyone: pd.DataFrame) -> dict[str, object]:
+def portrait(segment: pd.DataFrame, everyone: pd.DataFrame) -> dict[str, Any]:
     """Summary numbers of a segment next to all active shoppers (for the page and the export)."""
 
     def mean(col: str, df: pd.DataFrame) -> float | None:

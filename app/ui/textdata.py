@@ -9,12 +9,14 @@ import pandas as pd
 from app.ui.context import Filters, cached
 from app.ui.metrics import NEED_LABELS, confidence
 from app.ui.needs import name_needs
-from core.demand import split_review_sentences
 from db import dashboard_queries as dq
 from db import prediction_queries as pq
 from db.store import Store
 
-TRAIN_HINT = "`shoplens train {task}` then `shoplens score {task}` (train a model, score the rows)"
+TRAIN_HINT = (
+    "`shoplens train {task} --shop {shop}` then `shoplens score {task} --shop {shop}` "
+    "(train a model, score the rows)"
+)
 
 
 def reviews_scored(
@@ -53,8 +55,8 @@ def sentences_scored(
 
 
 def has_predictions(store: Store, shop_id: str, task: str) -> bool:
-    """Whether any model version has scored this task in the shop."""
-    return cached(pq.latest_version, store, shop_id=shop_id, task=task) is not None
+    """Whether the shop's active version of the task has scored any row."""
+    return cached(pq.scored_count, store, shop_id=shop_id, task=task) > 0
 
 
 def named_needs(
@@ -71,6 +73,5 @@ def named_needs(
     predicted = cached(pq.sentence_predictions, store, shop_id=shop_id, start=start, end=end,
                        category=category, strict=True)  # fmt: skip
     wanted = predicted[predicted["label"].isin(kinds)]
-    reviews = pq.review_texts(store, shop_id, start, end, category, strict=True)
-    texts = split_review_sentences(reviews[reviews["review_id"].isin(wanted["review_id"])])
+    texts = pq.sentence_texts(store, shop_id, wanted["target_id"].tolist())
     return name_needs(wanted[["target_id"]].merge(texts, on="target_id"), quotes=quotes)

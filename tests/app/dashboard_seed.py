@@ -12,7 +12,10 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from core.ids import sentence_id
+from core.tasks import get_task
 from db import rollups
+from db.repo.models import VersionRow, register_version, set_active
 from db.store import Store
 
 SHOP = "demo"
@@ -79,7 +82,7 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
         ts = START + timedelta(days=DAYS - 2, hours=3, seconds=n)
         events.append((key, shop_id, "u-bot", "bot-1", "dre-0", "dresses", "view", None, ts))
 
-    reviews, messages, labels, predictions, splits = [], [], [], [], []
+    reviews, messages, labels, predictions, splits, sentences = [], [], [], [], [], []
     sentiment_labels = ("negative", "neutral", "positive")
     demand_labels = ("feature_request", "complaint", "praise", "question", "other")
     for r in range(48):
@@ -128,8 +131,9 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
                 else "other"
             )
             predictions.append(
-                ("demand", f"{review_id}:{n}", label, _probs(demand_labels, label, 0.7))
+                ("demand", sentence_id(review_id, n), label, _probs(demand_labels, label, 0.7))
             )
+            sentences.append((shop_id, sentence_id(review_id, n), review_id, n, sentence))
     for m in range(30):
         intent = INTENTS[m % len(INTENTS)]
         text = {
@@ -153,15 +157,16 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
                 {"no_purchase": 1 - p, "purchase": p},
             )
         )
-        r = 0.97 if session == "bot-1" else float(rng.random()) * 0.3
-        # as core.risk writes them: "session:<id>" targets, the reason inside the JSON
-        reason = "80 events in one minute" if r > 0.5 else ""
+    for user in sorted({e[2] for e in events}):
+        r = 0.97 if user == "u-bot" else float(rng.random()) * 0.3
+        # as core.risk writes them: one row per shopper, the reason in its own column
         predictions.append(
             (
                 "risk",
-                f"session:{session}",
+                user,
                 "anomalous" if r > 0.5 else "normal",
-                {"normal": 1 - r, "anomalous": r, "reason": reason},
+                {"normal": 1 - r, "anomalous": r},
+                "80 events in one minute" if r > 0.5 else None,
             )
         )
 
@@ -186,12 +191,16 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
             messages,
         )
         rows = []
-        for task, target, label, probs in predictions:
+        for task, target, label, probs, *reason in predictions:
             entropy, margin = _entropy_margin(probs)
-            rows.append(
-                (shop_id, task, target, version, label, json.dumps(probs), entropy, margin, now)
-            )
-        con.executemany("INSERT INTO predictions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            rows.append((shop_id, task, target, version, label, json.dumps(probs), entropy,
+                         margin, reason[0] if reason else None, now))  # fmt: skip
+        con.executemany(
+            "INSERT INTO predictions (shop_id, task, target_id, model_version, label, probs, "
+            "entropy, margin, reason, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        con.executemany("INSERT INTO review_sentences VALUES (?, ?, ?, ?, ?)", sentences)
         con.executemany(
             "INSERT INTO labels (label_id, shop_id, task, target_id, label, source, created_at) "
             "VALUES (nextval('labels_seq'), ?, ?, ?, ?, ?, ?)",
@@ -201,17 +210,10 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
             "INSERT INTO data_splits VALUES (?, ?, ?, ?)",
             [(shop_id, t, target, split) for t, target, split in splits],
         )
-        for task in ("sentiment", "intent", "demand", "purchase"):
-            con.execute(
-                "INSERT INTO model_versions (task, version, base_model, created_at, metrics, "
-                "train_seconds, is_active) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [
-                    task,
-                    version,
-                    "all-MiniLM-L6-v2",
-                    now,
-                    json.dumps({"macro_f1": 0.71, "accuracy": 0.8}),
-                    12.5,
-                    True,
-                ],
-            )
+    for task in ("sentiment", "intent", "demand", "purchase", "risk"):
+        metrics = {"model": {"macro_f1": 0.71, "accuracy": 0.8},
+                   "baseline": {"macro_f1": 0.62, "accuracy": 0.74}}  # fmt: skip
+        register_version(store, VersionRow(shop_id, task, version, get_task(task).kind,
+                                           "encoder_blend", now, metrics=metrics,
+                                           train_seconds=12.5))  # fmt: skip
+        set_active(store, shop_id, task, version)

@@ -125,20 +125,18 @@ def test_segment_export_is_excel_safe_and_masked(
 def test_retrain_button_starts_a_job_and_shows_progress(
     seeded_store: Store, open_page, monkeypatch, tmp_path
 ) -> None:
-    from core import registry
     from labeling import jobs
 
     started: list[str] = []
 
-    def fake_start(task: str, shop_id: str = "sample", **_: object) -> jobs.JobHandle:
+    def fake_start(settings, task: str, shop_id: str = "sample", **_: object) -> jobs.JobHandle:
         job_id = f"retrain-{task}-test"
-        jobs.write_state(job_id, job_id=job_id, kind="test", task=task, state="running",
+        jobs.write_state(job_id, settings, job_id=job_id, kind="test", task=task, state="running",
                          progress=0.4, message="training epoch 1", started_at="2024-01-01T00:00:00")  # fmt: skip
         started.append(task)
         return jobs.JobHandle(job_id, 0, tmp_path / "state.json")
 
     monkeypatch.setattr(jobs, "start_retrain", fake_start)
-    monkeypatch.setattr(registry, "list_versions", lambda task: [])
     at = open_page("models")
     at.button(key="retrain_sentiment").click().run()
     assert started == ["sentiment"]

@@ -64,6 +64,43 @@ def seed_events(
         )
 
 
+# Words a bag of words has never seen in training, but the pretrained encoder knows the meaning
+# of: on these test rows the encoder beats TF-IDF + LR, so it is what serves.
+TRAIN_POS = ["love this dress", "great fit and soft", "perfect and beautiful", "amazing quality"]
+TRAIN_NEG = ["awful ripped seams", "terrible cheap fabric", "horrible returned it", "worst ever"]
+TEST_POS = ["wonderful, I adore it", "fantastic purchase, delighted", "superb, very happy",
+            "excellent and lovely"]  # fmt: skip
+TEST_NEG = ["dreadful, so disappointed", "bad, I hate it", "poor and nasty", "rubbish, a mess"]
+
+
+def seed_splits(store: Store, task: str, splits: dict[str, str], shop_id: str = "sample") -> None:
+    """Fix the train/validation/test assignment of rows before training."""
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO data_splits (shop_id, task, target_id, split) VALUES (?, ?, ?, ?)",
+            [(shop_id, task, t, s) for t, s in splits.items()],
+        )
+
+
+def synonym_reviews(store: Store, shop_id: str = "sample", n_train: int = 32) -> None:
+    """Reviews whose validation and test rows use only words the training rows never use."""
+    rows, splits = [], {}
+    for i in range(n_train):
+        pos = i % 2 == 1
+        words = TRAIN_POS if pos else TRAIN_NEG
+        rows.append((f"tr{i:03d}", 5 if pos else 1, words[i % 4]))
+        splits[f"tr{i:03d}"] = "train"
+    for name, count in (("validation", 8), ("test", 16)):
+        for i in range(count):
+            pos = i % 2 == 1
+            words = TEST_POS if pos else TEST_NEG
+            rid = f"{name[:2]}{i:03d}"
+            rows.append((rid, 5 if pos else 1, words[(i // 2) % 4]))
+            splits[rid] = name
+    seed_reviews(store, rows, shop_id)
+    seed_splits(store, "sentiment", splits, shop_id)
+
+
 @pytest.fixture
 def sentiment_store(store: Store) -> Store:
     seed_reviews(store, separable_reviews(40))

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pytest
 
-from core.risk import behaviour_features, score_risk, score_risk_to_store
+from core.risk import behaviour_features, score_risk
+from core.scoring import score_task
+from core.training import train_task
 from tests.core.conftest import seed_events
 
 pytestmark = pytest.mark.unit
@@ -37,10 +37,13 @@ def test_bot_is_flagged_with_a_reason():
     assert not out.set_index("target_id").loc["u3", "flagged"]
 
 
-def test_scores_are_written_as_predictions(store):
+def test_scores_are_written_as_predictions_with_the_reason_in_its_column(ctx, store):
     seed_events(store, [[("view", "a"), ("purchase", "a")]] * 10 + [[("view", "b")] * 40])
-    n = score_risk_to_store(store, "sample")
-    df = store.query_df("SELECT target_id, label, probs FROM predictions WHERE task = 'risk'")
-    assert n == len(df) == 7
-    assert all(t.startswith("user:") for t in df["target_id"])
-    assert all("reason" in json.loads(p) for p in df["probs"])
+    train_task(ctx, "risk", "sample")
+    assert score_task(ctx, "risk", "sample") == 7
+    df = store.query_df("SELECT target_id, label, probs->>'$.anomalous' AS p, reason "
+                        "FROM predictions WHERE task = 'risk' ORDER BY target_id")  # fmt: skip
+    assert df["target_id"].tolist() == [f"u{i}" for i in range(7)]  # shopper ids, no prefix
+    flagged = df[df["label"] == "anomalous"]
+    assert flagged["reason"].notna().all() and (flagged["reason"] != "").all()
+    assert df.loc[df["label"] == "normal", "reason"].isna().all()

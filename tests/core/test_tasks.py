@@ -1,42 +1,41 @@
-"""Tests for core/tasks.py: registry, label precedence, per-task loaders."""
+"""Tests for the task registry (core/kinds/base.py, core/tasks/) and each task's loaders."""
 
 from __future__ import annotations
 
-import pandas as pd
 import pytest
 
 from common.errors import InputError
-from core.tasks import (
-    INTENT_CATEGORIES,
-    TASKS,
-    get_task,
-    intent_category,
-    merge_labels,
-    rating_to_sentiment,
-    register_task,
-    text_tasks,
-)
+from core.kinds.base import TASKS, all_tasks, get_task, labelled_tasks, register_task, tasks_on_page
+from core.tasks.intent import INTENT_CATEGORIES, intent_category
+from core.tasks.sentiment import ReviewSentiment, rating_to_sentiment
 from tests.core.conftest import seed_events, seed_labels, seed_reviews
 
 pytestmark = pytest.mark.unit
 
 
-def test_registry_lists_every_task_with_labels():
-    assert set(TASKS) == {"sentiment", "intent", "demand", "purchase", "risk"}
-    assert text_tasks() == ["sentiment", "intent", "demand", "purchase"]
+def test_registry_lists_every_task_with_its_kind_pages_and_labels():
+    assert [t.name for t in all_tasks()] == ["sentiment", "intent", "demand", "purchase", "risk"]
+    assert {t.name: t.kind for t in all_tasks()} == {
+        "sentiment": "text_classification", "intent": "text_classification",
+        "demand": "text_classification", "purchase": "text_classification", "risk": "anomaly",
+    }  # fmt: skip
+    assert [t.name for t in labelled_tasks()] == ["sentiment", "intent", "demand"]
+    assert [t.name for t in tasks_on_page("explain")] == ["sentiment", "intent", "demand"]
+    assert get_task("sentiment").explainable and not get_task("risk").explainable
     assert get_task("demand").labels == (
         "feature_request", "complaint", "praise", "question", "other",
     )  # fmt: skip
     assert len(get_task("intent").labels) == 27
     assert len(set(INTENT_CATEGORIES.values())) == 11
-    assert intent_category("track_order") == "ORDER"
+    assert intent_category("track_order") == "ORDER" and intent_category("new_one") == "OTHER"
 
 
 def test_unknown_task_and_duplicate_registration():
-    with pytest.raises(InputError, match="choose one of"):
+    with pytest.raises(InputError, match="choose one of: sentiment, intent"):
         get_task("nope")
     with pytest.raises(ValueError, match="twice"):
-        register_task("sentiment", ("a", "b"), "dup")(lambda store, shop_id: pd.DataFrame())
+        register_task(ReviewSentiment("sentiment", "dup", ("a", "b")))
+    assert isinstance(TASKS["sentiment"], ReviewSentiment)
 
 
 def test_rating_mapping():
@@ -45,55 +44,45 @@ def test_rating_mapping():
     ]  # fmt: skip
 
 
-def test_merge_labels_human_beats_rule_beats_derived():
-    frames = [
-        pd.DataFrame({"target_id": ["a", "b", "c"], "label": ["x", "x", "x"], "source": "derived"}),
-        pd.DataFrame({"target_id": ["a", "b"], "label": ["y", "y"], "source": "rule"}),
-        pd.DataFrame({"target_id": ["a"], "label": ["z"], "source": "human"}),
-    ]
-    merged = merge_labels(frames).set_index("target_id")
-    assert merged["label"].to_dict() == {"a": "z", "b": "y", "c": "x"}
-    assert merged.loc["a", "source"] == "human"
-
-
-def test_sentiment_labels_from_ratings_and_human_override(store):
+def test_sentiment_labels_from_ratings_and_human_override(ctx, store):
     seed_reviews(store, [("r1", 1, "bad"), ("r2", 3, "meh"), ("r3", 5, "great")])
     seed_labels(store, "sentiment", [("r2", "positive", "human")])
-    labels = get_task("sentiment").load_labels(store, "sample").set_index("target_id")
+    labels = get_task("sentiment").load_labels(ctx, "sample").set_index("target_id")
     assert labels["label"].to_dict() == {"r1": "negative", "r2": "positive", "r3": "positive"}
-    texts = get_task("sentiment").load_texts(store, "sample")
+    assert labels.loc["r2", "source"] == "human"
+    texts = get_task("sentiment").load_texts(ctx, "sample")
     assert texts["target_id"].tolist() == ["r1", "r2", "r3"]
 
 
-def test_demand_sentences_get_rule_labels(store):
+def test_demand_sentences_get_rule_labels_recorded_once(ctx, store):
     seed_reviews(store, [("r1", 4, "Love it! Wish it came in blue. 有大码吗？")])
-    texts = get_task("demand").load_texts(store, "sample")
+    demand = get_task("demand")
+    texts = demand.load_texts(ctx, "sample")
     assert texts["target_id"].tolist() == ["r1:0", "r1:1", "r1:2"]
-    labels = get_task("demand").load_labels(store, "sample")
+    labels = demand.load_labels(ctx, "sample")
     assert labels["label"].tolist() == ["praise", "feature_request", "question"]
     assert set(labels["source"]) == {"rule"}
+    seed_labels(store, "demand", [("r1:0", "other", "human")])
+    demand.prepare(ctx, "sample")
+    demand.prepare(ctx, "sample")  # a second time adds nothing
+    rows = store.query_df("SELECT target_id, source FROM labels WHERE task = 'demand' "
+                          "ORDER BY target_id, source")  # fmt: skip
+    assert rows.values.tolist() == [["r1:0", "human"], ["r1:1", "rule"], ["r1:2", "rule"]]
+    assert demand.load_labels(ctx, "sample")["label"].tolist() == [
+        "other", "feature_request", "question"]  # fmt: skip
 
 
-def test_purchase_texts_cut_before_the_purchase(store):
+def test_purchase_texts_cut_before_the_purchase(ctx, store):
     seed_events(store, [[("view", "knits"), ("cart", "knits"), ("purchase", "knits")],
                         [("view", "dresses"), ("view", "tops")]])  # fmt: skip
-    texts = get_task("purchase").load_texts(store, "sample").set_index("target_id")
+    texts = get_task("purchase").load_texts(ctx, "sample").set_index("target_id")
     assert texts.loc["s000", "text"] == "view knits; cart knits"
-    labels = get_task("purchase").load_labels(store, "sample").set_index("target_id")
+    labels = get_task("purchase").load_labels(ctx, "sample").set_index("target_id")
     assert labels["label"].to_dict() == {"s000": "purchase", "s001": "no_purchase"}
 
 
-def test_rule_labels_are_recorded_once(store):
-    from core.tasks import record_rule_labels
-
-    seed_reviews(store, [("r1", 4, "Love it! Wish it came in blue.")])
-    seed_labels(store, "demand", [("r1:0", "other", "human")])
-    assert record_rule_labels(store, "sample") == 1
-    assert record_rule_labels(store, "sample") == 0
-    rows = store.query_df("SELECT target_id, label, source, rule_name FROM labels "
-                          "WHERE task = 'demand' ORDER BY target_id")  # fmt: skip
-    rows = rows.astype(object).where(rows.notna(), None)
-    assert rows.values.tolist() == [["r1:0", "other", "human", None],
-                                    ["r1:1", "feature_request", "rule", "wish_or_want"]]  # fmt: skip
-    labels = get_task("demand").load_labels(store, "sample")
-    assert labels["label"].tolist() == ["other", "feature_request"]
+def test_loaders_read_only_their_shop(ctx, store):
+    seed_reviews(store, [("r1", 5, "great")], shop_id="a")
+    seed_reviews(store, [("r9", 1, "bad")], shop_id="b")
+    assert get_task("sentiment").load_texts(ctx, "a")["target_id"].tolist() == ["r1"]
+    assert get_task("sentiment").load_labels(ctx, "b")["label"].tolist() == ["negative"]

@@ -7,6 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from core.signals import shopper_signal_spec
 from db import dashboard_queries as dq
 from db import prediction_queries as pq
 from db.store import Store
@@ -79,7 +80,7 @@ def test_cohorts_items_and_risky_sessions(shop: Store) -> None:
 
 
 def test_text_predictions_and_signals(shop: Store) -> None:
-    assert pq.latest_version(shop, SHOP, "sentiment") == "v-demo-1"
+    assert pq.scored_count(shop, SHOP, "sentiment") == 50  # the active version's rows
     reviews = pq.review_predictions(shop, SHOP)
     assert len(reviews) == 50 and set(reviews["label"]) <= {"negative", "neutral", "positive"}
     shoes = pq.review_predictions(shop, SHOP, category="shoes")
@@ -87,7 +88,7 @@ def test_text_predictions_and_signals(shop: Store) -> None:
     assert len(pq.message_predictions(shop, SHOP, start=START, end=END, strict=True)) < 30
     sentences = pq.sentence_predictions(shop, SHOP)
     assert sentences["review_id"].isin(reviews["review_id"]).all()
-    users = dq.user_signals(shop, SHOP, START, END)
+    users = dq.user_signals(shop, SHOP, START, END, **shopper_signal_spec())
     assert users["user_id"].is_unique and users["propensity"].between(0, 1).all()
     assert users.set_index("user_id").loc["u-bot", "risk"] == pytest.approx(0.97)
     spread = pq.probability_histogram(shop, SHOP, "purchase", "purchase", bins=4)
@@ -95,14 +96,16 @@ def test_text_predictions_and_signals(shop: Store) -> None:
     assert spread["low"].tolist() == [0, 0.25, 0.5, 0.75] and spread["rows"].sum() == sessions
     flags = pq.risk_flags(shop, SHOP)
     assert flags.to_dict("records") == [
-        {"level": "session", "id": "bot-1", "score": 0.97, "reason": "80 events in one minute"}
+        {"user_id": "u-bot", "score": 0.97, "reason": "80 events in one minute"}
     ]
-    pairs = pq.model_test_pairs(shop, "sentiment", "v-demo-1")
+    pairs = pq.model_test_pairs(shop, SHOP, "sentiment", "v-demo-1")
     assert len(pairs) > 0 and set(pairs.columns) == {"target_id", "label", "predicted", "probs"}
 
 
 def test_labelling_counts_on_a_fresh_shop(shop: Store) -> None:
-    assert pq.queue_counts(shop, SHOP, "sentiment") == {"pending": 0, "queued": 0, "labelled": 0}
+    from db.repo.labelling import queue_counts
+
+    assert queue_counts(shop, SHOP, "sentiment") == {"pending": 0, "queued": 0, "labelled": 0}
     assert pq.annotator_agreement(shop, SHOP, "sentiment") is None
     assert pq.annotator_stats(shop, SHOP, "sentiment").empty
 
@@ -110,7 +113,7 @@ def test_labelling_counts_on_a_fresh_shop(shop: Store) -> None:
 def test_message_author_kinds(shop: Store) -> None:
     kinds = dq.message_author_kinds(shop, SHOP, START, END).set_index("user_id")["kind"]
     assert len(kinds) == 30 and set(kinds) <= {"buyers", "browsers", "not active in period"}
-    signals = dq.user_signals(shop, SHOP, START, END).set_index("user_id")
+    signals = dq.user_signals(shop, SHOP, START, END, **shopper_signal_spec()).set_index("user_id")
     for user, kind in kinds.items():
         if user in signals.index:
             assert kind == ("buyers" if signals.at[user, "purchases"] > 0 else "browsers")

@@ -31,17 +31,42 @@ def test_two_class_histogram_reads_the_margin_and_matches_the_probabilities(shop
 
 def test_two_class_histogram_of_scored_rows(store: Store) -> None:
     """Rows as scoring writes them (float32 softmax, probabilities rounded in the JSON)."""
-    from core.inference import prediction_rows, write_predictions
+    from core.scoring import prediction_frame
+    from db.repo import predictions as prediction_repo
+    from tests.conftest import seed_active_version
 
     rng = np.random.default_rng(5)
     logits = rng.normal(0, 2, (2000, 2)).astype(np.float32)
     probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     ids = [f"s{i}" for i in range(len(probs))]
     labels = ("no_purchase", "purchase")
-    write_predictions(store, prediction_rows(SHOP, "purchase", "v1", labels, ids, probs))
+    prediction_repo.write(store, prediction_frame(SHOP, "purchase", "v1", labels, ids, probs))
+    seed_active_version(store, "purchase", "v1", SHOP)
     from_json = pq.probability_histogram(store, SHOP, "purchase", "purchase", bins=20)
     from_margin = pq.probability_histogram(
         store, SHOP, "purchase", "purchase", bins=20, two_class=True
     )
     assert from_json["rows"].sum() == 2000 and (from_json["rows"] > 0).all()
     pd.testing.assert_frame_equal(from_margin, from_json)
+
+
+def test_every_query_reads_the_active_version_only(store: Store) -> None:
+    """Predictions of two versions: the pages show the active one's, and follow a rollback."""
+    from core.scoring import prediction_frame
+    from db.repo import predictions as prediction_repo
+    from db.repo.models import set_active
+    from tests.conftest import seed_active_version
+
+    labels = ("no_purchase", "purchase")
+    ids = [f"s{i}" for i in range(10)]
+    low, high = np.tile([0.9, 0.1], (10, 1)), np.tile([0.2, 0.8], (10, 1))
+    prediction_repo.write(store, prediction_frame(SHOP, "purchase", "v1", labels, ids, low))
+    prediction_repo.write(store, prediction_frame(SHOP, "purchase", "v2", labels, ids, high))
+    seed_active_version(store, "purchase", "v1", SHOP)
+    seed_active_version(store, "purchase", "v2", SHOP)
+    hist = pq.probability_histogram(store, SHOP, "purchase", "purchase", bins=10)
+    assert hist.loc[hist["rows"] > 0, "low"].tolist() == [pytest.approx(0.8)]
+    set_active(store, SHOP, "purchase", "v1")
+    hist = pq.probability_histogram(store, SHOP, "purchase", "purchase", bins=10)
+    assert hist.loc[hist["rows"] > 0, "low"].tolist() == [pytest.approx(0.1)]
+    assert pq.scored_count(store, SHOP, "purchase") == 10

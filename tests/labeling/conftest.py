@@ -1,15 +1,15 @@
-"""Fixtures for labeling/: a fake task, seeded predictions, and an in-memory Label Studio."""
+"""Fixtures for labeling/: the toy task's store with predictions, an in-memory Label Studio and
+the real Label Studio server."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import count
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import pytest
 
 from db.store import Store
@@ -17,25 +17,6 @@ from labeling.client import LabelStudioUnavailable
 
 TOY_LABELS = ("negative", "neutral", "positive")
 _CREATED = count(1)
-
-
-@dataclass(frozen=True)
-class ToySpec:
-    """A stand-in for ``core.tasks.TaskSpec`` (same attributes the labelling code uses)."""
-
-    name: str = "toy"
-    labels: tuple[str, ...] = TOY_LABELS
-    description: str = "Toy reviews: how does the shopper feel?"
-    texts: dict[str, str] = field(default_factory=dict)
-
-    def load_texts(self, store: Store, shop_id: str) -> pd.DataFrame:
-        rows = [(t, text, "support") for t, text in self.texts.items()]
-        return pd.DataFrame(rows, columns=["target_id", "text", "channel"])
-
-    def load_labels(self, store: Store, shop_id: str) -> pd.DataFrame:
-        from core.tasks import stored_labels
-
-        return stored_labels(store, shop_id, self.name)
 
 
 def seed_predictions(store: Store, task: str, version: str, probs: dict[str, list[float]],
@@ -175,32 +156,24 @@ def fake_ls() -> FakeLabelStudio:
     return FakeLabelStudio()
 
 
-@pytest.fixture
-def toy_task(monkeypatch: pytest.MonkeyPatch) -> ToySpec:
-    """A registered-looking task ``toy`` with 12 texts, an active model ``v1`` and no server."""
-    texts = {f"m{i:02d}": f"message number {i} about order {i % 4}" for i in range(12)}
-    texts["m03"] = "Mail me at jane.doe@example.com about my refund"
-    spec = ToySpec(texts=texts)
-    import core.registry
-    import core.tasks
-
-    real_get_task = core.tasks.get_task
-    monkeypatch.setattr(
-        core.tasks, "get_task", lambda name: spec if name == "toy" else real_get_task(name)
-    )
-    monkeypatch.setattr(core.registry, "active_version", lambda task: "v1")
-    return spec
+TOY_TEXTS = {f"m{i:02d}": f"message number {i} about order {i % 4}" for i in range(12)}
+TOY_TEXTS["m03"] = "Mail me at jane.doe@example.com about my refund"
 
 
 @pytest.fixture
-def toy_store(store: Store, toy_task: ToySpec) -> Store:
-    """A store with v1 predictions for the toy task: m00 most uncertain, m11 most certain."""
+def toy_store(store: Store, toy_task) -> Store:  # noqa: ANN001
+    """A store with 12 toy messages, an active toy model ``v1`` and its predictions: m00 most
+    uncertain, m11 most certain."""
+    from tests.conftest import seed_active_version, seed_messages
+
+    seed_messages(store, TOY_TEXTS)
     probs = {}
     for i in range(12):
         top = 0.34 + 0.05 * i  # m00 is nearly uniform, m11 is confident
         rest = (1 - top) / 2
         probs[f"m{i:02d}"] = [rest, rest, top]
     seed_predictions(store, "toy", "v1", probs)
+    seed_active_version(store, "toy", "v1")
     return store
 
 

@@ -31,11 +31,19 @@ BAD = ["awful ripped seams", "terrible cheap fabric", "horrible returned it", "w
 SHOPS = ("s1", "s2", "s3")
 
 
+# s3's shoppers write in words no other shop uses: a model copied from s1 cannot read them, so
+# a model trained on s3's own labels beats it on s3's test split.
+GOOD_S3 = ["zorp blick", "blick vanto", "zorp zorp", "vanto blick"]
+BAD_S3 = ["quax flem", "flem drogo", "quax quax", "drogo flem"]
+
+
 def seed_reviews(store: Store, shop_id: str, n: int = 40) -> None:
     rows = []
+    good, bad = (GOOD_S3, BAD_S3) if shop_id == "s3" else (GOOD, BAD)
+    orders = 5000 if shop_id == "s3" else 0  # s3's order numbers are its own too
     for i in range(n):
-        words = GOOD if i % 2 else BAD
-        text = f"{words[i % 4]} {words[(i + 1) % 4]} order {i}"
+        words = good if i % 2 else bad
+        text = f"{words[i % 4]} {words[(i + 1) % 4]} order {orders + i}"
         rows.append((shop_id, f"r{i:03d}", 5 if i % 2 else 1, text, datetime(2024, 1, 1)))
     with store.write() as con:
         con.executemany(
@@ -46,22 +54,27 @@ def seed_reviews(store: Store, shop_id: str, n: int = 40) -> None:
 
 @pytest.fixture(scope="module")
 def loop(live_label_studio, tmp_path_factory):
-    """Settings and store of a home with an active tiny sentiment model and scored rows."""
-    from core.inference import score_task
+    """Context of a home where s1 trained a tiny sentiment model and the operator copied it to
+    s2 and s3 (explicitly: models are per shop); every shop's rows are scored."""
+    from core.context import Context
+    from core.scoring import score_task
     from core.training import TrainingConfig, train_task
 
     with pytest.MonkeyPatch.context() as mp:
         home = tmp_path_factory.mktemp("loop-home")
         settings = use_live_label_studio(live_label_studio, home, mp)
-        store = Store(settings.store.db_path, lock_timeout_s=30)
-        store.init_schema()
+        ctx = Context.from_settings(settings)
+        ctx.store.init_schema()
         for shop in SHOPS:
-            seed_reviews(store, shop)
-        result = train_task(store, "sentiment", TrainingConfig(shop_id="s1", **TINY))
+            seed_reviews(ctx.store, shop)
+        result = train_task(ctx, "sentiment", "s1", TrainingConfig(**TINY))
         assert result.promoted
+        for shop in SHOPS[1:]:
+            copy = ctx.registry.copy("sentiment", result.version, "s1", shop)
+            ctx.registry.activate(shop, "sentiment", copy, "copy")
         for shop in SHOPS:
-            assert score_task(store, "sentiment", shop_id=shop) == 40
-        yield settings, store, result.version
+            assert score_task(ctx, "sentiment", shop) == 40
+        yield ctx
 
 
 def choice(label: str) -> list[dict]:
@@ -69,9 +82,9 @@ def choice(label: str) -> list[dict]:
              "value": {"choices": [label]}}]  # fmt: skip
 
 
-def shop_tasks(client: LabelStudioClient, settings, shop: str) -> list[dict]:
-    pid = project_id("sentiment", settings)
-    return [t for t in client.iter_tasks(pid) if t["data"]["shop_id"] == shop]
+def shop_tasks(client: LabelStudioClient, ctx, shop: str) -> list[dict]:
+    pid = project_id(ctx.store, shop, "sentiment")
+    return list(client.iter_tasks(pid))
 
 
 def wait_for(condition, timeout_s: float = 10.0) -> bool:
@@ -90,21 +103,23 @@ def human_count(store: Store, shop: str) -> int:
 
 
 def test_push_annotate_webhook_sync_and_status(loop, capsys):
-    settings, store, version = loop
-    client = LabelStudioClient.from_settings(settings)
-    report = push(store, "sentiment", 6, shop_id="s1", settings=settings)
+    ctx = loop
+    store = ctx.store
+    version = ctx.registry.active("s1", "sentiment")
+    client = LabelStudioClient.from_settings(ctx.settings)
+    report = push(ctx, "sentiment", 6, shop_id="s1")
     assert report.imported == 6 and report.model_version == version
     pid = report.project_id
     assert client.get_project(pid)["model_version"] == version
-    tasks = shop_tasks(client, settings, "s1")
+    tasks = shop_tasks(client, ctx, "s1")
     assert len(tasks) == 6
     assert all(t["predictions"][0]["model_version"] == version for t in tasks)
     assert all(0 < t["predictions"][0]["score"] <= 1 for t in tasks)
 
-    receiver = make_server(store, port=0, key=webhook_key(settings))
+    receiver = make_server(ctx, port=0, key=webhook_key(ctx.settings))
     serve_in_thread(receiver)
     port = receiver.server_address[1]
-    register(client, ["sentiment"], port=port, settings=settings)
+    register(ctx, client, port=port)
     try:
         # an annotator answers three tasks; each answer reaches the receiver inside the request
         answers = [client.create_annotation(t["id"], choice("neutral"), lead_time=2.5)
@@ -115,7 +130,7 @@ def test_push_annotate_webhook_sync_and_status(loop, capsys):
         for _ in range(2):
             request = urllib.request.Request(
                 f"http://127.0.0.1:{port}/", data=json.dumps(payload).encode(),
-                headers={KEY_HEADER: webhook_key(settings)}, method="POST",
+                headers={KEY_HEADER: webhook_key(ctx.settings)}, method="POST",
             )  # fmt: skip
             urllib.request.urlopen(request, timeout=10).read()
         assert human_count(store, "s1") == 3
@@ -131,11 +146,11 @@ def test_push_annotate_webhook_sync_and_status(loop, capsys):
     # from a freshly started app (new settings, store and client objects)
     client.create_annotation(tasks[4]["id"], choice("positive"), lead_time=1.0)
     from common.settings import load_settings
+    from core.context import Context
 
-    fresh = load_settings()
-    report = sync(Store(fresh.store.db_path), "sentiment", shop_id="s1", settings=fresh)
+    report = sync(Context.from_settings(load_settings()), "sentiment", shop_id="s1")
     assert report.new == 1 and report.labels_written == 1
-    assert sync(store, "sentiment", shop_id="s1", settings=settings).new == 0
+    assert sync(ctx, "sentiment", shop_id="s1").new == 0
 
     from app.cli import main
 
@@ -144,55 +159,61 @@ def test_push_annotate_webhook_sync_and_status(loop, capsys):
     assert status["human_labels"] == 3 and status["queued"] == 3 and status["skipped"] == 1
     assert status["by_source"] == {"derived": 37, "human": 3}
     assert 0.0 <= status["agreement"] <= 1.0
-    assert status == label_status(store, "sentiment", "s1")
+    assert status == label_status(ctx, "sentiment", "s1")
 
 
 def test_label_studio_down_during_push_and_sync_loses_nothing(loop, live_label_studio, capsys):
-    settings, store, _ = loop
+    ctx = loop
+    store = ctx.store
     server.stop(live_label_studio.settings)
     try:
         with pytest.raises(LabelStudioUnavailable, match="not running.*labelstudio start"):
-            push(store, "sentiment", 4, shop_id="s2", settings=settings)
+            push(ctx, "sentiment", 4, shop_id="s2")
         queue = store.query_df("SELECT status FROM label_queue WHERE shop_id = 's2'")
         assert queue["status"].tolist() == ["pending"] * 4
         from app.cli import main
 
-        assert main(["label", "sync", "sentiment", "--shop", "s2"]) == 1
+        assert main(["label", "sync", "sentiment", "--shop", "s2"]) == 0
+        assert "Nothing to sync: no sentiment rows of shop s2" in capsys.readouterr().out
+        assert main(["label", "sync", "sentiment", "--shop", "s1"]) == 1  # s1 has a project
         assert "shoplens labelstudio start" in capsys.readouterr().err
     finally:
         server.start(live_label_studio.settings)
-    report = push(store, "sentiment", 4, shop_id="s2", settings=settings)
+    report = push(ctx, "sentiment", 4, shop_id="s2")
     assert report.resumed == 4 and report.imported == 4
-    client = LabelStudioClient.from_settings(settings)
-    assert len(shop_tasks(client, settings, "s2")) == 4
-    again = push(store, "sentiment", 2, shop_id="s2", settings=settings)
-    assert again.selected == 2 and len(shop_tasks(client, settings, "s2")) == 6
-    assert sync(store, "sentiment", shop_id="s2", settings=settings).seen == 0
+    client = LabelStudioClient.from_settings(ctx.settings)
+    assert len(shop_tasks(client, ctx, "s2")) == 4
+    again = push(ctx, "sentiment", 2, shop_id="s2")
+    assert again.selected == 2 and len(shop_tasks(client, ctx, "s2")) == 6
+    assert sync(ctx, "sentiment", shop_id="s2").seen == 0
 
 
 def test_background_retrain_with_human_labels_promotes_and_records(loop):
-    from core.registry import active_version
     from labeling.jobs import start_retrain, wait
 
-    settings, store, version = loop
-    push(store, "sentiment", 4, shop_id="s3", settings=settings)
-    client = LabelStudioClient.from_settings(settings)
-    for t in shop_tasks(client, settings, "s3")[:2]:  # two answered, two still open
+    ctx = loop
+    store = ctx.store
+    version = ctx.registry.active("s3", "sentiment")
+    push(ctx, "sentiment", 4, shop_id="s3")
+    client = LabelStudioClient.from_settings(ctx.settings)
+    for t in shop_tasks(client, ctx, "s3")[:2]:  # two answered, two still open
         true_label = "positive" if int(t["data"]["target_id"][1:]) % 2 else "negative"
         client.create_annotation(t["id"], choice(true_label), lead_time=1.0)
-    assert sync(store, "sentiment", shop_id="s3", settings=settings).labels_written == 2
-    handle = start_retrain("sentiment", "s3", settings=settings, config_overrides=TINY)
-    state = wait(handle.job_id, timeout_s=240, settings=settings)
+    assert sync(ctx, "sentiment", shop_id="s3").labels_written == 2
+    handle = start_retrain(ctx.settings, "sentiment", "s3", config_overrides=TINY)
+    state = wait(handle.job_id, ctx.settings, timeout_s=240)
     assert state["state"] == "finished", state
     result = state["result"]
     assert result["labels_used"] == {"derived": 38, "human": 2}
     assert result["previous_version"] == version
-    assert result["promoted"] and active_version("sentiment") == result["new_version"]
+    assert result["promoted"], result["decision"]  # s1's words do not read s3's shoppers
+    assert ctx.registry.active("s3", "sentiment") == result["new_version"]
+    assert ctx.registry.active("s1", "sentiment") != result["new_version"]  # one shop's retrain
     assert result["label_studio_updated"]  # the two open tasks got the new version's guess
-    open_tasks = [t for t in shop_tasks(client, settings, "s3") if not t["annotations"]]
+    open_tasks = [t for t in shop_tasks(client, ctx, "s3") if not t["annotations"]]
     assert {t["predictions"][-1]["model_version"] for t in open_tasks} == {result["new_version"]}
     assert (
-        client.get_project(project_id("sentiment", settings))["model_version"]
+        client.get_project(project_id(store, "s3", "sentiment"))["model_version"]
         == (result["new_version"])
     )
     run = store.query_df(
@@ -206,32 +227,32 @@ def test_background_retrain_with_human_labels_promotes_and_records(loop):
 
 
 def test_failed_retrain_changes_nothing(loop):
-    from core.registry import active_version
     from labeling.jobs import start_retrain, wait
 
-    settings, _, _ = loop
-    before = active_version("sentiment")
-    handle = start_retrain("sentiment", "empty-shop", settings=settings, config_overrides=TINY)
-    state = wait(handle.job_id, timeout_s=120, settings=settings)
+    ctx = loop
+    handle = start_retrain(ctx.settings, "sentiment", "empty-shop", config_overrides=TINY)
+    state = wait(handle.job_id, ctx.settings, timeout_s=120)
     assert state["state"] == "failed" and "labelled rows" in state["error"]
-    assert active_version("sentiment") == before
+    assert ctx.registry.active("empty-shop", "sentiment") is None
+    assert ctx.registry.versions("empty-shop", "sentiment") == []
 
 
 def test_killed_retrain_is_reported_and_changes_nothing(loop):
     import os
     import signal
 
-    from core.registry import active_version, list_versions
     from labeling.jobs import job_status, start_retrain
 
-    settings, store, _ = loop
-    before, n_versions = active_version("sentiment"), len(list_versions("sentiment"))
-    handle = start_retrain("sentiment", "s1", settings=settings, config_overrides=TINY)
-    assert wait_for(lambda: job_status(handle.job_id, settings)["progress"] > 0, timeout_s=120)
+    ctx = loop
+    store = ctx.store
+    before = ctx.registry.active("s1", "sentiment")
+    n_versions = len(ctx.registry.versions("s1", "sentiment"))
+    handle = start_retrain(ctx.settings, "sentiment", "s1", config_overrides=TINY)
+    assert wait_for(lambda: job_status(handle.job_id, ctx.settings)["progress"] > 0, timeout_s=120)
     os.killpg(handle.pid, signal.SIGKILL)
-    assert wait_for(lambda: job_status(handle.job_id, settings)["state"] == "killed")
-    assert active_version("sentiment") == before
-    assert len(list_versions("sentiment")) == n_versions
+    assert wait_for(lambda: job_status(handle.job_id, ctx.settings)["state"] == "killed")
+    assert ctx.registry.active("s1", "sentiment") == before
+    assert len(ctx.registry.versions("s1", "sentiment")) == n_versions
     runs = store.query_df("SELECT status FROM training_runs WHERE status IN ('running', 'killed')")
     assert "running" not in runs["status"].tolist()
 
@@ -239,15 +260,16 @@ def test_killed_retrain_is_reported_and_changes_nothing(loop):
 def test_deleted_project_loses_no_label_and_push_resends_the_unanswered(loop, capsys):
     """Last in the module: it deletes the project the other tests share."""
     from app.cli import main
-    from core.inference import score_task
+    from core.scoring import score_task
 
-    settings, store, _ = loop
-    client = LabelStudioClient.from_settings(settings)
-    score_task(store, "sentiment", shop_id="s2")  # an earlier test may have promoted a new model
-    push(store, "sentiment", 3, shop_id="s2", settings=settings)
-    tasks = shop_tasks(client, settings, "s2")
+    ctx = loop
+    store = ctx.store
+    client = LabelStudioClient.from_settings(ctx.settings)
+    score_task(ctx, "sentiment", "s2")  # an earlier test may have promoted a new model
+    push(ctx, "sentiment", 3, shop_id="s2")
+    tasks = shop_tasks(client, ctx, "s2")
     client.create_annotation(tasks[0]["id"], choice("negative"), lead_time=1.0)
-    sync(store, "sentiment", shop_id="s2", settings=settings)
+    sync(ctx, "sentiment", shop_id="s2")
 
     def human() -> set[tuple]:
         rows = store.query_df("SELECT shop_id, target_id, label FROM labels WHERE source='human'")
@@ -258,7 +280,7 @@ def test_deleted_project_loses_no_label_and_push_resends_the_unanswered(loop, ca
         "SELECT target_id FROM label_queue WHERE shop_id = 's2' AND status = 'queued'"
     )["target_id"])  # fmt: skip
     assert len(open_s2) >= 2 and ("s2", tasks[0]["data"]["target_id"], "negative") in labels_before
-    old_pid = project_id("sentiment", settings)
+    old_pid = project_id(store, "s2", "sentiment")
     client.sdk.projects.delete(id=old_pid)
 
     assert main(["label", "sync", "sentiment", "--shop", "s2"]) == 1
@@ -266,10 +288,10 @@ def test_deleted_project_loses_no_label_and_push_resends_the_unanswered(loop, ca
     assert "no longer has the sentiment project" in err and "label push sentiment" in err
     assert human() == labels_before
 
-    report = push(store, "sentiment", 1, shop_id="s2", settings=settings)
+    report = push(ctx, "sentiment", 1, shop_id="s2")
     assert report.project_id != old_pid and report.reopened >= len(open_s2)
-    resent = shop_tasks(client, settings, "s2")
+    resent = shop_tasks(client, ctx, "s2")
     assert {t["data"]["target_id"] for t in resent} == open_s2
     client.create_annotation(resent[0]["id"], choice("positive"), lead_time=1.0)
-    assert sync(store, "sentiment", shop_id="s2", settings=settings).new == 1
+    assert sync(ctx, "sentiment", shop_id="s2").new == 1
     assert human() == labels_before | {("s2", resent[0]["data"]["target_id"], "positive")}

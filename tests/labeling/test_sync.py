@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from db.store import Store
 from labeling.client import LabelStudioUnavailable
 from labeling.projects import ProjectGone, project_id
 from labeling.routing import push
@@ -25,17 +24,17 @@ def ls_task(fake_ls, target):
 
 
 @pytest.fixture
-def pushed(toy_store, fake_ls, settings):
-    push(toy_store, "toy", 3, client=fake_ls, settings=settings)
+def pushed(ctx, toy_store, fake_ls):
+    push(ctx, "toy", 3, client=fake_ls)
     return toy_store
 
 
-def test_sync_turns_annotations_into_human_labels_once(pushed, fake_ls, settings):
+def test_sync_turns_annotations_into_human_labels_once(ctx, pushed, fake_ls):
     fake_ls.annotate(ls_task(fake_ls, "m00"), "positive", lead_time=4.5)
     fake_ls.annotate(ls_task(fake_ls, "m01"), "negative")
-    first = sync(pushed, "toy", client=fake_ls, settings=settings)
+    first = sync(ctx, "toy", client=fake_ls)
     assert (first.new, first.labels_written) == (2, 2)
-    again = sync(pushed, "toy", client=fake_ls, settings=settings)
+    again = sync(ctx, "toy", client=fake_ls)
     assert (again.new, again.updated, again.labels_written) == (0, 0, 0)
     labels = human_labels(pushed)
     assert labels["target_id"].tolist() == ["m00", "m01"]
@@ -43,22 +42,22 @@ def test_sync_turns_annotations_into_human_labels_once(pushed, fake_ls, settings
     assert labels["agreed_with_model"].tolist() == [True, False]  # the model said positive
     assert labels["annotator"].tolist() == ["ann@shop.test"] * 2
     assert labels["lead_time_s"].iloc[0] == pytest.approx(4.5)
-    status = label_status(pushed, "toy")
+    status = label_status(ctx, "toy")
     assert status["queued"] == 1 and status["human_labels"] == 2
     assert status["agreement"] == pytest.approx(0.5)
     assert status["by_source"] == {"human": 2}
 
 
-def test_several_annotators_give_the_majority_and_agreement(pushed, fake_ls, settings):
+def test_several_annotators_give_the_majority_and_agreement(ctx, pushed, fake_ls):
     task_id = ls_task(fake_ls, "m00")
     fake_ls.annotate(task_id, "neutral", user="a@x")
     fake_ls.annotate(task_id, "negative", user="b@x")
     fake_ls.annotate(task_id, "neutral", user="c@x")
-    sync(pushed, "toy", client=fake_ls, settings=settings)
+    sync(ctx, "toy", client=fake_ls)
     labels = human_labels(pushed)
     assert labels["label"].tolist() == ["neutral"]
     assert labels["annotator"].tolist() == ["a@x,c@x"]
-    assert label_status(pushed, "toy")["annotator_agreement"] == pytest.approx(2 / 3, abs=1e-3)
+    assert label_status(ctx, "toy")["annotator_agreement"] == pytest.approx(2 / 3, abs=1e-3)
 
 
 def test_majority_ties_go_to_the_latest_answer():
@@ -66,14 +65,14 @@ def test_majority_ties_go_to_the_latest_answer():
     assert majority(["a", "b", "a"]) == ("a", pytest.approx(2 / 3))
 
 
-def test_skipped_and_deleted_annotations_do_not_vote(pushed, fake_ls, settings):
+def test_skipped_and_deleted_annotations_do_not_vote(ctx, pushed, fake_ls):
     skipped = fake_ls.annotate(ls_task(fake_ls, "m00"), None, cancelled=True)
     kept = fake_ls.annotate(ls_task(fake_ls, "m01"), "neutral")
-    sync(pushed, "toy", client=fake_ls, settings=settings)
+    sync(ctx, "toy", client=fake_ls)
     assert human_labels(pushed)["target_id"].tolist() == ["m01"]
-    assert label_status(pushed, "toy")["skipped"] == 1
+    assert label_status(ctx, "toy")["skipped"] == 1
     fake_ls.delete(kept["id"])
-    report = sync(pushed, "toy", client=fake_ls, settings=settings)
+    report = sync(ctx, "toy", client=fake_ls)
     assert report.deleted == 1 and report.labels_removed == 1
     assert human_labels(pushed).empty
     rows = pushed.query_df("SELECT annotation_id, deleted FROM annotations ORDER BY annotation_id")
@@ -83,81 +82,81 @@ def test_skipped_and_deleted_annotations_do_not_vote(pushed, fake_ls, settings):
     assert status["status"].tolist() == ["queued"]  # back in the queue for someone to answer
 
 
-def test_changed_answer_replaces_the_label(pushed, fake_ls, settings):
+def test_changed_answer_replaces_the_label(ctx, pushed, fake_ls):
     annotation = fake_ls.annotate(ls_task(fake_ls, "m00"), "negative")
-    sync(pushed, "toy", client=fake_ls, settings=settings)
+    sync(ctx, "toy", client=fake_ls)
     annotation["result"][0]["value"]["choices"] = ["neutral"]
     annotation["updated_at"] = "2099-01-01T00:00:00Z"
-    report = sync(pushed, "toy", client=fake_ls, settings=settings)
+    report = sync(ctx, "toy", client=fake_ls)
     assert report.updated == 1
     assert human_labels(pushed)["label"].tolist() == ["neutral"]
 
 
-def test_outage_during_sync_changes_nothing_and_retry_completes(pushed, fake_ls, settings):
+def test_outage_during_sync_changes_nothing_and_retry_completes(ctx, pushed, fake_ls):
     fake_ls.annotate(ls_task(fake_ls, "m00"), "negative")
     fake_ls.down = True
     with pytest.raises(LabelStudioUnavailable, match="shoplens labelstudio start.*Nothing was"):
-        sync(pushed, "toy", client=fake_ls, settings=settings)
+        sync(ctx, "toy", client=fake_ls)
     assert human_labels(pushed).empty
     fake_ls.down = False
-    assert sync(pushed, "toy", client=fake_ls, settings=settings).labels_written == 1
+    assert sync(ctx, "toy", client=fake_ls).labels_written == 1
 
 
-def test_sync_after_an_app_restart_uses_the_recorded_project(pushed, fake_ls, settings):
+def test_sync_after_an_app_restart_uses_the_recorded_project(ctx, pushed, fake_ls):
     """A fresh Store object and settings (a new process) still find the task's project."""
     from common.settings import load_settings
+    from core.context import Context
 
     fake_ls.annotate(ls_task(fake_ls, "m02"), "neutral")
-    fresh_settings = load_settings()
-    fresh_store = Store(fresh_settings.store.db_path)
-    report = sync(fresh_store, "toy", client=fake_ls, settings=fresh_settings)
+    fresh = Context.from_settings(load_settings())
+    report = sync(fresh, "toy", client=fake_ls)
     assert report.labels_written == 1
 
 
-def test_sync_before_any_push_is_a_no_op(toy_store, fake_ls, settings):
-    assert sync(toy_store, "toy", client=fake_ls, settings=settings).seen == 0
+def test_sync_before_any_push_is_a_no_op(ctx, toy_store, fake_ls):
+    assert sync(ctx, "toy", client=fake_ls).seen == 0
 
 
-def test_deleted_project_keeps_every_label_and_push_resends_the_unanswered(
-    pushed, fake_ls, settings
-):
+def test_deleted_project_keeps_every_label_and_push_resends_the_unanswered(ctx, pushed, fake_ls):
     fake_ls.annotate(ls_task(fake_ls, "m00"), "positive")
-    sync(pushed, "toy", client=fake_ls, settings=settings)
-    old_pid = project_id("toy", settings)
+    sync(ctx, "toy", client=fake_ls)
+    old_pid = project_id(pushed, "sample", "toy")
     fake_ls.delete_project(old_pid)
     with pytest.raises(ProjectGone, match="no longer has.*1 human labels.*label push toy"):
-        sync(pushed, "toy", client=fake_ls, settings=settings)
+        sync(ctx, "toy", client=fake_ls)
     assert human_labels(pushed)["target_id"].tolist() == ["m00"]
-    report = push(pushed, "toy", 1, client=fake_ls, settings=settings)
+    report = push(ctx, "toy", 1, client=fake_ls)
     assert report.reopened == 2 and report.project_id != old_pid
     sent = sorted(t["data"]["target_id"] for t in fake_ls.tasks.values())
     assert sent == ["m01", "m02"]  # the unanswered rows; m00's answer is already home
     fake_ls.annotate(ls_task(fake_ls, "m01"), "negative")
-    assert sync(pushed, "toy", client=fake_ls, settings=settings).new == 1
+    assert sync(ctx, "toy", client=fake_ls).new == 1
     labels = human_labels(pushed)
     assert dict(zip(labels["target_id"], labels["label"], strict=True)) == {
         "m00": "positive",
         "m01": "negative",
     }
-    status = label_status(pushed, "toy")
+    status = label_status(ctx, "toy")
     assert (status["human_labels"], status["queued"]) == (2, 1)
 
 
-def test_reset_label_studio_reusing_ids_loses_and_mixes_no_label(pushed, fake_ls, settings):
+def test_reset_label_studio_reusing_ids_loses_and_mixes_no_label(ctx, pushed, fake_ls):
     """A data-folder reset restarts ids: the recorded project id may name another project and
     new annotation ids repeat stored ones. Neither may delete or overwrite a stored answer."""
     first = fake_ls.annotate(ls_task(fake_ls, "m00"), "positive")
-    sync(pushed, "toy", client=fake_ls, settings=settings)
+    sync(ctx, "toy", client=fake_ls)
     fake_ls.wipe()
     other = fake_ls.create_project(title="Someone else's project")
-    assert other["id"] == project_id("toy", settings)  # the recorded id, now another project
+    assert other["id"] == project_id(
+        pushed, "sample", "toy"
+    )  # the recorded id, now another project
     with pytest.raises(ProjectGone):
-        sync(pushed, "toy", client=fake_ls, settings=settings)
-    assert push(pushed, "toy", 1, client=fake_ls, settings=settings).reopened == 2
+        sync(ctx, "toy", client=fake_ls)
+    assert push(ctx, "toy", 1, client=fake_ls).reopened == 2
     reused = fake_ls.annotate(ls_task(fake_ls, "m01"), "negative")
     assert reused["id"] == first["id"]  # the very id m00's answer had
-    sync(pushed, "toy", client=fake_ls, settings=settings)
-    assert sync(pushed, "toy", client=fake_ls, settings=settings).deleted == 0
+    sync(ctx, "toy", client=fake_ls)
+    assert sync(ctx, "toy", client=fake_ls).deleted == 0
     labels = human_labels(pushed)
     assert dict(zip(labels["target_id"], labels["label"], strict=True)) == {
         "m00": "positive",

@@ -1,4 +1,5 @@
-"""Webhook receiver: deliveries become labels once; a wrong key is refused."""
+"""Webhook receiver: deliveries become labels once, found through what ShopLens sent; a wrong
+key, a foreign row or a label the task does not offer changes nothing."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ import urllib.request
 
 import pytest
 
+from labeling.client import LabelStudioError
 from labeling.routing import push
-from labeling.webhook import KEY_HEADER, handle_payload, make_server, register, serve_in_thread
+from labeling.webhook import (
+    KEY_HEADER,
+    RefusedDelivery,
+    handle_payload,
+    make_server,
+    register,
+    serve_in_thread,
+    webhook_key,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -17,7 +27,8 @@ pytestmark = pytest.mark.unit
 def delivery(fake_ls, target, label, action="ANNOTATION_CREATED"):
     task = next(t for t in fake_ls.tasks.values() if t["data"]["target_id"] == target)
     annotation = fake_ls.annotate(task["id"], label)
-    return {"action": action, "annotation": annotation, "task": task, "project": {"id": 1}}
+    return {"action": action, "annotation": annotation, "task": task,
+            "project": {"id": task["project"]}}  # fmt: skip
 
 
 def post(port, payload, key):
@@ -29,45 +40,82 @@ def post(port, payload, key):
         return json.loads(response.read())
 
 
-def test_same_delivery_twice_gives_one_label(toy_store, fake_ls, settings):
-    push(toy_store, "toy", 2, client=fake_ls, settings=settings)
+def human(store):
+    return store.query_df("SELECT target_id, label FROM labels WHERE source = 'human'")
+
+
+def write_secrets(settings, token="tok-123"):
+    path = settings.labelstudio.secrets_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"username": "a@b.c", "password": "pw", "token": token}))
+
+
+def test_same_delivery_twice_gives_one_label(ctx, toy_store, fake_ls):
+    push(ctx, "toy", 2, client=fake_ls)
     payload = delivery(fake_ls, "m00", "neutral")
-    assert handle_payload(toy_store, payload).labels_written == 1
-    assert handle_payload(toy_store, payload).labels_written == 0
-    rows = toy_store.query_df("SELECT label FROM labels WHERE source = 'human'")
-    assert rows["label"].tolist() == ["neutral"]
+    assert handle_payload(ctx, payload).labels_written == 1
+    assert handle_payload(ctx, payload).labels_written == 0
+    assert human(toy_store)["label"].tolist() == ["neutral"]
     deleted = {
         "action": "ANNOTATIONS_DELETED",
         "annotations": [{"id": payload["annotation"]["id"]}],
     }
-    assert handle_payload(toy_store, deleted).labels_removed == 1
-    assert toy_store.query_df("SELECT * FROM labels WHERE source = 'human'").empty
-    assert handle_payload(toy_store, {"action": "PROJECT_UPDATED"}) is None
+    assert handle_payload(ctx, deleted).labels_removed == 1
+    assert human(toy_store).empty
+    assert handle_payload(ctx, {"action": "PROJECT_UPDATED"}) is None
 
 
-def test_http_receiver_checks_the_key(toy_store, fake_ls, settings):
-    push(toy_store, "toy", 2, client=fake_ls, settings=settings)
-    server = make_server(toy_store, port=0, key="secret-key")
+def test_a_delivery_cannot_name_its_own_row_or_an_unoffered_label(ctx, toy_store, fake_ls):
+    push(ctx, "toy", 2, client=fake_ls)
+    forged = delivery(fake_ls, "m00", "neutral")
+    forged["task"] = {**forged["task"], "data": {"target_id": "m11", "shop_id": "other"}}
+    handle_payload(ctx, forged)
+    assert human(toy_store)["target_id"].tolist() == ["m00"]  # the row ShopLens sent as that task
+    stranger = delivery(fake_ls, "m01", "neutral")
+    stranger["project"] = {"id": 999}
+    assert handle_payload(ctx, stranger) is None
+    with pytest.raises(RefusedDelivery, match="not one of the toy labels"):
+        handle_payload(ctx, delivery(fake_ls, "m01", "<script>"))
+    assert human(toy_store)["target_id"].tolist() == ["m00"]
+
+
+def test_http_receiver_checks_the_key(ctx, toy_store, fake_ls):
+    push(ctx, "toy", 2, client=fake_ls)
+    server = make_server(ctx, port=0, key="secret-key")
     serve_in_thread(server)
     port = server.server_address[1]
     try:
         with pytest.raises(urllib.error.HTTPError) as refused:
             post(port, delivery(fake_ls, "m00", "neutral"), key="wrong")
         assert refused.value.code == 403
+        with pytest.raises(urllib.error.HTTPError) as unoffered:
+            post(port, delivery(fake_ls, "m00", "furious"), key="secret-key")
+        assert unoffered.value.code == 422
         answer = post(port, delivery(fake_ls, "m01", "negative"), key="secret-key")
         assert answer["labels_written"] == 1
     finally:
         server.shutdown()
         server.server_close()
-    labels = toy_store.query_df("SELECT target_id FROM labels WHERE source = 'human'")
-    assert labels["target_id"].tolist() == ["m01"]
+    assert human(toy_store)["target_id"].tolist() == ["m01"]
 
 
-def test_register_adds_the_webhook_once(toy_store, fake_ls, settings):
-    push(toy_store, "toy", 1, client=fake_ls, settings=settings)
-    assert register(fake_ls, ["toy", "unknown"], port=9999, settings=settings) == [1]
-    register(fake_ls, ["toy"], port=9999, settings=settings)
+def test_no_secret_no_receiver(ctx, settings):
+    with pytest.raises(LabelStudioError, match="shoplens labelstudio start"):
+        make_server(ctx, port=0)
+    write_secrets(settings)
+    key = webhook_key(settings)
+    assert len(key) == 40 and "tok-123" not in key
+    write_secrets(settings, token="tok-456")
+    assert webhook_key(settings) != key
+
+
+def test_register_adds_the_webhook_once_per_project(ctx, toy_store, fake_ls, settings):
+    write_secrets(settings)
+    report = push(ctx, "toy", 1, client=fake_ls)
+    assert register(ctx, fake_ls, port=9999) == [report.project_id]
+    register(ctx, fake_ls, port=9999)
     assert len(fake_ls.webhooks) == 1
     hook = fake_ls.webhooks[0]
     assert hook["url"] == "http://127.0.0.1:9999/"
-    assert "ANNOTATION_CREATED" in hook["actions"] and KEY_HEADER in hook["headers"]
+    assert "ANNOTATION_CREATED" in hook["actions"]
+    assert hook["headers"] == {KEY_HEADER: webhook_key(settings)}

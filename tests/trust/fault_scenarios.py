@@ -23,6 +23,15 @@ def _store(home: Path) -> Store:
     return Store(home / "shoplens.duckdb", lock_timeout_s=60)
 
 
+def _ctx(home: Path):  # noqa: ANN202
+    """The context a ``shoplens`` process started on ``home`` builds."""
+    from common.settings import load_settings
+    from core.context import Context
+
+    settings = load_settings({**_plain_env(), "SHOPLENS_HOME": str(home)})
+    return Context.from_settings(settings, store=_store(home), migrate=False)
+
+
 def _counts(home: Path) -> dict[str, dict[str, int]]:
     store = _store(home)
     with store.read() as con:
@@ -113,15 +122,17 @@ def ingest_scenario(inputs: Path, n_rows: int = 200_000) -> FaultScenario:
     )
 
 
-def _model_check(home: Path, task: str) -> str | None:
-    """The active model of ``task`` (if any) loads and scores a text, in a fresh process."""
+def _model_check(home: Path, task: str, shop: str) -> str | None:
+    """The shop's active model of ``task`` (if any) loads and scores a text, in a fresh
+    process."""
     code = (
         "import sys\n"
-        "from core.registry import active_version\n"
-        "from core.inference import predict_texts\n"
-        f"v = active_version({task!r})\n"
-        "if v is None: sys.exit(0)\n"
-        f"df = predict_texts({task!r}, ['great shoes, fast delivery', 'arrived broken'])\n"
+        "from common.settings import load_settings\n"
+        "from core.context import Context\n"
+        "from core.scoring import predict_texts\n"
+        "ctx = Context.from_settings(load_settings())\n"
+        f"if ctx.registry.active({shop!r}, {task!r}) is None: sys.exit(0)\n"
+        f"df = predict_texts(ctx, {task!r}, {shop!r}, ['great shoes, fast', 'arrived broken'])\n"
         "assert len(df) == 2, df\n"
     )
     import subprocess
@@ -152,7 +163,7 @@ def score_scenario(
         shutil.copytree(trained_home, home, dirs_exist_ok=True)
         from core.tasks import get_task
 
-        texts = get_task(task).load_texts(_store(home), shop)
+        texts = get_task(task).load_texts(_ctx(home), shop)
         (home / "expected_predictions.json").write_text(json.dumps(len(texts)))
 
     def _predictions(home: Path) -> tuple[int, int, int]:
@@ -174,7 +185,7 @@ def score_scenario(
             return f"{bad} half-written predictions"
         if n != distinct:
             return f"duplicated predictions: {n} rows for {distinct} targets"
-        return _model_check(home, task)
+        return _model_check(home, task, shop)
 
     def check_after_rerun(home: Path) -> str | None:
         problem = check_after_kill(home)
@@ -194,7 +205,7 @@ def score_scenario(
 
 
 def train_scenario(
-    trained_home: Path, task: str = "sentiment", extra: list[str] | None = None
+    trained_home: Path, task: str = "sentiment", shop: str = "mini", extra: list[str] | None = None
 ) -> FaultScenario:
     """kill -9 during ``shoplens train TASK``: the previously active version stays active (or a
     complete new one is), still loads and scores; a rerun finishes."""
@@ -203,18 +214,18 @@ def train_scenario(
         shutil.copytree(trained_home, home, dirs_exist_ok=True)
 
     def check(home: Path) -> str | None:
-        active_file = home / "models" / task / "ACTIVE"
-        if not active_file.exists():
-            return "no ACTIVE model after the kill"
-        version = active_file.read_text().strip()
-        if not (home / "models" / task / version).is_dir():
-            return f"ACTIVE names {version!r}, which is not a complete version folder"
-        return _model_check(home, task)
+        registry = _ctx(home).registry
+        version = registry.active(shop, task)
+        if version is None:
+            return "no active model after the kill"
+        if not (registry.folder(shop, task, version) / "meta.json").is_file():
+            return f"the active pointer names {version!r}, which is not a complete version folder"
+        return _model_check(home, task, shop)
 
     return FaultScenario(
         name=f"train-{task}",
         prepare=prepare,
-        args=["train", task, *(extra or [])],
+        args=["train", task, "--shop", shop, *(extra or [])],
         check_after_kill=check,
         check_after_rerun=check,
     )
@@ -258,6 +269,7 @@ def label_sync_scenario(
     """
     from common.settings import load_settings
     from core.tasks import get_task
+    from db.repo import labelling as queue
     from labeling.client import LabelStudioClient
     from labeling.projects import ensure_project
 
@@ -270,9 +282,14 @@ def label_sync_scenario(
         settings = load_settings({**_plain_env(), "SHOPLENS_HOME": str(home), **env})
         settings.labelstudio.secrets_file.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ls_settings.labelstudio.secrets_file, settings.labelstudio.secrets_file)
-        _store(home).init_schema()
+        store = _store(home)
+        store.init_schema()
         client = LabelStudioClient.from_settings(settings)
-        pid = ensure_project(client, get_task(task), settings=settings)
+        pid = ensure_project(client, store, get_task(task), KILL_SHOP)
+        targets = [f"r{i:04d}" for i in range(n_annotations)]
+        # as a push records them: the queue knows which task is which row
+        queue.add_pending(store, KILL_SHOP, task, "v-kill", "entropy",
+                          pd.DataFrame({"target_id": targets, "uncertainty": 0.5}))  # fmt: skip
         answer = client.import_tasks(
             pid,
             [
@@ -285,6 +302,8 @@ def label_sync_scenario(
                 for i in range(n_annotations)
             ],  # fmt: skip
         )
+        queue.mark_queued(store, KILL_SHOP, task, pid,
+                          dict(zip(targets, map(int, answer["task_ids"]), strict=True)))  # fmt: skip
         for i, task_id in enumerate(answer["task_ids"]):
             label = labels[i % len(labels)]
             result = [{"from_name": "label", "to_name": "text", "type": "choices",

@@ -17,8 +17,9 @@ from accounts.service import (
     set_password,
     verify_password,
 )
-from app.auth import PAGE_KEYS, Viewer
+from app.auth import Viewer
 from app.cli import main
+from app.ui.nav import page_keys
 from common.errors import InputError
 
 pytestmark = pytest.mark.unit
@@ -40,9 +41,9 @@ def test_roles_and_pages():
     merchant = Viewer("ana", "merchant", ("shop_a",))
     annotator = Viewer("lee", "annotator", None)
     admin = Viewer("root", "admin", None)
-    assert merchant.pages_allowed == set(PAGE_KEYS) - {"labelling", "models"}
+    assert merchant.pages_allowed == set(page_keys()) - {"labelling", "models"}
     assert annotator.pages_allowed == {"labelling"}
-    assert admin.pages_allowed == set(PAGE_KEYS)
+    assert admin.pages_allowed == set(page_keys())
     assert merchant.can_see_shop("shop_a") and not merchant.can_see_shop("shop_b")
     assert admin.can_see_shop("shop_b")
     assert merchant.visible_shops(["shop_b", "shop_a", "x"]) == ["shop_a"]
@@ -140,7 +141,8 @@ def test_users_add_and_list_cli(shoplens_home, tmp_path, capsys):
 LOGIN_SCRIPT = """
 from app.auth import login_gate, logout_button
 from db.store import Store
-viewer = login_gate(Store.from_settings())
+from common.settings import load_settings
+viewer = login_gate(Store.from_settings(load_settings().store))
 logout_button()
 import streamlit as st
 st.write(f"hello {viewer.username} {viewer.role}")

@@ -38,7 +38,7 @@ def trained_home(tmp_path_factory):
 
 
 def test_kill_during_training_keeps_the_active_model(trained_home, tmp_path):
-    scenario = train_scenario(trained_home, extra=[*MINI_TRAIN_ARGS, "--shop", MINI_SHOP])
+    scenario = train_scenario(trained_home, shop=MINI_SHOP, extra=MINI_TRAIN_ARGS)
     result = run_trials(scenario, tmp_path, 2, seed=2)
     assert result["failures"] == [], result["failures"]
     assert result["ok"] == 2
@@ -51,11 +51,17 @@ def test_kill_during_scoring_leaves_whole_predictions(trained_home, tmp_path):
 
 
 def test_training_check_reports_a_broken_active_model(trained_home, tmp_path):
-    """The model check is not vacuous: an ACTIVE file naming a missing version is reported."""
-    scenario = train_scenario(trained_home)
+    """The model check is not vacuous: an active pointer naming a version without files is
+    reported."""
+    import shutil
+
+    from tests.trust.fault_scenarios import _ctx
+
+    scenario = train_scenario(trained_home, shop=MINI_SHOP)
     home = tmp_path / "home"
     scenario.prepare(home)
-    (home / "models" / "sentiment" / "ACTIVE").write_text("v20000101-000000-000000")
+    registry = _ctx(home).registry
+    shutil.rmtree(registry.folder(MINI_SHOP, "sentiment", registry.active(MINI_SHOP, "sentiment")))
     assert "not a complete version folder" in scenario.check_after_kill(home)
 
 

@@ -14,9 +14,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture
 def cli_ls(toy_store, fake_ls, monkeypatch):
-    monkeypatch.setattr(
-        LabelStudioClient, "from_settings", classmethod(lambda cls, s=None: fake_ls)
-    )
+    monkeypatch.setattr(LabelStudioClient, "from_settings", classmethod(lambda cls, s: fake_ls))
     return fake_ls
 
 

@@ -1,7 +1,7 @@
 """Demand signals in review sentences: sentence splitting and named labelling functions.
 
 Reviews split into sentences on English and Chinese punctuation; each sentence gets the target id
-``<review_id>:<sentence_no>``. Until humans label sentences, transparent labelling functions give
+:func:`core.ids.sentence_id`. Until humans label sentences, transparent labelling functions give
 a cold-start label (source ``rule``, with the function's name). The first function that fires in
 ``LABELLING_FUNCTIONS`` order wins; a sentence no function claims is ``other``.
 
@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from core.ids import sentence_id
+
 DEMAND_LABELS = ("feature_request", "complaint", "praise", "question", "other")
 
 # Split after . ! ? (and runs of them) followed by space, and after Chinese 。！？；…
@@ -31,12 +33,13 @@ def split_sentences(text: str) -> list[str]:
 
 
 def split_review_sentences(reviews: pd.DataFrame) -> pd.DataFrame:
-    """One row per review sentence: ``target_id`` (review_id:n), ``text``, ``review_id``."""
+    """One row per review sentence: ``target_id`` (:func:`core.ids.sentence_id`), ``text``,
+    ``review_id`` and ``position``."""
     rows = []
     for review_id, text in zip(reviews["review_id"], reviews["text"], strict=True):
         for number, sentence in enumerate(split_sentences(text)):
-            rows.append((f"{review_id}:{number}", sentence, review_id))
-    return pd.DataFrame(rows, columns=["target_id", "text", "review_id"])
+            rows.append((sentence_id(review_id, number), sentence, review_id, number))
+    return pd.DataFrame(rows, columns=["target_id", "text", "review_id", "position"])
 
 
 @dataclass(frozen=True)

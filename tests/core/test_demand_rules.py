@@ -1,11 +1,11 @@
-"""Tests for core/demand.py: sentence splitting and labelling functions."""
+"""Tests for core/demand_rules.py: sentence splitting and labelling functions."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from core.demand import (
+from core.demand_rules import (
     LABELLING_FUNCTIONS,
     apply_rules,
     labelling_function_table,

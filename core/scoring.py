@@ -1,0 +1,114 @@
+"""Scoring a shop's rows with its active model, and predicting texts or files with it.
+
+Which rows, which model and how predictions are computed is the task's (``Task.score``); this
+module is the entry point every caller uses and the shared shape of a prediction row.
+
+    >>> score_task(ctx, "sentiment", "acme")
+    1204
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from common.errors import InputError
+from common.files import check_output, write_atomically
+from core.engines import LocalEngine, ScoringEngine
+from core.kinds.base import Progress, get_task, no_progress
+from core.uncertainty import entropy, margin
+from db.shops import check_shop_id
+
+if TYPE_CHECKING:
+    from core.context import Context
+
+
+def prediction_frame(
+    shop_id: str, task: str, version: str, labels: Sequence[str], ids: Sequence[str],
+    probs: np.ndarray, reasons: Sequence[str | None] | None = None,
+    predicted: Sequence[str] | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Rows for the predictions table: label (the most probable class unless ``predicted`` is
+    given), probabilities as JSON, entropy, margin and an optional reason per row."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    labels = list(labels)
+    return pd.DataFrame(
+        {
+            "shop_id": shop_id, "task": task, "target_id": list(ids), "model_version": version,
+            "label": list(predicted) if predicted is not None
+            else [labels[i] for i in probs.argmax(axis=1)],
+            "probs": [json.dumps({k: round(float(p), 6) for k, p in zip(labels, row, strict=True)})
+                      for row in probs],
+            "entropy": entropy(probs), "margin": margin(probs),
+            "reason": list(reasons) if reasons is not None else None, "created_at": now,
+        }
+    )  # fmt: skip
+
+
+def score_task(ctx: Context, task: str, shop_id: str, progress: Progress | None = None,
+               engine: ScoringEngine | None = None) -> int:  # fmt: skip
+    """Score the shop's rows that the active version of ``task`` has not scored yet; returns how
+    many were scored. A shop without a model of its own gets a message saying how to get one."""
+    spec = get_task(task)
+    check_shop_id(shop_id)
+    version = ctx.registry.require_active(shop_id, task)
+    return spec.score(ctx, shop_id, version, engine or LocalEngine(), progress or no_progress)
+
+
+def probability_frame(labels: Sequence[str], probs: np.ndarray) -> pd.DataFrame:
+    """``label`` and one ``prob_<label>`` column per class."""
+    out = pd.DataFrame(probs, columns=[f"prob_{label}" for label in labels])
+    out.insert(0, "label", [labels[i] for i in probs.argmax(axis=1)] if len(probs) else [])
+    return out
+
+
+def predict_texts(ctx: Context, task: str, shop_id: str, texts: Sequence[str],
+                  version: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """Label and one ``prob_<label>`` column per class for each text, by the shop's active
+    version (or ``version``)."""
+    predictor = ctx.registry.load(shop_id, task, version)
+    return probability_frame(predictor.labels, predictor.predict_proba(list(texts)))
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet file as a frame, with errors that say what is wrong with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"input file {path} does not exist")
+    kind = "Parquet" if path.suffix.lower() == ".parquet" else "CSV"
+    try:
+        df = pd.read_parquet(path) if kind == "Parquet" else pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"input file {path} is empty") from None
+    except (UnicodeDecodeError, pd.errors.ParserError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read {path} as {kind}: {exc}") from None
+    if df.empty:
+        raise InputError(f"input file {path} has a header but no rows")
+    return df
+
+
+def predict_file(ctx: Context, task: str, shop_id: str, input_path: Path, text_column: str,
+                 output_path: Path, overwrite: bool = False) -> int:  # fmt: skip
+    """Predict every row of a CSV/Parquet file with the shop's active model and write a CSV:
+    the input columns, ``label`` and one ``prob_<label>`` column per class, one output row per
+    input row. The output is checked first (never the store, the runtime folder or the input;
+    an existing file only with ``overwrite``) and written whole or not at all."""
+    target = check_output(output_path, home=ctx.home, inputs=[input_path], overwrite=overwrite)
+    df = read_table(input_path)
+    if text_column not in df.columns:
+        raise InputError(
+            f"{input_path} has no column {text_column!r}; its columns are: "
+            f"{', '.join(map(str, df.columns))}"
+        )
+    preds = predict_texts(ctx, task, shop_id, df[text_column].fillna("").astype(str).tolist())
+    # an input column named like an output one keeps its data under "<name>_input"
+    clash = {c: f"{c}_input" for c in preds.columns if c in df.columns}
+    out = pd.concat([df.rename(columns=clash).reset_index(drop=True), preds], axis=1)
+    write_atomically(target, lambda tmp: out.to_csv(tmp, index=False))
+    return len(out)

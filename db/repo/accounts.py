@@ -1,0 +1,83 @@
+"""Dashboard accounts (``app_users``): rows in, rows out; hashing and rules live in ``accounts``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from common.errors import InputError
+from db.store import Store
+
+AccountRow = tuple[str, str, str | None, datetime]  # username, role, shop_id, created_at
+
+
+def insert(store: Store, username: str, password_hash: str, role: str, shop_id: str | None,
+           created_at: datetime) -> None:  # fmt: skip
+    """Add an account; an :class:`InputError` when the name is taken."""
+    with store.write() as con:
+        row = con.execute(
+            "SELECT count(*) FROM app_users WHERE username = ?", [username]
+        ).fetchone()
+        if row and row[0]:
+            raise InputError(f"the username {username[:64]!r} is already taken")
+        con.execute(
+            "INSERT INTO app_users (username, password_hash, role, shop_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [username, password_hash, role, shop_id, created_at],
+        )
+
+
+def update_hash(store: Store, username: str, password_hash: str) -> bool:
+    """Replace an account's password hash; False when there is no such account."""
+    with store.write() as con:
+        row = con.execute(
+            "SELECT count(*) FROM app_users WHERE username = ?", [username]
+        ).fetchone()
+        if not row or not row[0]:
+            return False
+        con.execute("UPDATE app_users SET password_hash = ? WHERE username = ?",
+                    [password_hash, username])  # fmt: skip
+    return True
+
+
+def delete(store: Store, username: str, keep_one_admin: bool = True) -> str | None:
+    """Delete an account; returns why not ("missing", "last_admin") or None when deleted."""
+    with store.write() as con:
+        row = con.execute("SELECT role FROM app_users WHERE username = ?", [username]).fetchone()
+        if row is None:
+            return "missing"
+        admins = con.execute("SELECT count(*) FROM app_users WHERE role = 'admin'").fetchone()
+        if keep_one_admin and row[0] == "admin" and admins and admins[0] <= 1:
+            return "last_admin"
+        con.execute("DELETE FROM app_users WHERE username = ?", [username])
+    return None
+
+
+def rows(store: Store, role: str | None = None) -> list[AccountRow]:
+    """Every account (of one role), by username; never the hashes."""
+    with store.read() as con:
+        found = con.execute(
+            "SELECT username, role, shop_id, created_at FROM app_users "
+            "WHERE CAST($role AS VARCHAR) IS NULL OR role = $role ORDER BY username",
+            {"role": role},
+        ).fetchall()
+    return [(str(r[0]), str(r[1]), r[2], r[3]) for r in found]
+
+
+def with_hash(store: Store, username: str) -> tuple[AccountRow, str] | None:
+    """The account and its password hash (for checking a sign-in), or None."""
+    with store.read() as con:
+        row = con.execute(
+            "SELECT username, role, shop_id, created_at, password_hash FROM app_users "
+            "WHERE username = ?",
+            [username],
+        ).fetchone()
+    return None if row is None else ((row[0], row[1], row[2], row[3]), row[4])
+
+
+def count(store: Store) -> int:
+    """How many accounts exist (0 when the store does not exist yet)."""
+    if not store.exists():
+        return 0
+    with store.read() as con:
+        row = con.execute("SELECT count(*) FROM app_users").fetchone()
+    return int(row[0]) if row else 0

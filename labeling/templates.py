@@ -1,0 +1,94 @@
+"""Label Studio interfaces for the annotation templates tasks declare (``LabellingSpec``).
+
+``choices``: the text to label, its context (product, rating, the whole review around a
+sentence: whatever the task's labelling rows carry beside ``text``) and the task's labels as
+single-choice buttons. The model's guess arrives as a pre-annotation, so annotators confirm or
+correct it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from common.errors import ShopLensError
+from core.kinds.base import LabellingSpec
+
+FROM_NAME = "label"  # the Choices control; answers are read from it
+TO_NAME = "text"
+TEMPLATES = ("choices",)
+
+
+def context_key(column: str) -> str:
+    """A safe Label Studio data key for a context column (letters, digits, underscores)."""
+    key = re.sub(r"[^0-9a-zA-Z_]", "_", column).strip("_") or "context"
+    return f"ctx_{key}"
+
+
+def _check(spec: LabellingSpec) -> None:
+    if spec.template not in TEMPLATES:
+        raise ShopLensError(
+            f"annotation template {spec.template!r} has no Label Studio interface; known: "
+            f"{', '.join(TEMPLATES)}"
+        )
+
+
+def instructions(spec: LabellingSpec) -> str:
+    """The short instructions shown above every task."""
+    _check(spec)
+    return (
+        f"{spec.guide.strip()} Pick the one label that fits the highlighted text best "
+        f"({', '.join(spec.choices)}). The model's guess is pre-selected: keep it if it is "
+        "right, otherwise click the right label. Use the context only to understand the text. "
+        "Skip a text you cannot judge."
+    )
+
+
+def label_config(spec: LabellingSpec, context_columns: Sequence[str] = ()) -> str:
+    """The Label Studio XML interface for ``spec`` with a block per context column."""
+    _check(spec)
+    parts = ["<View>", f'  <Header value={quoteattr(instructions(spec))} size="6"/>']
+    for column in context_columns:
+        title = column.replace("_", " ").capitalize()
+        parts.append(f'  <Header value={quoteattr(title)} size="6"/>')
+        parts.append(
+            f'  <Text name={quoteattr(context_key(column))} value="${context_key(column)}"/>'
+        )
+    parts.append('  <Header value="Text to label" size="5"/>')
+    parts.append(f'  <Text name="{TO_NAME}" value="$text"/>')
+    parts.append(
+        f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single-radio" '
+        'showInline="true" required="true">'
+    )
+    parts.extend(f"    <Choice value={quoteattr(label)}/>" for label in spec.choices)
+    parts += ["  </Choices>", "</View>"]
+    return "\n".join(parts)
+
+
+def prediction_result(spec: LabellingSpec, label: str) -> list[dict[str, Any]]:
+    """The pre-annotation that shows the model's guess."""
+    _check(spec)
+    return [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices",
+             "value": {"choices": [label]}}]  # fmt: skip
+
+
+def raw_label(spec: LabellingSpec, result: Iterable[dict[str, Any]] | None) -> str | None:
+    """The label an annotation's result names, as sent (not yet checked)."""
+    _check(spec)
+    for item in result or []:
+        if not isinstance(item, dict):
+            continue
+        if item.get("from_name") == FROM_NAME and item.get("type") == "choices":
+            choices = (item.get("value") or {}).get("choices") or []
+            if choices:
+                return str(choices[0])
+    return None
+
+
+def parse_result(spec: LabellingSpec, result: Iterable[dict[str, Any]] | None) -> str | None:
+    """The label an annotation's result gives; None when it gives none or one outside the
+    task's label set (an answer ShopLens did not offer is never stored)."""
+    label = raw_label(spec, result)
+    return label if label in spec.choices else None

@@ -1,0 +1,37 @@
+"""Templates: the Label Studio interface follows the task's labels and context."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from common.errors import ShopLensError
+from core.kinds.base import LabellingSpec
+from labeling.templates import context_key, label_config, parse_result, prediction_result
+
+pytestmark = pytest.mark.unit
+
+
+def test_label_config_has_every_label_context_and_instructions():
+    spec = LabellingSpec("choices", ("a&b", "c"), guide="Say how it feels.")
+    root = ET.fromstring(label_config(spec, ["product", "rating", "whole review"]))
+    assert [c.get("value") for c in root.iter("Choice")] == ["a&b", "c"]
+    names = [t.get("name") for t in root.iter("Text")]
+    assert names == ["ctx_product", "ctx_rating", "ctx_whole_review", "text"]
+    headers = [h.get("value") for h in root.iter("Header")]
+    assert "pre-selected" in headers[0] and "Say how it feels." in headers[0]
+    assert "Whole review" in headers
+
+
+def test_answers_outside_the_label_set_are_not_read():
+    spec = LabellingSpec("choices", ("neg", "pos"))
+    assert parse_result(spec, prediction_result(spec, "pos")) == "pos"
+    assert parse_result(spec, prediction_result(spec, "maybe")) is None
+    assert parse_result(spec, [{"from_name": "other", "type": "choices"}, "junk"]) is None
+    assert context_key("größe / fit") == "ctx_gr__e___fit"
+
+
+def test_an_unknown_template_is_refused():
+    with pytest.raises(ShopLensError, match="no Label Studio interface"):
+        label_config(LabellingSpec(template="ranking", choices=("a",)))
