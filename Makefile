@@ -14,7 +14,7 @@ help:
 	@echo "make run    install, load the sample shop, train a first model, start Label Studio and the app"
 	@echo "make test   install what tests need, lint, and run every test tier"
 	@echo "make bench  run the benchmarks in bench/ (results in bench/results/)"
-	@echo "make lint   ruff check + format check"
+	@echo "make lint   ruff check + format check + mypy (type check)"
 	@echo "make format ruff format + autofix"
 
 $(BIN)/python:
@@ -51,22 +51,21 @@ e2e-deps:
 
 # Scoring the sample shop takes minutes on a laptop CPU: it runs in the background while the
 # dashboard is already up, and pages fill in as predictions land (see docs/architecture.md).
-SCORE_TASKS := risk sentiment intent demand
-
+# `score --all` scores every registered task that has an active model: the list is the registry's.
 run: install labelstudio-install
 	$(BIN)/shoplens load-sample
 	$(BIN)/shoplens train --all --if-missing
 	$(BIN)/shoplens setup-admin --if-missing
 	$(BIN)/shoplens labelstudio start
 	@mkdir -p "$${SHOPLENS_HOME:-var}/logs"
-	@echo "scoring $(SCORE_TASKS) in the background (log: $${SHOPLENS_HOME:-var}/logs/scoring.log)"
-	@nohup sh -c 'for t in $(SCORE_TASKS); do $(BIN)/shoplens score $$t || exit 1; done' \
-	  >"$${SHOPLENS_HOME:-var}/logs/scoring.log" 2>&1 &
+	@echo "scoring every task with a model in the background (log: $${SHOPLENS_HOME:-var}/logs/scoring.log)"
+	@nohup $(BIN)/shoplens score --all >"$${SHOPLENS_HOME:-var}/logs/scoring.log" 2>&1 &
 	$(BIN)/streamlit run app/main.py --server.address 127.0.0.1 --server.headless true
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff format .
