@@ -55,6 +55,19 @@ class NoModelError(ShopLensError):
     """The shop's task has no active model; the message says how to get one."""
 
 
+def _created_at(meta: dict[str, Any], version: str) -> datetime:
+    """When a version was made: its meta's ``created_at``, else the time its name encodes
+    (``vYYYYMMDD-HHMMSS-ffffff``; an earlier ShopLens did not always record it)."""
+    try:
+        return datetime.fromisoformat(str(meta["created_at"])).replace(tzinfo=None)
+    except (KeyError, ValueError):
+        pass
+    try:
+        return datetime.strptime(version[1:], "%Y%m%d-%H%M%S-%f")
+    except ValueError:
+        return datetime(1970, 1, 1)
+
+
 class ModelRegistry:
     """Versions per (shop, task): folders under ``models_dir``, rows and pointer in ``store``."""
 
@@ -159,7 +172,7 @@ class ModelRegistry:
     @staticmethod
     def _row(shop_id: str, task: str, version: str, meta: dict[str, Any],
              metrics: dict[str, Any], copied_from: str | None = None) -> VersionRow:  # fmt: skip
-        created = datetime.fromisoformat(str(meta.get("created_at"))).replace(tzinfo=None)
+        created = _created_at(meta, version)
         return VersionRow(
             shop_id=shop_id, task=task, version=version, kind=str(meta.get("kind", "")),
             model_type=str(meta.get("model_type", "")), created_at=created, metrics=metrics,

@@ -45,8 +45,10 @@ class Runtime:
     def ctx(self) -> Context:
         if self._ctx is None:
             from core.context import Context
+            from labeling.projects import migrate_legacy_registry
 
             self._ctx = Context.from_settings(self.settings)
+            migrate_legacy_registry(self._ctx.store, self._ctx.home)
         return self._ctx
 
     @property

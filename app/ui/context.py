@@ -132,8 +132,12 @@ def get_context() -> Context:
 def _context(home: str, db_path: str, _settings: Any) -> Context:
     # keyed by the folders the settings name; ``_settings`` itself is not hashed
     settings = _settings
+    from labeling.projects import migrate_legacy_registry
+
     store = PageStore(settings.store.db_path, settings.store.lock_timeout_s)
-    return Context.from_settings(settings, store=store)
+    ctx = Context.from_settings(settings, store=store)
+    migrate_legacy_registry(store, ctx.home)
+    return ctx
 
 
 def data_version(store: Store) -> float:
