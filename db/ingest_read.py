@@ -258,10 +258,10 @@ def resolve_columns(
         if target in chosen or target not in targets:
             continue
         for name in names:
-            source = by_plain.get(_plain(name))
-            if source is not None and source not in chosen.values():
-                chosen[target] = source
-                recognised[clean[source]] = target
+            found = by_plain.get(_plain(name))
+            if found is not None and found not in chosen.values():
+                chosen[target] = found
+                recognised[clean[found]] = target
                 break
     used = set(chosen.values())
     ignored = [clean[c] for c in file_columns if c not in used]

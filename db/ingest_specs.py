@@ -113,9 +113,22 @@ KINDS: dict[str, KindSpec] = {
         table="events",
         columns=(
             ColumnSpec("user_id", required=True, also_named=USER_NAMES),
-            ColumnSpec("event_type", required=True, allowed=EVENT_TYPES, aliases=EVENT_TYPE_ALIASES,
-                       also_named=("behavior_type", "behaviour_type", "behavior", "behaviour",
-                                   "event", "event_name", "action", "event_kind")),  # fmt: skip
+            ColumnSpec(
+                "event_type",
+                required=True,
+                allowed=EVENT_TYPES,
+                aliases=EVENT_TYPE_ALIASES,
+                also_named=(
+                    "behavior_type",
+                    "behaviour_type",
+                    "behavior",
+                    "behaviour",
+                    "event",
+                    "event_name",
+                    "action",
+                    "event_kind",
+                ),
+            ),  # fmt: skip
             ColumnSpec("ts", "ts", required=True, also_named=TIME_NAMES),
             ColumnSpec("session_id", also_named=("session", "sessionid", "user_session")),
             ColumnSpec("item_id", also_named=ITEM_NAMES),
@@ -130,12 +143,20 @@ KINDS: dict[str, KindSpec] = {
         table="reviews",
         columns=(
             ColumnSpec("review_id", required=True, also_named=("reviewid", "id")),
-            ColumnSpec("text", required=True,
-                       also_named=("review", "review_text", "review_body", *TEXT_NAMES)),  # fmt: skip
+            ColumnSpec(
+                "text",
+                required=True,
+                also_named=("review", "review_text", "review_body", *TEXT_NAMES),
+            ),  # fmt: skip
             ColumnSpec("item_id", also_named=ITEM_NAMES),
             ColumnSpec("user_id", also_named=(*USER_NAMES, "reviewer_id", "author_id")),
-            ColumnSpec("rating", "int", min_value=1, max_value=5,
-                       also_named=("stars", "star_rating", "review_rating", "score")),  # fmt: skip
+            ColumnSpec(
+                "rating",
+                "int",
+                min_value=1,
+                max_value=5,
+                also_named=("stars", "star_rating", "review_rating", "score"),
+            ),  # fmt: skip
             ColumnSpec("title", also_named=("review_title", "summary", "headline")),
             ColumnSpec("ts", "ts", also_named=(*TIME_NAMES, "review_date")),
             ColumnSpec("language"),
@@ -148,10 +169,14 @@ KINDS: dict[str, KindSpec] = {
         name="messages",
         table="messages",
         columns=(
-            ColumnSpec("message_id", required=True,
-                       also_named=("messageid", "msg_id", "ticket_id", "id")),  # fmt: skip
-            ColumnSpec("text", required=True,
-                       also_named=("message", "message_text", "utterance", *TEXT_NAMES)),  # fmt: skip
+            ColumnSpec(
+                "message_id", required=True, also_named=("messageid", "msg_id", "ticket_id", "id")
+            ),  # fmt: skip
+            ColumnSpec(
+                "text",
+                required=True,
+                also_named=("message", "message_text", "utterance", *TEXT_NAMES),
+            ),  # fmt: skip
             ColumnSpec("user_id", also_named=USER_NAMES),
             ColumnSpec("channel", allowed=MESSAGE_CHANNELS, default="support"),
             ColumnSpec("ts", "ts", also_named=TIME_NAMES),
@@ -168,8 +193,13 @@ KINDS: dict[str, KindSpec] = {
             ColumnSpec("item_id", required=True, also_named=(*ITEM_NAMES, "id")),
             ColumnSpec("title", also_named=("name", "product_name", "item_name", "product_title")),
             ColumnSpec("category", also_named=CATEGORY_NAMES),
-            ColumnSpec("price", "float", min_value=0, max_value=1e9,
-                       also_named=("unit_price", "list_price")),  # fmt: skip
+            ColumnSpec(
+                "price",
+                "float",
+                min_value=0,
+                max_value=1e9,
+                also_named=("unit_price", "list_price"),
+            ),  # fmt: skip
         ),
         key=("item_id",),
         text_columns=("title",),

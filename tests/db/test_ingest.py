@@ -281,7 +281,10 @@ def test_common_field_names_are_recognised_and_an_explicit_map_wins(
     }  # fmt: skip  # "time" comes before "created_at" among the names of ts
     assert report.ignored_columns == ["Created At"]
     rows = store.query_df("SELECT user_id, event_type, item_id, category FROM events ORDER BY ts")
-    assert rows.values.tolist() == [["c1", "view", "p1", "Shoes"], ["c1", "purchase", "p1", "Shoes"]]
+    assert rows.values.tolist() == [
+        ["c1", "view", "p1", "Shoes"],
+        ["c1", "purchase", "p1", "Shoes"],
+    ]
     other = write(tmp_path, "orders2.csv", path.read_text().replace("c1,", "c2,"))
     report = ingest_file(store, other, "events", shop_id="acme", mapping={"Created At": "ts"})
     assert "Created At" not in report.recognised_columns and report.ignored_columns == ["time"]
