@@ -106,12 +106,42 @@ def validate_username(username: str) -> str:
     return username
 
 
+# Passwords of 10+ characters that appear near the top of every leaked-password list, and the
+# keyboard and alphabet runs they are built from.
+COMMON_PASSWORDS = frozenset(["1234567890", "0123456789", "12345678910", "123456789a", "1q2w3e4r5t", "1qaz2wsx3edc", "qwertyuiop", "asdfghjkl", "zxcvbnm123", "qwerty1234", "qwerty12345", "password12", "password123", "password1234", "passw0rd123", "iloveyou12", "administrator", "admin12345", "admin123456", "letmein123", "welcome123", "changeme123", "abc1234567", "abcdefghij", "football12", "baseball12", "sunshine12", "princess12", "trustno1234", "monkey1234", "dragon1234", "starwars12", "shoplens123", "superman12", "michael123", "987654321a", "9876543210", "1111111111", "0000000000", "5555555555"])  # fmt: skip
+_RUNS = ("abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm", "01234567890")
+
+
+def _weakness(password: str) -> str | None:
+    """Why ``password`` is too easy to guess, or None."""
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or lowered.rstrip("!.1") in COMMON_PASSWORDS:
+        return "it is one of the most common passwords"
+    if len(set(lowered)) < 5:
+        return "it uses fewer than 5 different characters"
+    for run in _RUNS:
+        for size in range(len(lowered), 7, -1):  # 8+ characters in keyboard or alphabet order
+            if any(
+                lowered[i : i + size] in (run + run[::-1]) for i in range(len(lowered) - size + 1)
+            ):
+                return "it is mostly a keyboard or alphabet run"
+    return None
+
+
 def validate_password(password: str) -> str:
-    """``password`` if its length is within the accepted range."""
+    """``password`` if its length is within the accepted range and it is not trivially
+    guessable (a common password, a run such as ``qwertyuiop``, or fewer than 5 different
+    characters such as ``aaaaaaaaaa``)."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InputError(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+    weakness = _weakness(password)
+    if weakness:
+        raise InputError(
+            f"the password is too easy to guess: {weakness}. Use a passphrase of several "
+            "unrelated words."
+        )
     return password
 
 

@@ -14,8 +14,6 @@ AppTests skip the form with ``at.session_state["viewer"] = Viewer(...)``.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -23,14 +21,13 @@ from typing import Any
 import streamlit as st
 
 from accounts.service import Account, authenticate
+from accounts.throttle import SignInThrottle
 from app.ui.nav import ROLES, role_pages
 from common.errors import InputError
 from db.repo import accounts as account_repo
 from db.store import Store
 
 SESSION_KEY = "viewer"
-MAX_FAILED_LOGINS = 5
-LOCKOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -77,23 +74,16 @@ class Viewer:
         return shop_id
 
 
-# Failed sign-ins per username, shared by every browser session of this app process, so opening
-# a new tab does not reset the count.
-_failures: dict[str, list[float]] = {}
-_failures_lock = threading.Lock()
+# One throttle per app process, shared by every browser session (a new tab resets nothing).
+THROTTLE = SignInThrottle()
 
 
-def _locked_out(username: str) -> bool:
-    now = time.monotonic()
-    with _failures_lock:
-        recent = [t for t in _failures.get(username, []) if now - t < LOCKOUT_S]
-        _failures[username] = recent
-        return len(recent) >= MAX_FAILED_LOGINS
-
-
-def _record_failure(username: str) -> None:
-    with _failures_lock:
-        _failures.setdefault(username, []).append(time.monotonic())
+def _source() -> str:
+    """Where a sign-in comes from: the browser's address as the server sees it."""
+    try:
+        return str(st.context.ip_address or "unknown")
+    except (AttributeError, RuntimeError):
+        return "unknown"
 
 
 def _login_form(store: Store) -> None:
@@ -107,14 +97,16 @@ def _login_form(store: Store) -> None:
     if not submitted:
         return
     username = username.strip()
-    if _locked_out(username):
-        st.error(f"Too many failed sign-ins. Wait {LOCKOUT_S:.0f} seconds and try again.")
+    attempt = THROTTLE.reserve(_source(), username)  # counted before the password is checked
+    if not attempt.allowed:
+        st.error(f"Too many failed sign-ins. Wait {max(1, round(attempt.wait_s))} seconds and "
+                 "try again.")  # fmt: skip
         return
     account = authenticate(store, username, password)
     if account is None:
-        _record_failure(username)
         st.error("Wrong username or password.")
         return
+    THROTTLE.succeeded(attempt)
     state[SESSION_KEY] = Viewer.from_account(account)
     st.rerun()
 

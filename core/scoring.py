@@ -99,7 +99,8 @@ def predict_file(ctx: Context, task: str, shop_id: str, input_path: Path, text_c
     the input columns, ``label`` and one ``prob_<label>`` column per class, one output row per
     input row. The output is checked first (never the store, the runtime folder or the input;
     an existing file only with ``overwrite``) and written whole or not at all."""
-    target = check_output(output_path, home=ctx.home, inputs=[input_path], overwrite=overwrite)
+    target = check_output(output_path, home=ctx.home, inputs=[input_path], overwrite=overwrite,
+                          protected=[ctx.store.db_path, ctx.settings.models.models_dir])  # fmt: skip
     df = read_table(input_path)
     if text_column not in df.columns:
         raise InputError(

@@ -22,6 +22,7 @@ from pathlib import Path
 import duckdb
 
 from common.errors import InputError
+from common.files import write_atomically
 from db.ingest_read import check_readable, file_sha256, quote_ident, read_raw, resolve_columns
 from db.ingest_rows import clean_query, problem_queries, transform_for_kind, typed_query
 from db.ingest_specs import KINDS, KindSpec
@@ -136,16 +137,30 @@ def _listed_problems(con: duckdb.DuckDBPyConnection, sources: dict[str, str]) ->
     return problems
 
 
-def _write_rejected(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
+def rejected_path(path: Path) -> Path:
+    """Where the rejected rows of ``path`` go: ``<file>.rejected.csv`` beside it, or
+    ``<file>.rejected-2.csv``, ... when that exists (an earlier report is never overwritten)."""
     target = path.with_name(path.name + ".rejected.csv")
+    n = 2
+    while target.exists() or target.is_symlink():
+        target = path.with_name(f"{path.name}.rejected-{n}.csv")
+        n += 1
+    return target
+
+
+def _write_rejected(con: duckdb.DuckDBPyConnection, path: Path) -> Path:
+    target = rejected_path(path)
     con.execute(
         "CREATE TABLE rejected AS SELECT r.*, p.reasons FROM raw r JOIN ("
         "  SELECT _row, string_agg(col || ': expected ' || expected, '; ' ORDER BY col) AS reasons"
         "  FROM problems GROUP BY _row) p USING (_row) ORDER BY _row"
     )
     try:
-        con.execute("COPY rejected TO ? (HEADER, DELIMITER ',')", [str(target)])
-    except duckdb.Error as exc:
+        write_atomically(
+            target,
+            lambda tmp: con.execute("COPY rejected TO ? (HEADER, DELIMITER ',')", [str(tmp)]),
+        )
+    except (duckdb.Error, OSError) as exc:
         raise InputError(
             f"could not write the rejected rows beside the input ({target}): {exc}"
         ) from None

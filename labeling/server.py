@@ -29,6 +29,7 @@ from typing import Any
 import requests
 
 from common.errors import ShopLensError
+from common.files import make_private
 from common.settings import Settings
 
 HEALTH_TIMEOUT_S = 180.0  # a cold start under load takes ~100 s (init) + a few seconds
@@ -149,6 +150,7 @@ def is_initialised(settings: Settings) -> bool:
 
 def initialise(settings: Settings) -> Credentials:
     """Create the data folder, admin user and API token (``label-studio init``); ~50-100 s."""
+    make_private(settings.home)  # Label Studio's database holds the API token in plain text
     exe = _executable(settings)
     creds = load_credentials(settings) or _create_credentials(settings)
     ls = settings.labelstudio
@@ -257,6 +259,7 @@ def _tail(path: Path, lines: int = 15) -> str:
 
 def start(settings: Settings, timeout_s: float = HEALTH_TIMEOUT_S) -> ServerStatus:
     """Start the server in the background (initialising it on first use) and wait for /health."""
+    make_private(settings.home)  # and the server inherits the owner-only umask
     ls = settings.labelstudio
     current = status(settings)
     if current.up and current.pid is not None:

@@ -97,9 +97,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from common.files import make_private
         from common.settings import load_settings
 
-        result = args.handler(args, Runtime(load_settings()))
+        settings = load_settings()
+        make_private(settings.home, also=[settings.store.db_path])  # owner-only, every run
+        result = args.handler(args, Runtime(settings))
     except BrokenPipeError:  # the reader stopped listening (`| head`): not an error
         _silence_stdout()
         return 0

@@ -128,12 +128,19 @@ def get_context() -> Context:
     return _context(str(settings.home), str(settings.store.db_path), settings)
 
 
+def _private(settings: Any) -> None:
+    from common.files import make_private
+
+    make_private(settings.home, also=[settings.store.db_path])
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _context(home: str, db_path: str, _settings: Any) -> Context:
     # keyed by the folders the settings name; ``_settings`` itself is not hashed
     settings = _settings
     from labeling.projects import migrate_legacy_registry
 
+    _private(settings)  # once per app process: the runtime folder is owner-only
     store = PageStore(settings.store.db_path, settings.store.lock_timeout_s)
     ctx = Context.from_settings(settings, store=store)
     migrate_legacy_registry(store, ctx.home)

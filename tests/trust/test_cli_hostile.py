@@ -202,3 +202,53 @@ def test_real_process_prints_no_traceback(seeded, shoplens_home):
         )
         assert result.returncode == expected, (argv, result.stderr[-500:])
         assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+def test_predict_never_writes_over_the_store_or_an_existing_file(seeded, shoplens_home, tmp_path,
+                                                                capsys):  # fmt: skip
+    """Issue: `predict --output $SHOPLENS_HOME/shoplens.duckdb` replaced the store with a CSV."""
+    source = tmp_path / "in.csv"
+    source.write_text("text\ngreat dress\n")
+    store_file = shoplens_home / "shoplens.duckdb"
+    before = store_file.read_bytes()
+    existing = tmp_path / "report.csv"
+    existing.write_text("keep me")
+    for target, message in ((store_file, "runtime data"), (existing, "--overwrite"),
+                            (source, "is the input file")):  # fmt: skip
+        code = main(["predict", "sentiment", "--input", str(source), "--text-column", "text",
+                     "--output", str(target)])  # fmt: skip
+        assert code == 2 and message in capsys.readouterr().err
+    assert store_file.read_bytes() == before and existing.read_text() == "keep me"
+    assert main(["status", "--json"]) == 0
+
+
+def test_skip_bad_never_overwrites_an_earlier_rejected_file(shoplens_home, tmp_path, capsys):
+    source = tmp_path / "events.csv"
+    source.write_text("user_id,event_type,ts\nu1,view,2024-05-01\nu2,teleport,2024-05-01\n")
+    first = tmp_path / "events.csv.rejected.csv"
+    first.write_text("an earlier report")
+    assert main(["ingest", str(source), "--kind", "events", "--skip-bad"]) == 0
+    assert "events.csv.rejected-2.csv" in capsys.readouterr().out
+    assert first.read_text() == "an earlier report"
+    report = (tmp_path / "events.csv.rejected-2.csv").read_text()
+    assert (
+        "teleport" in report
+        and oct((tmp_path / "events.csv.rejected-2.csv").stat().st_mode & 0o777) == "0o600"
+    )
+
+
+def test_a_fresh_runtime_folder_is_owner_only(tmp_path, monkeypatch, capsys):
+    import os
+
+    home = tmp_path / "fresh"
+    monkeypatch.setenv("SHOPLENS_HOME", str(home))
+    source = tmp_path / "events.csv"
+    source.write_text("user_id,event_type,ts\nu1,view,2024-05-01\n")
+    old = os.umask(0o022)
+    try:
+        assert main(["ingest", str(source), "--kind", "events"]) == 0
+    finally:
+        os.umask(old)
+    assert oct(home.stat().st_mode & 0o777) == "0o700"
+    loose = [p for p in home.rglob("*") if p.stat().st_mode & 0o077]
+    assert loose == [] and (home / "shoplens.duckdb").is_file()
