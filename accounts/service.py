@@ -40,8 +40,16 @@ class Account:
 
     username: str
     role: str
-    shop_id: str | None
+    shop_id: str | None  # a merchant's shop; an annotator's assigned shops, comma-separated
     created_at: datetime
+
+    @property
+    def shop_ids(self) -> tuple[str, ...] | None:
+        """The shops this account may see: None for an admin (every shop), otherwise the
+        assigned ones (an annotator without any sees none)."""
+        if self.role == "admin":
+            return None
+        return tuple(s for s in (self.shop_id or "").split(",") if s)
 
 
 def _shown(name: str) -> str:
@@ -145,8 +153,10 @@ def validate_password(password: str) -> str:
     return password
 
 
-def validate_role(role: str, shop_id: str | None) -> None:
-    """Check a role and its shop: a merchant needs exactly one shop, the others none."""
+def validate_role(role: str, shop_id: str | None) -> str | None:
+    """Check a role and its shops; returns the shops as stored. A merchant needs exactly one
+    shop, an annotator works on the shops an admin assigns (comma-separated, none allowed until
+    assigned), an admin sees every shop and takes none."""
     if role not in ROLES:
         raise InputError(f"unknown role {_shown(role)}: use one of {', '.join(ROLES)}")
     if role == "merchant":
@@ -154,8 +164,33 @@ def validate_role(role: str, shop_id: str | None) -> None:
             raise InputError(
                 "a merchant account needs --shop SHOP_ID (1-64 letters, digits, _ . -)"
             )
-    elif shop_id:
-        raise InputError(f"a {role} account is not bound to a shop; leave out --shop")
+        return shop_id
+    if role == "annotator":
+        shops = [s.strip() for s in (shop_id or "").split(",") if s.strip()]
+        bad = [s for s in shops if not _SHOP_RE.match(s)]
+        if bad or len(shops) > 100:
+            raise InputError(
+                f"--shop: {_shown(bad[0]) if bad else 'too many shops'} is not a shop id; give "
+                "the annotator's shops as SHOP[,SHOP...] (1-64 letters, digits, _ . - each)"
+            )
+        return ",".join(dict.fromkeys(shops)) or None
+    if shop_id:
+        raise InputError(f"a {role} account sees every shop; leave out --shop")
+    return None
+
+
+def assign_shops(store: Store, username: str, shops: str | None) -> Account:
+    """Set the shops an annotator may label (replacing the earlier assignment)."""
+    account = next((a for a in list_accounts(store) if a.username == username), None)
+    if account is None:
+        raise InputError(f"no account named {_shown(username)}")
+    if account.role != "annotator":
+        raise InputError(
+            f"{_shown(username)} is a {account.role}; only annotators are assigned shops"
+        )
+    stored = validate_role("annotator", shops)
+    repo.update_shops(store, username, stored)
+    return Account(account.username, account.role, stored, account.created_at)
 
 
 def create_account(
@@ -164,7 +199,7 @@ def create_account(
     """Add a dashboard account; raises :class:`InputError` if the name is taken or invalid."""
     validate_username(username)
     validate_password(password)
-    validate_role(role, shop_id)
+    shop_id = validate_role(role, shop_id)
     created_at = datetime.now(UTC).replace(tzinfo=None)
     repo.insert(store, username, hash_password(password), role, shop_id, created_at)
     return Account(username, role, shop_id, created_at)

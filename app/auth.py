@@ -6,7 +6,7 @@ shop's analytics; an annotator only the labelling page; an admin everything, mod
 
     >>> Viewer("ana", "merchant", ("shop_a",)).can_see_shop("shop_b")
     False
-    >>> sorted(Viewer("lee", "annotator", None).pages_allowed)
+    >>> sorted(Viewer("lee", "annotator", ("acme",)).pages_allowed)
     ['labelling']
 
 AppTests skip the form with ``at.session_state["viewer"] = Viewer(...)``.
@@ -32,7 +32,8 @@ SESSION_KEY = "viewer"
 
 @dataclass(frozen=True)
 class Viewer:
-    """The signed-in person: ``shop_ids`` None means every shop (admins); a merchant has one."""
+    """The signed-in person: ``shop_ids`` None means every shop (admins); a merchant has one, an
+    annotator the shops an admin assigned (possibly none)."""
 
     username: str
     role: str  # merchant | annotator | admin
@@ -43,12 +44,14 @@ class Viewer:
             raise ValueError(f"unknown role {self.role!r}")
         if self.role == "merchant" and not self.shop_ids:
             raise ValueError("a merchant viewer needs the shop ids they may see")
+        if self.role != "admin" and self.shop_ids is None:
+            raise ValueError(f"a {self.role} sees the shops assigned to them, not every shop")
 
     @classmethod
     def from_account(cls, account: Account) -> Viewer:
-        """The viewer for a stored account: merchants get their shop, the others every shop."""
-        shops = (account.shop_id,) if account.role == "merchant" and account.shop_id else None
-        return cls(account.username, account.role, shops)
+        """The viewer for a stored account: merchants their shop, annotators their assigned
+        shops, admins every shop."""
+        return cls(account.username, account.role, account.shop_ids)
 
     def can_see_shop(self, shop_id: str) -> bool:
         """True when this viewer may see rows of ``shop_id``."""

@@ -98,3 +98,19 @@ def make_private(home: Path, also: Iterable[Path] = ()) -> int:
         os.chmod(path, stat.S_IMODE(info.st_mode) & 0o700)
         fixed += 1
     return fixed
+
+
+def secret_key(path: Path, size: int = 32) -> bytes:
+    """The random key stored at ``path`` (created owner-only on first use): for keyed hashes
+    that must stay the same across runs, such as the pseudonyms of ids in exports."""
+    path = Path(path)
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first: use theirs
+            return path.read_bytes()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(os.urandom(size))
+    return path.read_bytes()

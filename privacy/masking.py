@@ -1,8 +1,15 @@
-"""PII masking: emails, phone numbers, card numbers and street addresses become placeholders.
+"""PII masking: emails, phone numbers, card numbers, ID numbers and street addresses become
+placeholders.
 
 Applied before any shopper text leaves the store for a person: Label Studio tasks, CSV exports and
 the Explain view. Masking is pattern-based (no model), so it is fast, deterministic and works on
-English and Chinese text; its limits are listed in ``docs/privacy.md``.
+English and Chinese text; its limits are listed in ``docs/privacy.md``. Patterns are matched on a
+normalised view of the text (Unicode NFKC, so full-width digits and letters count; zero-width
+characters and soft hyphens dropped, so ``jane\u200b@example.com`` is still an email); what is
+replaced is the original span, and the rest of the text is left exactly as written.
+
+Keys are never masked into placeholders (the export would lose them): an id that contains
+personal data is replaced by a stable pseudonym instead (:func:`pseudonymise`).
 
     >>> mask_pii("Call me on +86 138 0013 8000 or mail li.wei@example.cn")
     'Call me on [PHONE] or mail [EMAIL]'
@@ -12,7 +19,10 @@ English and Chinese text; its limits are listed in ``docs/privacy.md``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 
@@ -21,6 +31,7 @@ import pandas as pd
 EMAIL = "[EMAIL]"
 PHONE = "[PHONE]"
 CARD = "[CARD]"
+ID_NUMBER = "[ID]"
 ADDRESS = "[ADDRESS]"
 
 
@@ -35,6 +46,7 @@ class PiiConfig:
     emails: bool = True
     phones: bool = True
     cards: bool = True
+    ids: bool = True
     addresses: bool = True
 
     @classmethod
@@ -50,25 +62,24 @@ class PiiConfig:
         return cls(**{name: bool(value) for name, value in values.items()})
 
     @classmethod
-    def from_settings(cls, settings: object | None = None) -> PiiConfig:
-        """The config from ``load_settings().secrets["privacy"]`` (all kinds on when absent)."""
-        if settings is None:
-            from common.settings import load_settings
-
-            settings = load_settings()
+    def from_settings(cls, settings: object) -> PiiConfig:
+        """The config from the settings' ``[privacy]`` secrets table (every kind on without one)."""
         secrets = getattr(settings, "secrets", {}) or {}
         privacy = secrets.get("privacy") if isinstance(secrets, Mapping) else None
         return cls.from_mapping(privacy if isinstance(privacy, Mapping) else None)
 
 
 # --- emails -----------------------------------------------------------------------------------
+# Unicode letters and digits count (jöhn@exämple.de, 张三@例子.中国); Chinese has no spaces, so
+# a Chinese address may take the words around it with it (more is masked, never less).
 _EMAIL_RE = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
-    r"\.[A-Za-z]{2,24}\b"
+    r"(?<![\w.+-])[^\W_][\w.%+-]{0,63}@[^\W_][\w-]{0,62}(?:\.[\w-]{1,63})*"
+    r"\.[^\W\d_]{2,24}(?!\w)"
 )
 
-# --- card numbers: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid -------------
-_CARD_RE = re.compile(r"(?<![\d+])\d(?:[ -]?\d){12,18}(?![\d])")
+# --- card numbers: 13-19 digits, optionally grouped by spaces, dots, dashes or a line break,
+# Luhn-valid -----------------------------------------------------------------------------------
+_CARD_RE = re.compile(r"(?<![\d+])\d(?:(?:[ .\-]|\r?\n)?\d){12,18}(?![\d])")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -89,13 +100,36 @@ def _mask_card(match: re.Match[str]) -> str:
     return CARD if luhn_valid(digits) else match.group(0)
 
 
+# --- Chinese resident ID numbers: 18 characters, birth date inside, ISO 7064 check digit --------
+_CN_ID_RE = re.compile(
+    r"(?<![\dA-Za-z])[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dXx]"
+    r"(?![\dA-Za-z])"
+)
+_CN_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def cn_id_valid(number: str) -> bool:
+    """True when an 18-character Chinese resident ID number has the right check character."""
+    if len(number) != 18 or not number[:17].isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(number[:17], _CN_ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == number[17].upper()
+
+
+def _mask_cn_id(match: re.Match[str]) -> str:
+    return ID_NUMBER if cn_id_valid(match.group(0)) else match.group(0)
+
+
 # --- phone numbers ------------------------------------------------------------------------------
 _SEP = r"[ .\-]"
 _PHONE_PATTERNS = [
     # international: +44 20 7946 0958, +86 138 0013 8000, +1 (415) 555-0132, 0049 30 1234567
     rf"(?<![\w+])(?:\+|00)\d{{1,3}}(?:{_SEP}?\(?\d{{1,5}}\)?){{1,6}}(?!\d)",
-    # Chinese mobile: 13800138000, 138 0013 8000, 138-0013-8000
-    r"(?<![\d.,])1[3-9]\d(?:[ \-]?\d{4}){2}(?![\d])",
+    # Chinese mobile: 13800138000, 138 0013 8000, 138-0013-8000, and with the country code
+    # written without a plus: 8613800138000, 86 138 0013 8000
+    r"(?<![\d.,])(?:86[ \-]?)?1[3-9]\d(?:[ \-]?\d{4}){2}(?![\d])",
+    # a trunk code in brackets: (020) 7946 0958, (0)20 7946 0958
+    r"(?<![\w])\(0\d{0,4}\)[ ]?\d{1,4}(?:[ .\-]?\d{2,8}){1,3}(?![\d])",
     # North American: (415) 555-0132, 415-555-0132, 415.555.0132, 1-800-555-0199
     rf"(?<![\d.,])(?:1{_SEP})?(?:\(\d{{3}}\) ?|\d{{3}}{_SEP})\d{{3}}{_SEP}\d{{4}}(?![\d])",
     # European / UK numbers with a trunk 0: 020 7946 0958, 07700 900123, 01 23 45 67 89, 030/1234567
@@ -148,18 +182,64 @@ def _mask_address(match: re.Match[str]) -> str:
     return ADDRESS
 
 
+_INVISIBLE = frozenset(
+    "\u00ad\u180e\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
+
+
+def _normalised(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` as the patterns see it (NFKC per character, invisible characters dropped), with
+    the original start and end index of every normalised character."""
+    chars: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, char in enumerate(text):
+        if char in _INVISIBLE:
+            continue
+        folded = unicodedata.normalize("NFKC", char) if ord(char) > 127 else char
+        for piece in folded:
+            chars.append(piece)
+            starts.append(i)
+            ends.append(i + 1)
+    return "".join(chars), starts, ends
+
+
+def _sub(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> Callable[[str], str]:
+    """A masker: ``pattern`` matched on the normalised text, each changed match replaced in the
+    original (invisible characters inside a match go with it)."""
+
+    def mask(text: str) -> str:
+        plain, starts, ends = _normalised(text)
+        out: list[str] = []
+        last = 0
+        for match in pattern.finditer(plain):
+            if match.end() == match.start():
+                continue
+            new = replace(match)
+            if new == match.group(0):
+                continue
+            start, end = starts[match.start()], ends[match.end() - 1]
+            out += [text[last:start], new]
+            last = end
+        return "".join(out) + text[last:] if out else text
+
+    return mask
+
+
 _MASKERS: list[tuple[str, Callable[[str], str]]] = [
-    ("emails", lambda text: _EMAIL_RE.sub(EMAIL, text)),
-    # cards before phones: a 16-digit grouped card would otherwise look like a phone number
-    ("cards", lambda text: _CARD_RE.sub(_mask_card, text)),
-    ("phones", lambda text: _PHONE_RE.sub(_mask_phone, text)),
-    ("addresses", lambda text: _ADDRESS_RE.sub(_mask_address, text)),
+    ("emails", _sub(_EMAIL_RE, lambda m: EMAIL)),
+    # ID numbers and cards before phones: their digits would otherwise read as phone numbers
+    ("ids", _sub(_CN_ID_RE, _mask_cn_id)),
+    ("cards", _sub(_CARD_RE, _mask_card)),
+    ("phones", _sub(_PHONE_RE, _mask_phone)),
+    ("addresses", _sub(_ADDRESS_RE, _mask_address)),
 ]
 
 
 def mask_pii(text: str, config: PiiConfig | None = None) -> str:
-    """Replace emails, phone numbers, Luhn-valid card numbers and recognisable street addresses in
-    ``text`` with ``[EMAIL]``, ``[PHONE]``, ``[CARD]`` and ``[ADDRESS]``.
+    """Replace emails, phone numbers, Luhn-valid card numbers, Chinese resident ID numbers and
+    recognisable street addresses in ``text`` with ``[EMAIL]``, ``[PHONE]``, ``[CARD]``, ``[ID]``
+    and ``[ADDRESS]``.
 
     ``config`` picks the kinds (default: all). Non-strings (None, NaN) come back unchanged.
 
@@ -175,10 +255,21 @@ def mask_pii(text: str, config: PiiConfig | None = None) -> str:
     return text
 
 
-def mask_texts(texts: Iterable[str], config: PiiConfig | None = None) -> list[str]:
-    """:func:`mask_pii` over a sequence of texts."""
-    config = config or PiiConfig()
-    return [mask_pii(t, config) for t in texts]
+def pseudonymise(value: str, key: bytes, prefix: str = "id") -> str:
+    """A stable pseudonym for an id that contains personal data (``jane@example.com`` as a user
+    id): the same id and key give the same pseudonym, so an export keeps its key column and its
+    rows stay joinable, while the id itself is not shown. Ids without personal data come back
+    unchanged.
+
+        >>> pseudonymise("jane@example.com", b"k") == pseudonymise("jane@example.com", b"k")
+        True
+        >>> pseudonymise("u123", b"k")
+        'u123'
+    """
+    if not isinstance(value, str) or mask_pii(value) == value:
+        return value
+    digest = hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:16]
+    return f"{prefix}-{digest}"
 
 
 def mask_frame(

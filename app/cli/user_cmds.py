@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from accounts.service import (
     ROLES,
+    assign_shops,
     create_account,
     generate_password,
     list_accounts,
@@ -154,6 +155,13 @@ def cmd_users_remove(args: argparse.Namespace, rt: Runtime) -> int:
     return 0
 
 
+def cmd_users_assign(args: argparse.Namespace, rt: Runtime) -> int:
+    """Set the shops an annotator may see and label."""
+    account = assign_shops(_store(rt.settings), args.username, args.shop)
+    print(f"{account.username!r} labels shops: {account.shop_id or '(none yet)'}.")
+    return 0
+
+
 def cmd_users_set_password(args: argparse.Namespace, rt: Runtime) -> int:
     """Replace an account's password (prompt or --password-file)."""
     set_password(_store(rt.settings), args.username, _ask_password(args))
@@ -176,7 +184,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add = users_sub.add_parser("add", help="add an account")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=ROLES)
-    add.add_argument("--shop", help="the one shop a merchant sees (merchants only)")
+    add.add_argument(
+        "--shop", help="a merchant's one shop, or an annotator's shops (SHOP[,SHOP...])"
+    )
     source = add.add_mutually_exclusive_group()
     source.add_argument("--password-file", help="read the password from this file's first line")
     source.add_argument(
@@ -190,6 +200,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove = users_sub.add_parser("remove", help="delete an account")
     remove.add_argument("username")
     remove.set_defaults(handler=cmd_users_remove)
+
+    assign = users_sub.add_parser("assign", help="set the shops an annotator labels")
+    assign.add_argument("username")
+    assign.add_argument("--shop", required=True, help="SHOP[,SHOP...] ('' for none)")
+    assign.set_defaults(handler=cmd_users_assign)
 
     passwd = users_sub.add_parser("set-password", help="change an account's password")
     passwd.add_argument("username")

@@ -5,6 +5,7 @@ import streamlit as st
 from app.ui.context import cached, missing, page_context
 from app.ui.metrics import format_value
 from app.ui.segments import SegmentRule, build_segment, portrait, segment_csv
+from common.files import secret_key
 from core.signals import shopper_signal_spec
 from db import dashboard_queries as dq
 
@@ -100,7 +101,12 @@ st.dataframe(segment, hide_index=True, width="stretch")
 st.download_button(
     "Export segment (CSV for Excel)",
     # built on click, not on every run: masking every cell of 20k shoppers takes ~0.4 s
-    data=lambda: segment_csv(segment, summary, rule.describe()),
+    data=lambda: segment_csv(
+        segment,
+        summary,
+        rule.describe(),
+        secret_key(ctx.ctx.settings.home / "secrets" / "pseudonyms.key"),
+    ),
     file_name=f"segment_{f.shop_id}_{f.start:%Y%m%d}_{f.end:%Y%m%d}.csv",
     mime="text/csv",
     key="seg_export",

@@ -187,7 +187,12 @@ def page_context() -> ShopPage:
     if page is None:  # the page was run on its own, without app/main.py
         page = PageContext(get_context(), st.session_state.get("viewer"), None)
     if page.filters is None:
-        missing("No shop data yet.", LOAD_HINT)
+        if getattr(page.viewer, "shop_ids", None) == ():
+            name = getattr(page.viewer, "username", "NAME")
+            missing("No shops are assigned to you yet.",
+                    f"Ask an admin to run `shoplens users assign {name} --shop SHOP`.")  # fmt: skip
+        else:
+            missing("No shop data yet.", LOAD_HINT)
         st.stop()
     return ShopPage(page.ctx, page.viewer, page.filters)
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from privacy.masking import mask_pii
+from privacy.masking import mask_pii, pseudonymise
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -106,9 +106,16 @@ def portrait(segment: pd.DataFrame, everyone: pd.DataFrame) -> dict[str, Any]:
     }
 
 
+# what a spreadsheet may trim before reading a formula: spaces, NBSP, BOM, zero-width characters
+_TRIMMED = " \t\r\n\u00a0\u2007\u202f\ufeff\u200b\u200c\u200d\u2060"
+
+
 def make_inert(value: object) -> object:
-    """A text cell that a spreadsheet would run as a formula gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+    """A text cell that a spreadsheet would run as a formula gets a leading ``'``, also when the
+    formula character follows spaces or invisible characters (LibreOffice's "trim spaces")."""
+    if isinstance(value, str) and (
+        value.startswith(FORMULA_STARTS) or value.lstrip(_TRIMMED).startswith(FORMULA_STARTS)
+    ):
         return "'" + value
     return value
 
@@ -119,16 +126,24 @@ def _safe_text(value: object) -> object:
     return value
 
 
-def segment_csv(users: pd.DataFrame, summary: Mapping[str, object], rule_text: str) -> bytes:
+def segment_csv(users: pd.DataFrame, summary: Mapping[str, object], rule_text: str,
+                id_key: bytes = b"") -> bytes:  # fmt: skip
     """The export: one row per shopper, a blank line, then the summary as ``metric,value`` rows.
 
-    UTF-8 with BOM; text cells PII-masked and made inert (see the module docstring).
+    UTF-8 with BOM; text cells PII-masked and made inert (see the module docstring). Key columns
+    (``*_id``) are never masked into a placeholder: an id holding personal data (an email used as
+    user id) becomes a stable pseudonym keyed by ``id_key``, so rows stay distinct and joinable.
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([_safe_text(c) for c in users.columns])
+    keys = [str(c).endswith("_id") for c in users.columns]
     for row in users.itertuples(index=False):
-        writer.writerow(["" if _missing(v) else _safe_text(_plain(v)) for v in row])
+        writer.writerow([
+            "" if _missing(v) else
+            make_inert(pseudonymise(str(v), id_key)) if is_key else _safe_text(_plain(v))
+            for v, is_key in zip(row, keys, strict=True)
+        ])  # fmt: skip
     writer.writerow([])
     writer.writerow(["summary", "value"])
     writer.writerow(["segment", _safe_text(rule_text)])

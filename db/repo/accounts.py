@@ -39,6 +39,19 @@ def update_hash(store: Store, username: str, password_hash: str) -> bool:
     return True
 
 
+def update_shops(store: Store, username: str, shop_id: str | None) -> bool:
+    """Replace an account's shop assignment (comma-separated shop ids); False when there is no
+    such account."""
+    with store.write() as con:
+        row = con.execute(
+            "SELECT count(*) FROM app_users WHERE username = ?", [username]
+        ).fetchone()
+        if not row or not row[0]:
+            return False
+        con.execute("UPDATE app_users SET shop_id = ? WHERE username = ?", [shop_id, username])
+    return True
+
+
 def delete(store: Store, username: str, keep_one_admin: bool = True) -> str | None:
     """Delete an account; returns why not ("missing", "last_admin") or None when deleted."""
     with store.write() as con:

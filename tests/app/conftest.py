@@ -16,7 +16,10 @@ MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
 
 
 def make_viewer(role: str = "admin", shop_ids: tuple[str, ...] | None = None) -> object:
-    """A viewer as ``app.auth`` makes them after a login."""
+    """A viewer as ``app.auth`` makes them after a login (a merchant or annotator of the seeded
+    shop unless told otherwise)."""
+    if shop_ids is None and role != "admin":
+        shop_ids = (SHOP,)
     return Viewer(username=f"test-{role}", role=role, shop_ids=shop_ids)
 
 

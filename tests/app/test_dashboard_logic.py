@@ -134,16 +134,25 @@ def test_make_inert_prefixes_formula_starters() -> None:
         "ok",
         5,
     ]
+    # what LibreOffice's "trim spaces" would evaluate: a formula behind blanks or invisibles
+    hidden = [" =1+1", "\u00a0=HYPERLINK(1)", "\ufeff=1", "\u200b=cmd", " \u200b +1", "  ok"]
+    assert [make_inert(v) for v in hidden] == ["'" + v for v in hidden[:-1]] + ["  ok"]
 
 
 def test_segment_csv_has_bom_inert_cells_and_masked_pii() -> None:
     users = _users()
     users.loc[0, "user_id"] = "jane.doe@example.com"
-    data = segment_csv(users, {"shoppers": 4, "note": "-risky"}, "every active shopper")
+    users.loc[1, "user_id"] = "john.doe@example.com"
+    data = segment_csv(users, {"shoppers": 4, "note": "-risky"}, "every active shopper", b"k")
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][0] == "user_id" and len(rows[0]) == users.shape[1]
-    assert rows[1][0] == "[EMAIL]"
+    # an email used as the key becomes a stable pseudonym, never a shared placeholder
+    assert (
+        rows[1][0].startswith("id-") and rows[2][0].startswith("id-") and rows[1][0] != rows[2][0]
+    )
+    again = segment_csv(users, {}, "every active shopper", b"k").decode("utf-8-sig")
+    assert rows[1][0] in again and "jane.doe" not in data.decode("utf-8-sig")
     assert rows[3][0] == "'=cmd"
     assert rows[3][6] == ""  # missing propensity is an empty cell
     blank = rows.index([])

@@ -93,6 +93,18 @@ def test_annotator_gets_only_the_labelling_page(seeded_store: Store, open_page) 
     assert not _problems(at)
 
 
+def test_an_annotator_without_shops_is_told_to_ask_an_admin(seeded_store: Store, open_page):
+    from app.auth import Viewer
+
+    at = open_page("overview", viewer=Viewer("lee", "annotator", ()))
+    assert not at.exception
+    assert any(
+        "No shops are assigned" in i.value and "users assign lee" in i.value for i in at.info
+    )
+    other = open_page("overview", viewer=Viewer("kim", "annotator", ("elsewhere",)))
+    assert not any(SHOP in str(o) for o in other.sidebar.selectbox)  # the seeded shop is not theirs
+
+
 def test_segment_export_is_excel_safe_and_masked(
     seeded_store: Store, open_page, media_files
 ) -> None:

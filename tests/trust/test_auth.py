@@ -39,7 +39,7 @@ def test_hash_is_salted_and_verifies():
 
 def test_roles_and_pages():
     merchant = Viewer("ana", "merchant", ("shop_a",))
-    annotator = Viewer("lee", "annotator", None)
+    annotator = Viewer("lee", "annotator", ("shop_a",))
     admin = Viewer("root", "admin", None)
     assert merchant.pages_allowed == set(page_keys()) - {"labelling", "models"}
     assert annotator.pages_allowed == {"labelling"}
@@ -68,8 +68,10 @@ def test_accounts_round_trip(store):
         create_account(store, "ana", PASSWORD, "merchant", "shop_a")
     with pytest.raises(InputError, match="--shop"):
         create_account(store, "bob", PASSWORD, "merchant")
-    with pytest.raises(InputError, match="not bound"):
-        create_account(store, "lee", PASSWORD, "annotator", "shop_a")
+    with pytest.raises(InputError, match="sees every shop"):
+        create_account(store, "root2", PASSWORD, "admin", "shop_a")
+    with pytest.raises(InputError, match="not a shop id"):
+        create_account(store, "lee", PASSWORD, "annotator", "shop_a,../etc")
     with pytest.raises(InputError, match="at least"):
         create_account(store, "lee", "short", "annotator")
     with pytest.raises(InputError, match="invalid username"):
@@ -174,3 +176,29 @@ def test_login_gate_uses_preset_viewer(store):
     at.run()
     assert not at.exception
     assert any(m.value == "hello root admin" for m in at.markdown)
+
+
+@pytest.mark.integration
+def test_annotators_see_only_the_shops_an_admin_assigns(store, shoplens_home, tmp_path, capsys):
+    from accounts.service import assign_shops
+
+    lee = create_account(store, "lee", PASSWORD, "annotator")
+    assert Viewer.from_account(lee).shop_ids == () and not Viewer.from_account(lee).can_see_shop(
+        "a"
+    )
+    kim = create_account(store, "kim", PASSWORD, "annotator", "shop_a, shop_b,shop_a")
+    assert kim.shop_id == "shop_a,shop_b"
+    viewer = Viewer.from_account(authenticate(store, "kim", PASSWORD))
+    assert viewer.visible_shops(["shop_a", "shop_b", "shop_c"]) == ["shop_a", "shop_b"]
+    assert assign_shops(store, "lee", "shop_c").shop_ids == ("shop_c",)
+    create_account(store, "root", PASSWORD, "admin")
+    with pytest.raises(InputError, match="only annotators"):
+        assign_shops(store, "root", "shop_c")
+    password = tmp_path / "pw"
+    password.write_text(PASSWORD)
+    assert main(["users", "add", "max", "--role", "annotator", "--shop", "shop_a",
+                 "--password-file", str(password)]) == 0  # fmt: skip
+    assert main(["users", "assign", "max", "--shop", "shop_b"]) == 0
+    assert "labels shops: shop_b" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="assigned"):
+        Viewer("x", "annotator", None)

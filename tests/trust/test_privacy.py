@@ -115,3 +115,45 @@ def test_long_text_is_masked_in_linear_time():
     assert time.perf_counter() - start < 5
     assert "13800138000" not in out
     assert out.count("[PHONE]") >= 6_000
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("写信给 张三@例子.中国 谢谢", "写信给 [EMAIL] 谢谢"),
+        ("写信给张三@例子.中国 谢谢", "[EMAIL] 谢谢"),  # no spaces: the words before go too
+        ("mail jöhn@exämple.de today", "mail [EMAIL] today"),
+        ("mail jane\u200b.doe@exam\u200cple.com now", "mail [EMAIL] now"),
+        ("ｍａｉｌ ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ", "ｍａｉｌ [EMAIL]"),
+        ("call 138\u200b0013\u200b8000 please", "call [PHONE] please"),
+        ("card 4111.1111.1111.1111 thanks", "card [CARD] thanks"),
+        ("card 4111 1111\n1111 1111 thanks", "card [CARD] thanks"),
+        ("ring (020) 7946 0958 after six", "ring [PHONE] after six"),
+        ("my number 8613800138000 ok", "my number [PHONE] ok"),
+        ("身份证 11010519491231002X 收货", "身份证 [ID] 收货"),
+        ("身份证号11010519491231002x", "身份证号[ID]"),
+    ],
+)
+def test_masking_gaps_found_by_the_attack(text, masked):
+    assert mask_pii(text) == masked
+
+
+def test_what_is_not_personal_data_stays():
+    # an 18-digit number whose check digit is wrong is no ID; prices and dates stay
+    assert mask_pii("order 110105194912310021 at $129.99 on 2024.05.01") == (
+        "order 110105194912310021 at $129.99 on 2024.05.01"
+    )
+    assert mask_pii("Größe 38, Farbe grün — passt gut") == "Größe 38, Farbe grün — passt gut"
+    assert (
+        mask_pii("尺码偏小，建议买大一号！") == "尺码偏小，建议买大一号！"
+    )  # punctuation kept as written
+
+
+def test_ids_holding_personal_data_get_stable_pseudonyms():
+    from privacy.masking import pseudonymise
+
+    a = pseudonymise("jane@example.com", b"key-1")
+    assert a == pseudonymise("jane@example.com", b"key-1") and a.startswith("id-")
+    assert a != pseudonymise("john@example.com", b"key-1")
+    assert a != pseudonymise("jane@example.com", b"key-2")
+    assert pseudonymise("u-42", b"key-1") == "u-42"
