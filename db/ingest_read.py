@@ -113,6 +113,22 @@ def _reader_error(path: Path, fmt: str, exc: Exception) -> InputError:
     )
 
 
+def _check_columns_were_split(path: Path, columns: list[str]) -> None:
+    """A CSV read as one column whose name still holds the delimiters: the reader gave up
+    splitting lines, almost always because a field has a stray double quote. Say so, instead of
+    reporting missing columns that the header plainly has."""
+    if len(columns) != 1:
+        return
+    for delimiter in (",", ";", "\t", "|"):
+        if delimiter in columns[0]:
+            raise InputError(
+                f"{path.name}: could not be split into columns at {delimiter!r}: a field most "
+                "likely holds a stray double quote. Enclose any field holding a quote or a "
+                'comma in double quotes with inner quotes doubled ("said ""hi"""), or remove the '
+                "stray quote."
+            )
+
+
 def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
     """Expose ``path`` as view ``raw`` (with a 1-based ``_row``); returns the file's columns with
     their DuckDB types. CSV and JSON Lines are read as text into table ``raw_in``."""
@@ -153,6 +169,8 @@ def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
         rows = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
     except duckdb.Error as exc:
         raise _reader_error(path, fmt, exc) from None
+    if fmt == "csv":
+        _check_columns_were_split(path, list(columns))
     if rows == 0:
         raise InputError(f"{path.name}: has a header but no data rows. Nothing to load.")
     return columns

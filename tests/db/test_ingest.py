@@ -236,6 +236,10 @@ def test_stray_quote_rejects_instead_of_reading_quotes_literally(
     path = write(tmp_path, "r.csv", 'review_id,text\nr1,"said ""wow"" twice"\n"r2"""q""",x\n')
     with pytest.raises(InputError, match="inner quotes doubled"):
         ingest_file(store, path, "reviews")
+    unsplit = write(tmp_path, "u.csv", 'review_id,text,rating\nr1,"Nice "dress" fits,5\nr2,ok,4\n')
+    with pytest.raises(InputError, match="stray double quote") as info:
+        ingest_file(store, unsplit, "reviews")
+    assert "expected a column named" not in str(info.value)
     good = write(tmp_path, "g.csv", 'review_id,text\nr1,"said ""wow"" twice"\nr2,"a, b"\n')
     ingest_file(store, good, "reviews")
     texts = store.query_df("SELECT text FROM reviews ORDER BY review_id")["text"].tolist()
