@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import InputError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO_ROOT / "data"
 SECRETS_FILE = REPO_ROOT / ".streamlit" / "secrets.toml"
@@ -27,6 +29,7 @@ class StoreSettings:
 
     db_path: Path
     lock_timeout_s: float = 30.0
+    ingest_memory_mb: int = 2048  # the ceiling of one ingest; beyond it DuckDB spills to disk
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,21 @@ def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise ValueError(f"{name} must be a whole number, got {raw!r}") from None
+        raise InputError(f"{name} must be a whole number, got {raw[:40]!r}") from None
     if not 1 <= value <= 65535:
-        raise ValueError(f"{name} must be a port between 1 and 65535, got {value}")
+        raise InputError(f"{name} must be a port between 1 and 65535, got {value}")
+    return value
+
+
+def _positive_int(raw: str | None, default: int, name: str) -> int:
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(f"{name} must be a whole number above 0 (got {raw[:40]!r})")
     return value
 
 
@@ -105,6 +120,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         store=StoreSettings(
             db_path=Path(env.get("SHOPLENS_DB") or home / "shoplens.duckdb"),
             lock_timeout_s=float(env.get("SHOPLENS_LOCK_TIMEOUT", "30")),
+            ingest_memory_mb=_positive_int(
+                env.get("SHOPLENS_INGEST_MEMORY_MB"), 2048, "SHOPLENS_INGEST_MEMORY_MB"
+            ),  # fmt: skip
         ),
         models=ModelSettings(
             models_dir=home / "models",

@@ -14,6 +14,8 @@ keyed by a hash of their content, other kinds by their id.
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +25,14 @@ import duckdb
 
 from common.errors import InputError
 from common.files import write_atomically
-from db.ingest_read import check_readable, file_sha256, quote_ident, read_raw, resolve_columns
+from db.ingest_read import (
+    check_readable,
+    check_size,
+    file_sha256,
+    quote_ident,
+    read_raw,
+    resolve_columns,
+)
 from db.ingest_rows import clean_query, problem_queries, transform_for_kind, typed_query
 from db.ingest_specs import KINDS, KindSpec
 from db.shops import check_shop_id
@@ -175,8 +184,13 @@ def ingest_file(
     mapping: dict[str, str] | None = None,
     skip_bad: bool = False,
     value_maps: dict[str, dict[str, str]] | None = None,
+    memory_mb: int = 2048,
 ) -> IngestReport:
-    """Validate ``path`` as a ``kind`` file and load it into ``shop_id`` (see module docstring)."""
+    """Validate ``path`` as a ``kind`` file and load it into ``shop_id`` (see module docstring).
+
+    ``memory_mb`` caps the memory the work may take; beyond it DuckDB spills to a temporary
+    folder (removed afterwards) rather than exhausting the machine. A file over the limits of
+    :mod:`db.ingest_specs` (rows, decoded text) is refused before it is read in full."""
     started = time.perf_counter()
     path = Path(path)
     spec = _check_kind(kind)
@@ -188,10 +202,12 @@ def ingest_file(
         report.already_ingested = True
         return report
 
-    con = duckdb.connect()
+    spill = tempfile.mkdtemp(prefix="shoplens-ingest-")
+    con = duckdb.connect(config={"memory_limit": f"{int(memory_mb)}MB", "temp_directory": spill})
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET enable_progress_bar = false")
+        check_size(con, path)
         file_types = read_raw(con, path)
         file_columns = list(file_types)
         report.rows_read = con.execute("SELECT count(*) FROM raw").fetchall()[0][0]
@@ -228,6 +244,7 @@ def ingest_file(
         _store_rows(store, con, spec, shop_id, label_targets, sha, path, report, started)
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from common.errors import InputError
+from db.ingest_specs import MAX_FILE_ROWS, MAX_FILE_TEXT_BYTES
 
 FORMATS = {
     ".csv": "csv",
@@ -127,6 +128,50 @@ def _check_columns_were_split(path: Path, columns: list[str]) -> None:
                 'comma in double quotes with inner quotes doubled ("said ""hi"""), or remove the '
                 "stray quote."
             )
+
+
+def check_size(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a file over the limits (rows, decoded text) before reading it in full. Parquet is
+    measured without decoding it into memory (row counts from its metadata, text bytes by a
+    streaming sum: a small dictionary-encoded file can hold gigabytes of text); a text file's
+    size is its text."""
+    fmt = file_format(path)
+    if fmt == "parquet":
+        try:
+            rows = con.execute(
+                "SELECT sum(num_rows) FROM parquet_file_metadata(?)", [str(path)]
+            ).fetchone()
+            columns = con.execute(
+                "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?)) "
+                "WHERE column_type = 'VARCHAR'",
+                [str(path)],
+            ).fetchall()
+            n_rows = int(rows[0] or 0) if rows else 0
+            if n_rows > MAX_FILE_ROWS:
+                raise InputError(
+                    f"{path.name}: holds {n_rows:,} rows; one file may hold at most "
+                    f"{MAX_FILE_ROWS:,}. Split it into several files and load each."
+                )
+            if columns:
+                total = " + ".join(
+                    f"coalesce(sum(strlen({quote_ident(c[0])})), 0)" for c in columns
+                )
+                found = con.execute(
+                    f"SELECT {total} FROM read_parquet('{_sql_string(str(path))}')"
+                ).fetchone()
+                text_bytes = int(found[0] or 0) if found else 0
+            else:
+                text_bytes = 0
+        except duckdb.Error as exc:
+            raise _reader_error(path, fmt, exc) from None
+    else:
+        text_bytes = path.stat().st_size
+    if text_bytes > MAX_FILE_TEXT_BYTES:
+        raise InputError(
+            f"{path.name}: holds {text_bytes / 1024**3:.1f} GB of text once decoded; one file may "
+            f"hold at most {MAX_FILE_TEXT_BYTES / 1024**3:.0f} GB. Split it into several files "
+            "and load each."
+        )
 
 
 def read_raw(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:

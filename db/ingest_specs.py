@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from db.schema import EVENT_TYPES, MESSAGE_CHANNELS
 
 MAX_TEXT_CHARS = 1_000_000
+# what one file may hold: more rows or more text than this is refused before it is read in full
+# (split the file); see docs/ingestion.md, "Limits"
+MAX_FILE_ROWS = 50_000_000
+MAX_FILE_TEXT_BYTES = 2 * 1024**3  # decoded text, all text columns together
 # Timestamps outside this window are almost always a unit mistake (milliseconds for seconds).
 MIN_TS = "1990-01-01"
 MAX_TS = "2100-01-01"

@@ -53,6 +53,7 @@ def cmd_ingest(args: argparse.Namespace, rt: Runtime) -> int:
         mapping=_parse_pairs(args.map, "--map", "behavior_type=event_type"),
         skip_bad=args.skip_bad,
         value_maps=_parse_value_maps(args.value),
+        memory_mb=rt.settings.store.ingest_memory_mb,
     )
     print(report.summary())
     return 0

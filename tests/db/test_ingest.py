@@ -292,3 +292,31 @@ def test_common_field_names_are_recognised_and_an_explicit_map_wins(
     other = write(tmp_path, "orders2.csv", path.read_text().replace("c1,", "c2,"))
     report = ingest_file(store, other, "events", shop_id="acme", mapping={"Created At": "ts"})
     assert "Created At" not in report.recognised_columns and report.ignored_columns == ["time"]
+
+
+def test_a_file_over_the_limits_is_refused_before_it_is_read(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small Parquet file can hold gigabytes of one dictionary-encoded text: its decoded size
+    is measured (streaming) and checked before anything is loaded."""
+    import duckdb
+
+    import db.ingest_read as reader
+
+    path = tmp_path / "dict.parquet"
+    duckdb.connect().execute(
+        "COPY (SELECT 'r' || i AS review_id, repeat('x', 1000) AS text FROM range(20000) t(i)) "
+        f"TO '{path}' (FORMAT parquet, COMPRESSION zstd)"
+    )
+    assert path.stat().st_size < 200_000  # 20 MB of text in well under 0.2 MB
+    monkeypatch.setattr(reader, "MAX_FILE_TEXT_BYTES", 10 * 1024**2)
+    with pytest.raises(InputError, match=r"0\.0 GB of text once decoded.*Split it"):
+        ingest_file(store, path, "reviews")
+    monkeypatch.setattr(reader, "MAX_FILE_TEXT_BYTES", 100 * 1024**2)
+    monkeypatch.setattr(reader, "MAX_FILE_ROWS", 10_000)
+    with pytest.raises(InputError, match="holds 20,000 rows; one file may hold at most 10,000"):
+        ingest_file(store, path, "reviews")
+    assert store.table_counts().get("reviews", 0) == 0
+    monkeypatch.setattr(reader, "MAX_FILE_ROWS", 50_000)
+    report = ingest_file(store, path, "reviews", memory_mb=64)  # spills instead of failing
+    assert report.rows_added == 20_000
