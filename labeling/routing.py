@@ -34,7 +34,7 @@ from labeling.client import LabelStudioClient, LabelStudioUnavailable
 from labeling.projects import ProjectGone, ensure_project, follow_model_version, live_project_id
 from labeling.selection import select_batch, uncertainty_scores
 from labeling.templates import context_key, prediction_result
-from privacy.masking import mask_pii
+from privacy.masking import PiiConfig, mask_pii
 
 if TYPE_CHECKING:
     from core.context import Context
@@ -74,12 +74,13 @@ def _prob_matrix(probs: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
 
 def masked_rows(ctx: Context, spec: Task, shop_id: str, target_ids: list[str]) -> pd.DataFrame:
     """Texts and context of ``target_ids`` for annotators, PII-masked; id columns dropped."""
+    pii = PiiConfig.from_settings(ctx.settings)
     rows = spec.labelling_rows(ctx, shop_id, target_ids).copy()
     drop = [c for c in rows.columns if c.endswith("_id") and c != "target_id"]
     rows = rows.drop(columns=drop)
     for column in rows.columns:
         if column != "target_id":
-            rows[column] = rows[column].fillna("").astype(str).map(mask_pii)
+            rows[column] = rows[column].fillna("").astype(str).map(lambda t: mask_pii(t, pii))
     return rows
 
 

@@ -8,6 +8,7 @@ from app.ui.segments import SegmentRule, build_segment, portrait, segment_csv
 from common.files import secret_key
 from core.signals import shopper_signal_spec
 from db import dashboard_queries as dq
+from privacy.masking import PiiConfig
 
 PAGE = {
     "title": "Segments",
@@ -106,6 +107,7 @@ st.download_button(
         summary,
         rule.describe(),
         secret_key(ctx.ctx.settings.home / "secrets" / "pseudonyms.key"),
+        PiiConfig.from_settings(ctx.ctx.settings),
     ),
     file_name=f"segment_{f.shop_id}_{f.start:%Y%m%d}_{f.end:%Y%m%d}.csv",
     mime="text/csv",

@@ -19,7 +19,7 @@ from app.ui.highlight import highlight_html
 from common.errors import ShopLensError
 from core.context import Context
 from core.kinds.base import get_task
-from privacy.masking import mask_pii
+from privacy.masking import PiiConfig, mask_pii
 
 # one model call at a time: torch already uses every core, and Captum is memory-hungry
 _MODEL_LOCK = threading.Lock()
@@ -39,8 +39,11 @@ class TaskExplanation:
 
 
 def masked(text: str) -> str:
-    """The text with emails, phones, ID and card numbers and addresses replaced."""
-    return mask_pii(text or "")
+    """The text with emails, phones, ID and card numbers and addresses replaced (the kinds the
+    ``[privacy]`` settings switch on)."""
+    from app.ui.context import get_context
+
+    return mask_pii(text or "", PiiConfig.from_settings(get_context().settings))
 
 
 def quote(text: str, container: Any = None) -> None:

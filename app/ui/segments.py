@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from privacy.masking import mask_pii, pseudonymise
+from privacy.masking import PiiConfig, mask_pii, pseudonymise
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -120,14 +120,14 @@ def make_inert(value: object) -> object:
     return value
 
 
-def _safe_text(value: object) -> object:
+def _safe_text(value: object, pii: PiiConfig | None = None) -> object:
     if isinstance(value, str):
-        return make_inert(mask_pii(value))
+        return make_inert(mask_pii(value, pii))
     return value
 
 
 def segment_csv(users: pd.DataFrame, summary: Mapping[str, object], rule_text: str,
-                id_key: bytes = b"") -> bytes:  # fmt: skip
+                id_key: bytes = b"", pii: PiiConfig | None = None) -> bytes:  # fmt: skip
     """The export: one row per shopper, a blank line, then the summary as ``metric,value`` rows.
 
     UTF-8 with BOM; text cells PII-masked and made inert (see the module docstring). Key columns
@@ -136,19 +136,19 @@ def segment_csv(users: pd.DataFrame, summary: Mapping[str, object], rule_text: s
     """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_safe_text(c) for c in users.columns])
+    writer.writerow([_safe_text(c, pii) for c in users.columns])
     keys = [str(c).endswith("_id") for c in users.columns]
     for row in users.itertuples(index=False):
         writer.writerow([
             "" if _missing(v) else
-            make_inert(pseudonymise(str(v), id_key)) if is_key else _safe_text(_plain(v))
+            make_inert(pseudonymise(str(v), id_key)) if is_key else _safe_text(_plain(v), pii)
             for v, is_key in zip(row, keys, strict=True)
         ])  # fmt: skip
     writer.writerow([])
     writer.writerow(["summary", "value"])
-    writer.writerow(["segment", _safe_text(rule_text)])
+    writer.writerow(["segment", _safe_text(rule_text, pii)])
     for key, value in summary.items():
-        writer.writerow([key, "" if _missing(value) else _safe_text(_plain(value))])
+        writer.writerow([key, "" if _missing(value) else _safe_text(_plain(value), pii)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
