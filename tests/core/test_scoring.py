@@ -100,9 +100,9 @@ def test_predict_file_never_writes_over_the_store_the_input_or_an_existing_file(
     src = tmp_path / "in.csv"
     pd.DataFrame({"body": ["love it"]}).to_csv(src, index=False)
     store_bytes = ctx.store.db_path.read_bytes()
-    with pytest.raises(InputError, match="runtime folder"):
+    with pytest.raises(InputError, match="runtime data"):
         predict_file(ctx, "sentiment", "sample", src, "body", ctx.store.db_path)
-    with pytest.raises(InputError, match="runtime folder"):
+    with pytest.raises(InputError, match="runtime data"):
         predict_file(ctx, "sentiment", "sample", src, "body", ctx.home / "elsewhere.csv")
     with pytest.raises(InputError, match="is the input file"):
         predict_file(ctx, "sentiment", "sample", src, "body", src, overwrite=True)
