@@ -14,13 +14,16 @@ AppTests skip the form with ``at.session_state["viewer"] = Viewer(...)``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
 
 from accounts.service import Account, authenticate
+from accounts.sessions import COOKIE, SESSION_HOURS, end_sessions, resume, start_session
 from accounts.throttle import SignInThrottle
 from app.ui.nav import ROLES, role_pages
 from common.errors import InputError
@@ -28,6 +31,7 @@ from db.repo import accounts as account_repo
 from db.store import Store
 
 SESSION_KEY = "viewer"
+_COOKIE_TO_SET, _COOKIE_TO_CLEAR = "_shoplens_cookie_to_set", "_shoplens_cookie_to_clear"
 
 
 @dataclass(frozen=True)
@@ -111,14 +115,64 @@ def _login_form(store: Store) -> None:
         return
     THROTTLE.succeeded(attempt)
     state[SESSION_KEY] = Viewer.from_account(account)
+    # the cookie is written on the next run, once the page is drawn for the signed-in viewer
+    state[_COOKIE_TO_SET] = start_session(store, account.username)
     st.rerun()
 
 
-def login_gate(store: Store) -> Viewer:
-    """The signed-in viewer; otherwise draw the login form and stop the page (``st.stop()``)."""
-    viewer = st.session_state.get(SESSION_KEY)
+def _session_cookie() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except (AttributeError, RuntimeError):  # no browser request (a bare script run)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _write_cookie(token: str | None) -> None:
+    """Set (or, with None, delete) the session cookie in the browser. Streamlit cannot send a
+    Set-Cookie header from a script, so a zero-height component writes it; the token is only a
+    random key to a server-side session (see :mod:`accounts.sessions`)."""
+    import streamlit.components.v1 as components
+
+    if token is None:
+        cookie = f"{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict"
+    else:
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", token):
+            return
+        cookie = f"{COOKIE}={token}; Path=/; Max-Age={int(SESSION_HOURS * 3600)}; SameSite=Strict"
+    components.html(
+        "<script>(function(){var c=" + json.dumps(cookie) + ";"
+        "if (window.top.location.protocol === 'https:') c += '; Secure';"
+        "try { window.parent.document.cookie = c; } catch (e) { document.cookie = c; }"
+        "})();</script>",
+        height=0,
+    )
+
+
+def login_gate(store: Store, before_form: Callable[[], object] | None = None) -> Viewer:
+    """The signed-in viewer; otherwise draw the login form and stop the page (``st.stop()``).
+
+    A browser that signed in earlier brings its session cookie: while the session holds, a
+    reload, a second tab or a deep link (``/explain``) opens signed in, on the page asked for.
+    ``before_form`` runs before the form is drawn (the entry point registers its pages there, so
+    a deep link's path survives signing in)."""
+    state = st.session_state
+    viewer = state.get(SESSION_KEY)
     if isinstance(viewer, Viewer):
+        token = state.pop(_COOKIE_TO_SET, None)
+        if token:
+            _write_cookie(token)
         return viewer
+    if state.pop(_COOKIE_TO_CLEAR, False):
+        _write_cookie(None)
+    else:
+        account = resume(store, _session_cookie())
+        if account is not None:
+            viewer = Viewer.from_account(account)
+            state[SESSION_KEY] = viewer
+            return viewer
+    if before_form is not None:
+        before_form()
     if not account_repo.count(store):
         st.title("ShopLens")
         st.info(
@@ -131,8 +185,9 @@ def login_gate(store: Store) -> Viewer:
     raise RuntimeError("unreachable: st.stop() ends the script run")  # pragma: no cover
 
 
-def logout_button(container: Any = None) -> None:
-    """Show who is signed in and a *Sign out* button (in the sidebar unless told otherwise)."""
+def logout_button(container: Any = None, store: Store | None = None) -> None:
+    """Show who is signed in and a *Sign out* button (in the sidebar unless told otherwise).
+    Signing out ends the account's sessions in every browser (with ``store``)."""
     target = container if container is not None else st.sidebar
     viewer = st.session_state.get(SESSION_KEY)
     if not isinstance(viewer, Viewer):
@@ -140,5 +195,8 @@ def logout_button(container: Any = None) -> None:
     shops = ", ".join(viewer.shop_ids) if viewer.shop_ids else "all shops"
     target.caption(f"Signed in as **{viewer.username}** ({viewer.role}, {shops})")
     if target.button("Sign out", key="shoplens_logout"):
+        if store is not None:
+            end_sessions(store, viewer.username)
         st.session_state.pop(SESSION_KEY, None)
+        st.session_state[_COOKIE_TO_CLEAR] = True
         st.rerun()

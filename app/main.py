@@ -1,7 +1,7 @@
 """ShopLens dashboard: ``streamlit run app/main.py``.
 
 The entry point logs the viewer in, draws the shared sidebar filters and shows the pages the
-viewer's role allows; each page is a short script under ``app/pages/``, found by
+viewer's role allows; each page is a short script under ``app/views/``, found by
 :func:`app.ui.nav.discover_pages`.
 """
 
@@ -27,20 +27,27 @@ st.set_page_config(page_title="ShopLens", page_icon=":material/storefront:", lay
 ctx = get_context()
 store = ctx.store
 assert isinstance(store, PageStore)  # get_context builds the app's stores
-viewer = login_gate(store)
-allowed = allowed_pages(viewer)
-pages = [
-    st.Page(str(page.path), title=page.title, icon=page.icon, url_path=page.key)
-    for page in discover_pages()
-    if page.key in allowed
-]
+
+
+def _pages(keys: set[str] | None = None) -> list:
+    return [
+        st.Page(str(page.path), title=page.title, icon=page.icon, url_path=page.key)
+        for page in discover_pages()
+        if keys is None or page.key in keys
+    ]
+
+
+# before signing in, every page is registered (hidden), so a deep link such as /explain keeps
+# its path through the sign-in form and opens once the viewer is known
+viewer = login_gate(store, before_form=lambda: st.navigation(_pages(), position="hidden"))
+pages = _pages(allowed_pages(viewer))
 if not pages:
     st.warning(f"The account **{viewer.username}** has no pages. Ask an admin to check its role.")
     st.stop()
 
 navigation = st.navigation(pages)
 st.sidebar.title("ShopLens")
-logout_button()
+logout_button(store=store)
 with store.page_run():  # one read connection for the whole run (see PageStore)
     filters = render_sidebar(store, viewer)
     st.session_state["_ctx"] = PageContext(ctx=ctx, viewer=viewer, filters=filters)

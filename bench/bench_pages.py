@@ -152,18 +152,10 @@ def build_synthetic_store(home: Path, n_events: int) -> Store:
 def _open(home: Path, page: str, segment: str = "all", category: str | None = None) -> AppTest:
     """An AppTest of the app on ``home`` (admin viewer) showing ``page`` with the sidebar filters
     set, after one render that imports the page's modules."""
-    from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import AppTest
-    from streamlit.testing.v1 import app_test as app_test_module
 
     from app.auth import Viewer
 
-    class NavigationPagesManager(PagesManager):  # see tests/app/conftest.py
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    app_test_module.PagesManager = NavigationPagesManager
     os.environ["SHOPLENS_HOME"] = str(home)
     at = AppTest.from_file(str(REPO_ROOT / "app" / "main.py"), default_timeout=300)
     at.session_state["viewer"] = Viewer("bench", "admin", None)
@@ -174,7 +166,7 @@ def _open(home: Path, page: str, segment: str = "all", category: str | None = No
             at.selectbox(key="f_category").set_value(category)
         at.run()
     if page != "overview":
-        at.switch_page(f"pages/{page}.py")
+        at.switch_page(f"views/{page}.py")
         at.run()
     return at
 

@@ -361,4 +361,15 @@ class AppUser(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
+class AppSession(SQLModel, table=True):
+    """A signed-in browser: the SHA-256 of its random cookie token (never the token), whose
+    account it is and until when it holds. Signing out deletes every session of the account."""
+
+    __tablename__ = "app_sessions"
+    token_hash: str = Field(primary_key=True)
+    username: str
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
 TABLES = [t.name for t in SQLModel.metadata.sorted_tables]

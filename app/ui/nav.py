@@ -1,4 +1,4 @@
-"""The dashboard's pages, found by scanning ``app/pages/``: each page file declares itself with a
+"""The dashboard's pages, found by scanning ``app/views/``: each page file declares itself with a
 literal ``PAGE = {"title": ..., "icon": ..., "order": ..., "roles": (...)}`` near its top, read
 here without running the page. A new page is one new file; ``app/main.py`` and the roles table
 both read this list, so nothing keeps a second copy.
@@ -14,7 +14,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent.parent / "views"
 ROLES = ("merchant", "annotator", "admin")
 
 

@@ -36,6 +36,8 @@ def update_hash(store: Store, username: str, password_hash: str) -> bool:
             return False
         con.execute("UPDATE app_users SET password_hash = ? WHERE username = ?",
                     [password_hash, username])  # fmt: skip
+        # a new password signs every browser out
+        con.execute("DELETE FROM app_sessions WHERE username = ?", [username])
     return True
 
 
@@ -62,6 +64,7 @@ def delete(store: Store, username: str, keep_one_admin: bool = True) -> str | No
         if keep_one_admin and row[0] == "admin" and admins and admins[0] <= 1:
             return "last_admin"
         con.execute("DELETE FROM app_users WHERE username = ?", [username])
+        con.execute("DELETE FROM app_sessions WHERE username = ?", [username])
     return None
 
 
@@ -93,4 +96,39 @@ def count(store: Store) -> int:
         return 0
     with store.read() as con:
         row = con.execute("SELECT count(*) FROM app_users").fetchone()
+    return int(row[0]) if row else 0
+
+
+def add_session(store: Store, token_hash: str, username: str, created_at: datetime,
+                expires_at: datetime) -> None:  # fmt: skip
+    """Record a signed-in browser (and drop expired sessions while at it)."""
+    with store.write() as con:
+        con.execute("DELETE FROM app_sessions WHERE expires_at <= ?", [created_at])
+        con.execute(
+            "INSERT INTO app_sessions (token_hash, username, created_at, expires_at) "
+            "VALUES (?, ?, ?, ?)",
+            [token_hash, username, created_at, expires_at],
+        )
+
+
+def session_account(store: Store, token_hash: str, now: datetime) -> AccountRow | None:
+    """The account of an unexpired session, or None."""
+    if not store.exists():
+        return None
+    with store.read() as con:
+        row = con.execute(
+            "SELECT u.username, u.role, u.shop_id, u.created_at FROM app_sessions s "
+            "JOIN app_users u USING (username) WHERE s.token_hash = ? AND s.expires_at > ?",
+            [token_hash, now],
+        ).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]), row[2], row[3])
+
+
+def end_sessions(store: Store, username: str) -> int:
+    """Delete every session of an account; returns how many there were."""
+    with store.write() as con:
+        row = con.execute(
+            "SELECT count(*) FROM app_sessions WHERE username = ?", [username]
+        ).fetchone()
+        con.execute("DELETE FROM app_sessions WHERE username = ?", [username])
     return int(row[0]) if row else 0

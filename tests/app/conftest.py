@@ -29,25 +29,6 @@ def seeded_store(store: Store) -> Store:
     return store
 
 
-@pytest.fixture(autouse=True)
-def _navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run the app as ``streamlit run`` does after its first run.
-
-    ``app/pages/`` sits beside ``app/main.py``, so a fresh ``PagesManager`` assumes the legacy
-    pages-folder mode until ``st.navigation`` switches it off. A real server keeps that switch
-    for its lifetime; AppTest resets it before every run and would then rerun a page script
-    without the entry point (no sidebar, no filters).
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    class NavigationPagesManager(PagesManager):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(app_test, "PagesManager", NavigationPagesManager)
-
-
 @pytest.fixture
 def open_page() -> Callable[..., AppTest]:
     """``open_page("overview", viewer=None, state=None)``: run the app, switch to the page and
@@ -62,7 +43,7 @@ def open_page() -> Callable[..., AppTest]:
             at.session_state[name] = value
         at.run()
         if key != "overview":
-            at.switch_page(f"pages/{key}.py")
+            at.switch_page(f"views/{key}.py")
             at.run()
         return at
 

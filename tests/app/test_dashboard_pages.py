@@ -65,7 +65,7 @@ def test_category_filter_changes_numbers_and_carries_across_pages(
     at.sidebar.selectbox(key="f_category").set_value("shoes").run()
     shoe_sessions = int(_metric(at, "Sessions"))
     assert 0 < shoe_sessions < all_sessions
-    at.switch_page("pages/behaviour.py").run()
+    at.switch_page("views/behaviour.py").run()
     assert at.session_state["f_category"] == "shoes"
     assert not _problems(at)
 
@@ -84,7 +84,7 @@ def test_merchant_sees_only_their_shop_and_no_admin_pages(seeded_store: Store, o
     at = open_page("overview", viewer=make_viewer("merchant", (SHOP,)))
     assert at.sidebar.selectbox(key="f_shop").options == [SHOP]
     with pytest.raises(Exception):  # noqa: B017 - the page is not registered for merchants
-        at.switch_page("pages/models.py").run()
+        at.switch_page("views/models.py").run()
 
 
 def test_annotator_gets_only_the_labelling_page(seeded_store: Store, open_page) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from app.cli import main
 from labeling.client import LabelStudioClient
-from tests.app.conftest import _navigation_only, open_page  # noqa: F401 (fixtures)
+from tests.app.conftest import open_page  # noqa: F401 (fixture)
 from tests.conftest import seed_messages
 from tests.labeling.conftest import fake_ls  # noqa: F401 (fixture)
 

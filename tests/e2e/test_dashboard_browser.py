@@ -179,3 +179,59 @@ def test_every_page_renders_in_a_real_browser(app_url: str, tmp_path: Path) -> N
     finally:
         driver.quit()
     assert sorted(p.stem for p in shots.glob("*.png")) == sorted(k for k, _ in PAGES)
+
+
+def _sign_in(driver: object) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 60).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="Username"]')
+    )
+    driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Username"]').send_keys(USERNAME)
+    driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
+    driver.find_element(By.XPATH, '//button[.//p[text()="Sign in"]]').click()
+
+
+def _login_form_shown(driver: object) -> bool:
+    from selenium.webdriver.common.by import By
+
+    return bool(driver.find_elements(By.CSS_SELECTOR, 'input[aria-label="Username"]'))
+
+
+def test_sign_in_survives_reloads_and_deep_links_until_sign_out(app_url: str, tmp_path: Path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    chromium, driver_path = _browser_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get(f"{app_url}/explain")  # a deep link before signing in
+        _sign_in(driver)
+        _wait_idle(driver, "Explain")  # signed in, on the page the link asked for
+        cookie = driver.get_cookie("shoplens_session")
+        assert cookie and cookie["sameSite"] == "Strict" and len(cookie["value"]) == 43
+        driver.refresh()
+        _wait_idle(driver, "Explain")
+        assert not _login_form_shown(driver)
+        driver.switch_to.new_window("tab")  # a second tab, straight to another page
+        driver.get(f"{app_url}/segments")
+        _wait_idle(driver, "Segments")
+        assert not _login_form_shown(driver)
+        driver.find_element(By.XPATH, '//button[.//p[text()="Sign out"]]').click()
+        _wait_idle(driver, "ShopLens")
+        driver.refresh()
+        _wait_idle(driver, "ShopLens")
+        assert _login_form_shown(driver)
+        driver.switch_to.window(driver.window_handles[0])  # the first tab is signed out too
+        driver.refresh()
+        _wait_idle(driver, "ShopLens")
+        assert _login_form_shown(driver)
+    finally:
+        driver.quit()

@@ -15,7 +15,6 @@ from streamlit.testing.v1 import AppTest
 
 from db.ingest import ingest_file
 from tests.app.conftest import (  # noqa: F401
-    _navigation_only,
     download,
     make_viewer,
     media_files,
@@ -161,4 +160,4 @@ def test_annotator_cannot_open_analytics_pages(two_shops, open_page):
     assert [t.value for t in at.title][0] == "Labelling"
     for page in MERCHANT_PAGES + ["models"]:
         with pytest.raises(Exception):  # noqa: B017 - the page is not registered for annotators
-            at.switch_page(f"pages/{page}.py").run()
+            at.switch_page(f"views/{page}.py").run()
