@@ -240,7 +240,8 @@ def ingest_file(
             report.rejected_path = _write_rejected(con, path)
             report.rows_rejected = bad_rows
         con.execute(f"CREATE VIEW clean AS {clean_query(spec, sources, label_targets, total > 0)}")
-        transform_for_kind(con, spec, shop_id).create_view("incoming")
+        # computed here, in memory, so the store's write turn below only copies finished rows
+        transform_for_kind(con, spec, shop_id).create("incoming")
         _store_rows(store, con, spec, shop_id, label_targets, sha, path, report, started)
     finally:
         con.close()
@@ -340,7 +341,7 @@ def _store_rows(
     report: IngestReport,
     started: float,
 ) -> None:
-    """Write view ``incoming`` of ``con`` into the store in one transaction."""
+    """Write table ``incoming`` of ``con`` into the store in one transaction."""
     from db.ingest_write import STORE, write_incoming
 
     store.init_schema()
