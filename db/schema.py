@@ -372,4 +372,17 @@ class AppSession(SQLModel, table=True):
     expires_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
+class ApiToken(SQLModel, table=True):
+    """A token another system uses for the scoring API: the SHA-256 of the token (never the
+    token), the one shop it reads, and when it was revoked (NULL while valid)."""
+
+    __tablename__ = "api_tokens"
+    token_id: str = Field(primary_key=True)  # short public id, to list and revoke
+    token_hash: str
+    shop_id: str
+    name: str
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime))
+
+
 TABLES = [t.name for t in SQLModel.metadata.sorted_tables]

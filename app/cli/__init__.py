@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "app.cli.model_cmds",
     "app.cli.label_cmds",
     "app.cli.user_cmds",
+    "app.cli.api_cmds",
 ]
 
 

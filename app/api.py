@@ -1,0 +1,186 @@
+"""The scoring API for a shop's other systems: ``shoplens serve`` (FastAPI on uvicorn).
+
+Every request carries ``Authorization: Bearer TOKEN`` (``shoplens api-token create --shop S``);
+the token decides the shop, so a token of shop A can never read shop B. Predictions come from the
+shop's active version through the same scorer as batch scoring, and every answer names the model
+version. Promoting a new version under a running server is safe: versions are complete on disk
+before the active pointer moves, and the server loads the new one on the first request after the
+move (while another process writes the store, it keeps serving the version it knows).
+
+    curl -s -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \\
+         -d '{"texts": ["runs small, lovely fabric"]}' http://127.0.0.1:8093/v1/sentiment/predict
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from accounts.api_tokens import check_token
+from common.errors import ShopLensError
+from common.settings import Settings
+from core.context import Context
+from core.tasks import all_tasks, get_task
+from db.store import StoreBusyError
+
+API_VERSION = "v1"
+MAX_BODY_BYTES = 1_000_000
+MAX_TEXTS = 64
+MAX_TEXT_CHARS = 10_000
+CACHE_S = 5.0  # how long a token check or an active-version lookup is reused
+
+
+class PredictRequest(BaseModel):
+    texts: list[str] = Field(
+        description=f"1-{MAX_TEXTS} texts of at most {MAX_TEXT_CHARS} characters"
+    )
+
+
+class Prediction(BaseModel):
+    label: str
+    probabilities: dict[str, float]
+
+
+class PredictResponse(BaseModel):
+    task: str
+    shop: str
+    model_version: str
+    predictions: list[Prediction]
+
+
+class _Models:
+    """Loaded versions per (shop, task), and the active version per (shop, task) for a few
+    seconds, so a request does not open the store each time."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.lock = threading.Lock()
+        self.loaded: dict[tuple[str, str, str], Any] = {}
+        self.active: dict[tuple[str, str], tuple[str | None, float]] = {}
+        self.tokens: dict[str, tuple[str | None, float]] = {}
+
+    def shop_of(self, token: str) -> str | None:
+        now = time.monotonic()
+        cached = self.tokens.get(token)
+        if cached and now - cached[1] < CACHE_S:
+            return cached[0]
+        try:
+            shop = check_token(self.ctx.store, token)
+        except StoreBusyError:
+            if cached:
+                return cached[0]
+            raise
+        self.tokens[token] = (shop, now)
+        return shop
+
+    def version(self, shop: str, task: str) -> str | None:
+        now = time.monotonic()
+        cached = self.active.get((shop, task))
+        if cached and now - cached[1] < CACHE_S:
+            return cached[0]
+        try:
+            version = self.ctx.registry.active(shop, task)
+        except StoreBusyError:  # another process writes: keep serving what we know
+            if cached:
+                return cached[0]
+            raise
+        self.active[(shop, task)] = (version, now)
+        return version
+
+    def predictor(self, shop: str, task: str, version: str) -> Any:
+        key = (shop, task, version)
+        with self.lock:
+            if key not in self.loaded:
+                for old in [k for k in self.loaded if k[:2] == (shop, task)]:
+                    del self.loaded[old]  # one version per shop and task in memory
+                self.loaded[key] = self.ctx.registry.load(shop, task, version)
+            return self.loaded[key]
+
+
+def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
+    """The API application over the context the settings name."""
+    context = ctx or Context.from_settings(settings)
+    models = _Models(context)
+    app = FastAPI(title="ShopLens scoring API", version=API_VERSION,
+                  description="Predictions of a shop's active models. Authenticate with "
+                              "`Authorization: Bearer TOKEN` (`shoplens api-token create`).")  # fmt: skip
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse({"detail": f"the body may hold at most {MAX_BODY_BYTES} bytes"},
+                                status_code=413)  # fmt: skip
+        return await call_next(request)
+
+    @app.exception_handler(StoreBusyError)
+    async def busy(_request: Request, exc: StoreBusyError) -> JSONResponse:
+        return JSONResponse({"detail": "the store is busy; try again in a few seconds"},
+                            status_code=503, headers={"Retry-After": "5"})  # fmt: skip
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "internal error; the server log has the details"},
+                            status_code=500)  # fmt: skip
+
+    def shop(request: Request) -> str:
+        header = request.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise HTTPException(401, "send Authorization: Bearer TOKEN",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        found = models.shop_of(token.strip())
+        if found is None:
+            raise HTTPException(
+                401, "unknown or revoked token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return found
+
+    @app.get(f"/{API_VERSION}/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(f"/{API_VERSION}/tasks")
+    def tasks(shop_id: str = Depends(shop)) -> dict[str, Any]:
+        """The tasks this shop can ask, with the version each serves (None: no model yet)."""
+        return {"shop": shop_id, "tasks": [
+            {"task": t.name, "labels": list(t.labels), "model_version": models.version(shop_id, t.name)}
+            for t in all_tasks() if t.kind == "text_classification"
+        ]}  # fmt: skip
+
+    @app.post(f"/{API_VERSION}/{{task}}/predict", response_model=PredictResponse)
+    def predict(task: str, body: PredictRequest, shop_id: str = Depends(shop)) -> PredictResponse:
+        """Labels and class probabilities of a batch of texts from the shop's active model."""
+        try:
+            spec = get_task(task)
+        except ShopLensError:
+            raise HTTPException(404, f"no task {task[:40]!r}") from None
+        if spec.kind != "text_classification":
+            raise HTTPException(404, f"{task} does not predict texts")
+        if not body.texts:
+            raise HTTPException(422, "give at least one text")
+        if len(body.texts) > MAX_TEXTS:
+            raise HTTPException(413, f"at most {MAX_TEXTS} texts per request")
+        long = [i for i, t in enumerate(body.texts) if len(t) > MAX_TEXT_CHARS]
+        if long:
+            raise HTTPException(422, f"text {long[0]} has more than {MAX_TEXT_CHARS} characters")
+        version = models.version(shop_id, task)
+        if version is None:
+            raise HTTPException(409, f"shop {shop_id} has no {task} model yet: "
+                                     f"`shoplens train {task} --shop {shop_id}`")  # fmt: skip
+        predictor = models.predictor(shop_id, task, version)
+        probs = predictor.predict_proba(list(body.texts))
+        labels = list(predictor.labels)
+        out = [
+            Prediction(label=labels[int(row.argmax())],
+                       probabilities={lab: round(float(p), 6) for lab, p in zip(labels, row, strict=True)})
+            for row in probs
+        ]  # fmt: skip
+        return PredictResponse(task=task, shop=shop_id, model_version=version, predictions=out)
+
+    return app
