@@ -166,7 +166,8 @@ def fingerprint(
 def train_task(ctx: Context, task: str, shop_id: str, config: Any = None,
                progress: Progress | None = None, force_promote: bool = False) -> TrainResult:  # fmt: skip
     """Train a new version of the shop's ``task``, register it (or its baseline, when the model
-    does not beat it) and promote it by :func:`core.promotion.promote`'s rule."""
+    does not beat it) and promote it by :func:`core.promotion.promote`'s rule. With
+    ``force_promote`` the trained model itself is registered and activated (marked forced)."""
     spec = get_task(task)
     check_shop_id(shop_id)
     config = config if config is not None else TrainingConfig()
@@ -182,7 +183,9 @@ def train_task(ctx: Context, task: str, shop_id: str, config: Any = None,
         notes = list(outcome.notes)
         m_score = model_score(model.metrics, spec.metric)
         b_score = model_score(baseline.metrics, spec.metric) if baseline else None
-        serves_baseline = m_score is not None and b_score is not None and m_score <= b_score
+        # --force-promote is the operator's override: the trained model goes in, whatever it scored
+        serves_baseline = (not force_promote and m_score is not None and b_score is not None
+                           and m_score <= b_score)  # fmt: skip
         chosen = baseline if serves_baseline and baseline is not None else model
         if serves_baseline:
             notes.append(
