@@ -79,3 +79,20 @@ def test_cli_kind_choices_match_the_ingestion_kinds() -> None:
     from db.ingest_specs import KINDS
 
     assert tuple(sorted(KINDS)) == CLI_KINDS
+
+
+def test_a_closed_pipe_is_not_an_error(shoplens_home: Path) -> None:
+    """`shoplens status --json | head` : the reader going away ends the command quietly."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "status", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "SHOPLENS_HOME": str(shoplens_home)},
+    )  # fmt: skip
+    proc.stdout.close()  # the reader is gone before the first write
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert b"Broken pipe" not in err and b"Traceback" not in err and b"error" not in err
