@@ -38,9 +38,22 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 1
     return float(ece)
 
 
+def reliability_bins(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> list[dict]:
+    """Per non-empty confidence bin (equal width, as the ECE): mean top-class confidence,
+    accuracy and row count, stored with a version so its calibration can be drawn without
+    re-scoring its test rows."""
+    confidence = probs.max(axis=1)
+    correct = probs.argmax(axis=1) == y
+    bins = np.minimum((confidence * n_bins).astype(int), n_bins - 1)
+    return [{"bin": int(b), "confidence": float(confidence[bins == b].mean()),
+             "accuracy": float(correct[bins == b].mean()), "count": int((bins == b).sum())}
+            for b in range(n_bins) if (bins == b).any()]  # fmt: skip
+
+
 def classification_metrics(y_true: Sequence[str], probs: np.ndarray, labels: Sequence[str]) -> dict:
     """Accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix (rows: truth,
-    columns: prediction, in ``labels`` order), ROC-AUC for two classes, and ECE."""
+    columns: prediction, in ``labels`` order), ROC-AUC for two classes, ECE and its reliability
+    bins."""
     labels = list(labels)
     index = {label: i for i, label in enumerate(labels)}
     y = np.array([index[t] for t in y_true])
@@ -63,6 +76,7 @@ def classification_metrics(y_true: Sequence[str], probs: np.ndarray, labels: Seq
         },  # fmt: skip
         "confusion_matrix": confusion_matrix(y, pred, labels=ids).tolist(),
         "ece": expected_calibration_error(probs, y) if len(y) else 0.0,
+        "calibration": reliability_bins(probs, y) if len(y) else [],
     }
     if len(labels) == 2:
         both = len(set(y.tolist())) == 2

@@ -124,6 +124,11 @@ with right:
     if len(pairs):
         st.plotly_chart(charts.calibration_figure(charts.calibration_bins(pairs)), width="stretch")
         st.caption(f"{len(pairs):,} test rows scored by this version in the store.")
+    elif model_metrics.get("calibration"):  # measured on the test split when it was trained
+        table = pd.DataFrame(model_metrics["calibration"])
+        st.plotly_chart(charts.calibration_figure(table), width="stretch")
+        st.caption(f"{int(table['count'].sum()):,} test rows, measured when this version was "
+                   f"trained; ECE {model_metrics.get('ece', 0):.3f}.")  # fmt: skip
     elif model_metrics.get("ece") is not None:
         st.metric("Expected calibration error", f"{model_metrics['ece']:.3f}", border=True)
         st.caption(f"For the plot, score the shop with this version: `shoplens score {task}`.")

@@ -20,6 +20,13 @@ def test_metrics_values_and_keys():
     assert m["roc_auc"] == 1.0
     assert 0 <= m["ece"] <= 1
     assert m["macro_f1"] == pytest.approx((2 / 3 + 0.8) / 2)
+    # confidences 0.9, 0.7, 0.6, 0.8: one per bin; the 0.6 row (predicted a, truly b) is wrong
+    assert m["calibration"] == [
+        {"bin": 6, "confidence": pytest.approx(0.6), "accuracy": 0.0, "count": 1},
+        {"bin": 7, "confidence": pytest.approx(0.7), "accuracy": 1.0, "count": 1},
+        {"bin": 8, "confidence": pytest.approx(0.8), "accuracy": 1.0, "count": 1},
+        {"bin": 9, "confidence": pytest.approx(0.9), "accuracy": 1.0, "count": 1},
+    ]
 
 
 def test_ece_is_zero_when_calibrated():
