@@ -25,7 +25,7 @@ from db.store import Store
 
 COOKIE = "shoplens_session"
 SESSION_HOURS = 8.0
-_TOKEN_RE_LENGTH = 43  # secrets.token_urlsafe(32)
+_TOKEN_LENGTH = 43  # secrets.token_urlsafe(32)
 
 
 def _hash(token: str) -> str:
@@ -46,7 +46,7 @@ def start_session(store: Store, username: str, hours: float = SESSION_HOURS) -> 
 
 def resume(store: Store, token: str | None) -> Account | None:
     """The account a cookie's token signs in, or None (unknown, expired or malformed)."""
-    if not isinstance(token, str) or len(token) != _TOKEN_RE_LENGTH:
+    if not isinstance(token, str) or len(token) != _TOKEN_LENGTH:
         return None
     row = repo.session_account(store, _hash(token), _now())
     return None if row is None else Account(*row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from common.errors import InputError
 from db.store import Store
@@ -26,13 +27,15 @@ def insert(store: Store, username: str, password_hash: str, role: str, shop_id: 
         )
 
 
+def _exists(con: Any, username: str) -> bool:
+    row = con.execute("SELECT count(*) FROM app_users WHERE username = ?", [username]).fetchone()
+    return bool(row and row[0])
+
+
 def update_hash(store: Store, username: str, password_hash: str) -> bool:
     """Replace an account's password hash; False when there is no such account."""
     with store.write() as con:
-        row = con.execute(
-            "SELECT count(*) FROM app_users WHERE username = ?", [username]
-        ).fetchone()
-        if not row or not row[0]:
+        if not _exists(con, username):
             return False
         con.execute("UPDATE app_users SET password_hash = ? WHERE username = ?",
                     [password_hash, username])  # fmt: skip
@@ -45,10 +48,7 @@ def update_shops(store: Store, username: str, shop_id: str | None) -> bool:
     """Replace an account's shop assignment (comma-separated shop ids); False when there is no
     such account."""
     with store.write() as con:
-        row = con.execute(
-            "SELECT count(*) FROM app_users WHERE username = ?", [username]
-        ).fetchone()
-        if not row or not row[0]:
+        if not _exists(con, username):
             return False
         con.execute("UPDATE app_users SET shop_id = ? WHERE username = ?", [shop_id, username])
     return True
