@@ -154,13 +154,22 @@ def binned_histogram_figure(spread: pd.DataFrame, title: str) -> go.Figure:
 
 
 def trend_figure(
-    df: pd.DataFrame, x: str, y: str, colour: str | None = None, y_title: str = ""
-) -> go.Figure:
-    """One line per value of ``colour`` (or one line)."""
+    df: pd.DataFrame, x: str, y: str, colour: str | None = None, y_title: str = "",
+    band: tuple[str, str] | None = None,
+) -> go.Figure:  # fmt: skip
+    """One line per value of ``colour`` (or one line); ``band`` names the low/high columns of
+    a 95 % interval drawn as a shaded band around each line."""
     fig = go.Figure()
     groups = df.groupby(colour, sort=True) if colour else [("", df)]
-    for name, part in groups:
-        fig.add_scatter(x=part[x], y=part[y], mode="lines+markers", name=str(name) or y)
+    for number, (name, part) in enumerate(groups):
+        colour_of_line = PALETTE[number % len(PALETTE)]
+        if band:
+            fig.add_scatter(x=list(part[x]) + list(part[x])[::-1],
+                            y=list(part[band[1]]) + list(part[band[0]])[::-1],
+                            fill="toself", fillcolor=colour_of_line, opacity=0.15,
+                            line={"width": 0}, hoverinfo="skip", showlegend=False)  # fmt: skip
+        fig.add_scatter(x=part[x], y=part[y], mode="lines+markers", name=str(name) or y,
+                        line={"color": colour_of_line})  # fmt: skip
     fig.update_yaxes(title=y_title)
     return _layout(fig)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.stats import MIN_SUPPORT, mean_interval, trend_frequency, welch_p_value, wilson_bounds
 from core.tasks.demand import NEED_LABELS
 from core.tasks.sentiment import rating_to_sentiment
 
@@ -81,6 +82,21 @@ def demand_index(sentence_labels: pd.DataFrame) -> float | None:
     return float(has_need.any().mean())
 
 
+def demand_by_product(per_review: pd.DataFrame, min_reviews: int = MIN_SUPPORT) -> pd.DataFrame:
+    """Demand index per product (``per_review``: one row per review with ``title``,
+    ``category`` and a boolean ``need``) with its 95 % Wilson bounds, products with at least
+    ``min_reviews`` reviews, ordered by the lower bound."""
+    grouped = per_review.groupby(["title", "category"])["need"].agg(["sum", "size"]).reset_index()
+    grouped = grouped[grouped["size"] >= min_reviews]
+    bounds = wilson_bounds(grouped["sum"], grouped["size"])
+    out = grouped.assign(demand_index=grouped["sum"] / grouped["size"], low=bounds["low"],
+                         high=bounds["high"], reviews=grouped["size"])  # fmt: skip
+    out = out.sort_values(["low", "reviews"], ascending=[False, False])
+    return out[["title", "category", "demand_index", "low", "high", "reviews"]].reset_index(
+        drop=True
+    )
+
+
 def confidence(probs_json: pd.Series) -> pd.Series:
     """The top class probability of each stored ``probs`` JSON object."""
 
@@ -107,24 +123,39 @@ def class_probability(probs_json: pd.Series, label: str) -> pd.Series:
 
 
 def index_by(reviews: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Sentiment index and review count per group of ``keys`` (reviews have ``label``)."""
+    """Sentiment index, its 95 % interval (``low``, ``high``, :func:`core.stats.mean_interval`
+    of the review scores +1 / 0 / −1) and review count per group of ``keys`` (reviews have
+    ``label``)."""
+    columns = [*keys, "sentiment_index", "low", "high", "reviews"]
     if reviews.empty:
-        return pd.DataFrame(columns=[*keys, "sentiment_index", "reviews"])
+        return pd.DataFrame(columns=columns)
     label = reviews["label"]
+    counted = label.isin(("positive", "negative", "neutral"))
     score = (label == "positive").astype(int) - (label == "negative").astype(int)
-    counted = label.isin(("positive", "negative", "neutral")).astype(int)
-    frame = reviews[keys].assign(_score=score, _n=counted)
-    out = frame.groupby(keys, sort=True, dropna=False)[["_score", "_n"]].sum().reset_index()
-    out = out[out["_n"] > 0]
-    return out.assign(sentiment_index=out["_score"] / out["_n"], reviews=out["_n"])[
-        [*keys, "sentiment_index", "reviews"]
-    ].reset_index(drop=True)
+    frame = reviews.loc[counted, keys].assign(_score=score[counted])
+    out = frame.groupby(keys, sort=True, dropna=False)["_score"].agg(["mean", "std", "size"])
+    out = out.reset_index()
+    bounds = mean_interval(out["mean"], out["std"], out["size"])
+    out = out.assign(sentiment_index=out["mean"], low=bounds["low"], high=bounds["high"],
+                     reviews=out["size"])  # fmt: skip
+    return out[columns].reset_index(drop=True)
 
 
-def time_bucket(ts: pd.Series, days_in_period: int) -> pd.Series:
-    """Day for periods up to 31 days, else the Monday of the week (for trend charts)."""
+def worst_products(reviews: pd.DataFrame, min_reviews: int = MIN_SUPPORT) -> pd.DataFrame:
+    """Products with at least ``min_reviews`` reviews, worst first by the upper bound of their
+    sentiment index (a product is only as good as we can be sure of), then by support."""
+    products = index_by(reviews, ["item_id", "title", "category"])
+    products = products[products["reviews"] >= min_reviews]
+    return products.sort_values(["high", "reviews"], ascending=[True, False]).reset_index(drop=True)
+
+
+def time_bucket(ts: pd.Series, days_in_period: int, rows_per_day: float | None = None) -> pd.Series:
+    """Day for periods up to 31 days whose lines carry enough rows a day
+    (:func:`core.stats.trend_frequency`; ``rows_per_day`` None: enough), else the Monday of the
+    week (for trend charts)."""
     ts = pd.to_datetime(ts)
-    if days_in_period <= 31:
+    daily = rows_per_day is None or trend_frequency(rows_per_day) == "D"
+    if days_in_period <= 31 and daily:
         return ts.dt.floor("D")
     return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.floor("D")
 
@@ -132,36 +163,54 @@ def time_bucket(ts: pd.Series, days_in_period: int) -> pd.Series:
 def counts_over_time(
     df: pd.DataFrame, ts: str, group: str, days_in_period: int, name: str = "count"
 ) -> pd.DataFrame:
-    """Rows per time bucket (:func:`time_bucket`) and group, with 0 where a group had none, so
+    """Rows per time bucket (:func:`time_bucket`: weekly when lines are thin) and group, with 0 where a group had none, so
     trend lines drop to zero instead of bridging gaps. Columns: bucket, ``group``, ``name``."""
     if df.empty:
         return pd.DataFrame(columns=["bucket", group, name])
-    counts = df.assign(bucket=time_bucket(df[ts], days_in_period)).groupby(["bucket", group]).size()
+    per_day = len(df) / max(days_in_period, 1) / max(df[group].nunique(), 1)
+    bucket = time_bucket(df[ts], days_in_period, per_day)
+    counts = df.assign(bucket=bucket).groupby(["bucket", group]).size()
     table = counts.unstack(fill_value=0)
     return table.stack().rename(name).reset_index()
 
 
 def worsening_products(
-    now: pd.DataFrame, before: pd.DataFrame, min_reviews: int = 2, limit: int = 10
-) -> pd.DataFrame:
-    """Items whose sentiment index fell against the previous period (both periods with at least
-    ``min_reviews`` reviews), the largest fall first. Columns: item_id, title, category, before,
-    now, change, reviews."""
+    now: pd.DataFrame, before: pd.DataFrame, min_reviews: int = MIN_SUPPORT, limit: int = 10,
+    alpha: float = 0.05,
+) -> pd.DataFrame:  # fmt: skip
+    """Items whose sentiment fell against the previous period significantly: both periods with
+    at least ``min_reviews`` reviews and Welch's t-test on the review scores (+1 / 0 / −1) below
+    ``alpha``, the largest fall first. Columns: item_id, title, category, before, now, change,
+    p_value, reviews."""
     keys = ["item_id", "title", "category"]
+    columns = [*keys, "before", "now", "change", "p_value", "reviews"]
     a = index_by(now, keys)
     b = index_by(before, keys)
     merged = a.merge(b, on=keys, suffixes=("_now", "_before"))
-    merged = merged[
-        (merged["reviews_now"] >= min_reviews) & (merged["reviews_before"] >= min_reviews)
-    ]
+    merged = merged[(merged["reviews_now"] >= min_reviews)
+                    & (merged["reviews_before"] >= min_reviews)
+                    & (merged["sentiment_index_now"] < merged["sentiment_index_before"])]  # fmt: skip
+    if merged.empty:
+        return pd.DataFrame(columns=columns)
+    scores_now, scores_before = _scores(now, keys), _scores(before, keys)
+    p_values = [welch_p_value(scores_now.get(k, []), scores_before.get(k, []))
+                for k in merged[keys].itertuples(index=False, name=None)]  # fmt: skip
     merged = merged.assign(
         before=merged["sentiment_index_before"],
         now=merged["sentiment_index_now"],
         change=merged["sentiment_index_now"] - merged["sentiment_index_before"],
+        p_value=p_values,
         reviews=merged["reviews_now"],
     )
-    merged = merged[merged["change"] < 0].sort_values(["change", "item_id"])
-    return merged[[*keys, "before", "now", "change", "reviews"]].head(limit).reset_index(drop=True)
+    merged = merged[merged["p_value"] < alpha].sort_values(["change", "item_id"])
+    return merged[columns].head(limit).reset_index(drop=True)
+
+
+def _scores(reviews: pd.DataFrame, keys: list[str]) -> dict[tuple, list[int]]:
+    label = reviews["label"]
+    score = (label == "positive").astype(int) - (label == "negative").astype(int)
+    counted = reviews.assign(_score=score)[label.isin(("positive", "negative", "neutral"))]
+    return {k: g.tolist() for k, g in counted.groupby(keys, dropna=False)["_score"]}
 
 
 def rating_disagreements(reviews: pd.DataFrame) -> pd.DataFrame:

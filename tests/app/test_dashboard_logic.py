@@ -22,10 +22,12 @@ from app.ui.metrics import (
     demand_index,
     rating_disagreements,
     sentiment_index,
+    time_bucket,
     worsening_products,
+    worst_products,
 )
-from app.ui.needs import name_needs
 from app.ui.segments import SegmentRule, build_segment, make_inert, portrait, segment_csv
+from core.stats import welch_p_value, wilson_interval
 
 pytestmark = pytest.mark.unit
 
@@ -62,22 +64,63 @@ def _reviews(rows: list[tuple]) -> pd.DataFrame:
     )
 
 
-def test_worsening_products_needs_reviews_in_both_periods() -> None:
-    before = _reviews([("1", "x", "X", "c", 5, "positive", 0.9), ("2", "x", "X", "c", 5, "positive", 0.9),
-                       ("3", "y", "Y", "c", 5, "positive", 0.9)])  # fmt: skip
-    now = _reviews([("4", "x", "X", "c", 1, "negative", 0.9), ("5", "x", "X", "c", 5, "positive", 0.9),
-                    ("6", "y", "Y", "c", 1, "negative", 0.9), ("7", "y", "Y", "c", 1, "negative", 0.9)])  # fmt: skip
+def _many(item: str, labels: list[str], start: int = 0) -> list[tuple]:
+    return [
+        (str(start + i), item, item.upper(), "c", 3, label, 0.9) for i, label in enumerate(labels)
+    ]
+
+
+def test_worsening_products_need_support_in_both_periods_and_a_significant_fall() -> None:
+    before = _reviews(_many("x", ["positive"] * 8 + ["neutral"] * 2)
+                      + _many("y", ["positive"] * 2, 100)  # too few reviews before
+                      + _many("z", ["positive"] * 3 + ["negative"] * 3, 200))  # fmt: skip
+    now = _reviews(
+        _many("x", ["negative"] * 6 + ["positive"] * 2, 300)
+        + _many("y", ["negative"] * 9, 400)
+        + _many("z", ["positive"] * 2 + ["negative"] * 4, 500)
+    )  # a fall, not significant
     worse = worsening_products(now, before)
-    assert worse["item_id"].tolist() == ["x"]  # y had one review before
-    assert worse.loc[0, "change"] == pytest.approx(-1.0)
+    assert worse["item_id"].tolist() == ["x"]
+    assert worse.loc[0, "change"] == pytest.approx((2 - 6) / 8 - 0.8)
+    assert worse.loc[0, "p_value"] < 0.01
+    z_p = welch_p_value([1] * 2 + [-1] * 4, [1] * 3 + [-1] * 3)
+    assert z_p > 0.05  # z fell by 0.33 on 6 reviews: chance
 
 
-def test_counts_over_time_fill_missing_days_with_zero() -> None:
-    df = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03"]),
-                       "kind": ["a", "b", "a"]})  # fmt: skip
-    out = counts_over_time(df, "ts", "kind", days_in_period=7, name="n")
-    assert out[out["kind"] == "b"]["n"].tolist() == [1, 0]  # 2024-01-03 has no b: 0, not a gap
-    assert out["n"].sum() == 3
+def test_worst_products_rank_by_the_upper_bound_not_the_raw_rate() -> None:
+    reviews = _reviews(_many("few", ["negative"] * 3 + ["neutral"] * 2)  # index -0.6 from 5
+                       + _many("many", ["negative"] * 30 + ["positive"] * 10, 100)  # -0.5 from 40
+                       + _many("tiny", ["negative"] * 2, 200))  # fmt: skip
+    ranked = worst_products(reviews)
+    assert ranked["item_id"].tolist() == ["many", "few"]  # tiny lacks support; many is surer
+    row = ranked.iloc[0]
+    assert row["sentiment_index"] == pytest.approx(-0.5)
+    assert row["low"] < -0.5 < row["high"] < -0.2
+    assert row["reviews"] == 40
+
+
+def test_wilson_interval_values() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(2, 2)
+    assert low == pytest.approx(0.3424, abs=1e-4) and high == 1.0  # 2 of 2 is not "100 %"
+
+
+def test_daily_trends_go_weekly_when_lines_are_thin() -> None:
+    ts = pd.Series(pd.to_datetime(["2024-01-03", "2024-01-04"]))  # a Wednesday and a Thursday
+    assert time_bucket(ts, 14, rows_per_day=50).dt.day.tolist() == [3, 4]
+    assert time_bucket(ts, 14, rows_per_day=3).dt.day.tolist() == [1, 1]  # the Monday
+
+
+def test_counts_over_time_fill_missing_days_with_zero_and_go_weekly_when_thin() -> None:
+    busy = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01"] * 150 + ["2024-01-03"] * 130),
+                         "kind": ["a"] * 140 + ["b"] * 10 + ["a"] * 130})  # fmt: skip
+    out = counts_over_time(busy, "ts", "kind", days_in_period=7, name="n")
+    assert out[out["kind"] == "b"]["n"].tolist() == [10, 0]  # 2024-01-03 has no b: 0, not a gap
+    assert out["n"].sum() == 280
+    thin = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03"]),
+                         "kind": ["a", "b", "a"]})  # fmt: skip
+    out = counts_over_time(thin, "ts", "kind", days_in_period=7, name="n")
+    assert out["bucket"].nunique() == 1 and out[out["kind"] == "a"]["n"].tolist() == [2]
 
 
 def test_rating_disagreements_flag_contradictions() -> None:
@@ -159,34 +202,6 @@ def test_segment_csv_has_bom_inert_cells_and_masked_pii() -> None:
     assert blank == 5 and rows[blank + 1] == ["summary", "value"]
     summary = dict(r for r in rows[blank + 2 :])
     assert summary == {"segment": "every active shopper", "shoppers": "4", "note": "'-risky"}
-
-
-def test_needs_are_named_stable_and_sorted_by_size() -> None:
-    texts = ["please add a size chart", "add a size chart for shoes", "need a size chart",
-             "wish it came in blue", "wish there was a blue colour", "wish it came in navy blue",
-             "size chart missing", "blue version please"]  # fmt: skip
-    sentences = pd.DataFrame({"target_id": [f"r{i}:0" for i in range(len(texts))], "text": texts})
-    needs, assignment = name_needs(sentences, n_needs=2)
-    again, _ = name_needs(sentences.sample(frac=1, random_state=3), n_needs=2)
-    assert needs["name"].tolist() == again["name"].tolist()
-    assert needs["sentences"].sum() == len(texts) and needs["sentences"].is_monotonic_decreasing
-    names = " ".join(needs["name"])
-    assert "size chart" in names and "blue" in names
-    assert set(assignment["need_id"]) == {1, 2}
-    assert all(q in texts for q in needs.loc[0, "quotes"])
-    repeated = pd.DataFrame(
-        {"target_id": ["a:0", "b:0", "c:0"], "text": ["Too small.", "too small.", "Too small."]}
-    )
-    assert name_needs(repeated)[0].loc[0, "quotes"] == ["Too small."]  # quotes differ
-
-
-def test_needs_of_nothing_and_of_few_sentences() -> None:
-    empty, _ = name_needs(pd.DataFrame(columns=["target_id", "text"]))
-    assert empty.empty
-    one, assignment = name_needs(
-        pd.DataFrame({"target_id": ["a:0"], "text": ["add pockets please"]})
-    )
-    assert one.loc[0, "sentences"] == 1 and assignment["need_id"].tolist() == [1]
 
 
 def test_highlight_html_escapes_and_shades() -> None:
