@@ -73,6 +73,9 @@ def predict_texts(ctx: Context, task: str, shop_id: str, texts: Sequence[str],
     """Label and one ``prob_<label>`` column per class for each text, by the shop's active
     version (or ``version``)."""
     predictor = ctx.registry.load(shop_id, task, version)
+    if not hasattr(predictor, "predict_proba"):
+        raise InputError(f"{task} predictions are not one label per text: use `shoplens "
+                         f"{task} --input FILE --text-column COL --output OUT.csv`")  # fmt: skip
     return probability_frame(predictor.labels, predictor.predict_proba(list(texts)))
 
 
@@ -111,5 +114,43 @@ def predict_file(ctx: Context, task: str, shop_id: str, input_path: Path, text_c
     # an input column named like an output one keeps its data under "<name>_input"
     clash = {c: f"{c}_input" for c in preds.columns if c in df.columns}
     out = pd.concat([df.rename(columns=clash).reset_index(drop=True), preds], axis=1)
+    write_atomically(target, lambda tmp: out.to_csv(tmp, index=False))
+    return len(out)
+
+
+def aspect_predictor(ctx: Context, shop_id: str, task: str = "aspects"):  # noqa: ANN201
+    """The shop's active aspect model, or the rules over the shop's aspect set when it has none
+    (rules need no training)."""
+    from core.aspect_model import RuleAspects
+    from core.kinds.aspect_sentiment import shop_aspect_set
+
+    if ctx.registry.active(shop_id, task):
+        return ctx.registry.load(shop_id, task)
+    return RuleAspects(shop_aspect_set(ctx, shop_id))
+
+
+def aspects_file(ctx: Context, shop_id: str, input_path: Path, text_column: str,
+                 output_path: Path, overwrite: bool = False) -> int:  # fmt: skip
+    """One CSV line per aspect mention in the texts of a CSV/Parquet file: ``row`` (0-based
+    input row), ``sentence``, ``aspect``, ``polarity``, ``confidence``; rows without an aspect
+    give no line. Written whole or not at all; returns the number of lines."""
+    from core.demand_rules import split_sentences
+
+    target = check_output(output_path, home=ctx.home, inputs=[input_path], overwrite=overwrite,
+                          protected=[ctx.store.db_path, ctx.settings.models.models_dir])  # fmt: skip
+    df = read_table(input_path)
+    if text_column not in df.columns:
+        raise InputError(f"{input_path} has no column {text_column!r}; its columns are: "
+                         f"{', '.join(map(str, df.columns))}")  # fmt: skip
+    rows, sentences = [], []
+    for number, text in enumerate(df[text_column].fillna("").astype(str)):
+        for sentence in split_sentences(text):
+            rows.append(number)
+            sentences.append(sentence)
+    predictor = aspect_predictor(ctx, shop_id)
+    lines = [(row, sentence, m.aspect, m.polarity, round(m.confidence, 4))
+             for row, sentence, found in zip(rows, sentences, predictor.extract(sentences), strict=True)
+             for m in found]  # fmt: skip
+    out = pd.DataFrame(lines, columns=["row", "sentence", "aspect", "polarity", "confidence"])
     write_atomically(target, lambda tmp: out.to_csv(tmp, index=False))
     return len(out)

@@ -229,6 +229,17 @@ class ReviewSentence(SQLModel, table=True):
     text: str
 
 
+class ShopSetting(SQLModel, table=True):
+    """A shop's own configuration of a concern, as checked JSON: its aspect set, its intents.
+    One row per (shop, key); absent: the built-in default."""
+
+    __tablename__ = "shop_settings"
+    shop_id: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    value: str  # JSON text, checked by the owner of the key before it is stored
+    updated_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
 class DataSplit(SQLModel, table=True):
     """The fixed, seeded train/validation/test assignment of a task's rows."""
 

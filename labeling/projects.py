@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from core.kinds.base import Task
+from core.kinds.base import LabellingSpec, Task
 from db.repo import labelling as repo
 from db.repo.labelling import ProjectRow
 from db.store import Store
@@ -67,14 +67,16 @@ def live_project_id(client: LabelStudioClient, store: Store, shop_id: str, task:
 
 def ensure_project(client: LabelStudioClient, store: Store, spec: Task, shop_id: str,
                    context_columns: Sequence[str] = (), model_version: str | None = None,
-                   on_gone: Callable[[int], object] | None = None) -> int:  # fmt: skip
+                   on_gone: Callable[[int], object] | None = None,
+                   labelling: LabellingSpec | None = None) -> int:  # fmt: skip
     """The shop's task project id, creating the project (and its score-sorted view) when needed.
 
     ``model_version`` is set on a new project only: Label Studio accepts a version for an
     existing project once it has predictions of it (see :func:`follow_model_version`). When the
     recorded project is gone, ``on_gone(old_id)`` runs before the replacement is recorded.
     """
-    if spec.labelling is None:
+    labelling = labelling or spec.labelling
+    if labelling is None:
         raise LabelStudioError(f"{spec.name} rows are not sent to annotators.")
     try:
         pid = live_project_id(client, store, shop_id, spec.name)
@@ -88,8 +90,8 @@ def ensure_project(client: LabelStudioClient, store: Store, spec: Task, shop_id:
     fields: dict[str, Any] = {
         "title": title(shop_id, spec.name),
         "description": spec.description,
-        "label_config": label_config(spec.labelling, context_columns),
-        "expert_instruction": f"<p>{instructions(spec.labelling)}</p>",
+        "label_config": label_config(labelling, context_columns),
+        "expert_instruction": f"<p>{instructions(labelling)}</p>",
         "show_instruction": True,
         "show_skip_button": True,
         "sampling": "Uncertainty sampling",

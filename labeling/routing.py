@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from common.errors import InputError, ShopLensError
-from core.kinds.base import Task
+from core.kinds.base import LabellingSpec, Task
 from core.tasks import check_target
 from core.uncertainty import UNCERTAINTY_SIGNALS
 from db.repo import labelling as queue_repo
@@ -66,12 +66,6 @@ def _probs_dict(raw: Any) -> dict[str, float]:
     return {k: float(v) for k, v in data.items() if isinstance(v, int | float)}
 
 
-def _prob_matrix(probs: pd.Series, labels: tuple[str, ...]) -> np.ndarray:
-    matrix = np.array([[float(p.get(label, 0.0)) for label in labels] for p in probs])
-    sums = matrix.sum(axis=1, keepdims=True)
-    return matrix / np.where(sums > 0, sums, 1.0)
-
-
 def masked_rows(ctx: Context, spec: Task, shop_id: str, target_ids: list[str]) -> pd.DataFrame:
     """Texts and context of ``target_ids`` for annotators, PII-masked; id columns dropped."""
     pii = PiiConfig.from_settings(ctx.settings)
@@ -84,22 +78,22 @@ def masked_rows(ctx: Context, spec: Task, shop_id: str, target_ids: list[str]) -
     return rows
 
 
-def _ls_task(spec: Task, shop_id: str, row: pd.Series, version: str, context: list[str]) -> dict:
+def _ls_task(labelling: LabellingSpec, shop_id: str, row: pd.Series, version: str,
+             context: list[str]) -> dict:  # fmt: skip
     probs: dict[str, float] = row["probs"]
     data = {"text": row["text"], "target_id": row["target_id"], "model_label": row["label"],
             "shop_id": shop_id, "uncertainty": round(float(row["uncertainty"]), 4)}  # fmt: skip
     data.update({context_key(c): row.get(c, "") for c in context})
-    assert spec.labelling is not None
     score = round(float(max(probs.values())) if probs else 0.0, 4)
     return {"data": data, "predictions": [{"model_version": version, "score": score,
-                                           "result": prediction_result(spec.labelling, row["label"])}]}  # fmt: skip
+                                           "result": prediction_result(labelling, row["label"])}]}  # fmt: skip
 
 
 def _select_new(ctx: Context, spec: Task, shop_id: str, candidates: pd.DataFrame, n: int,
                 strategy: str, diverse: bool) -> pd.DataFrame:  # fmt: skip
     if n <= 0 or candidates.empty:
         return candidates.iloc[0:0].assign(uncertainty=[])
-    probs = _prob_matrix(candidates["probs"], spec.labels)
+    probs = spec.uncertainty_probs(list(candidates["probs"]))
     texts = None
     if diverse:
         frame = spec.labelling_texts(ctx, shop_id).set_index("target_id")["text"]
@@ -208,16 +202,19 @@ def _send_pending(ctx: Context, spec: Task, shop_id: str, version: str,
     rows = queue[["target_id", "uncertainty"]].merge(texts, on="target_id", how="left")
     rows = rows.merge(preds, on="target_id", how="left")
     rows["text"] = rows["text"].fillna("")
-    rows["label"] = rows["label"].fillna(spec.labels[0])
+    rows["label"] = rows["label"].fillna(spec.labels[0] if spec.labels else "")
+    labelling = spec.labelling_spec(ctx, shop_id)
+    assert labelling is not None
     rows["probs"] = rows["probs"].map(lambda p: p if isinstance(p, dict) else {})
     pid = ensure_project(client, store, spec, shop_id, context, model_version=version,
-                         on_gone=lambda _old: queue_repo.retire(store, shop_id, spec.name))  # fmt: skip
+                         on_gone=lambda _old: queue_repo.retire(store, shop_id, spec.name),
+                         labelling=labelling)  # fmt: skip
     report.project_id = pid
     present = existing_tasks(client, pid, shop_id)
     missing = rows[~rows["target_id"].isin(present)]
     report.already_in_label_studio = len(rows) - len(missing)
     if len(missing):
-        payload = [_ls_task(spec, shop_id, r, version, context) for _, r in missing.iterrows()]
+        payload = [_ls_task(labelling, shop_id, r, version, context) for _, r in missing.iterrows()]
         answer = client.import_tasks(pid, payload)
         task_ids = answer.get("task_ids") or []
         if len(task_ids) == len(payload):
@@ -240,7 +237,8 @@ def refresh_open_tasks(ctx: Context, task: str, shop_id: str, version: str,
     spec = check_target(task, shop_id)
     client = client or LabelStudioClient.from_settings(ctx.settings)
     pid = live_project_id(client, ctx.store, shop_id, task)
-    if pid is None or spec.labelling is None:
+    labelling = spec.labelling_spec(ctx, shop_id)
+    if pid is None or labelling is None:
         return 0, False
     rows = queue_repo.open_tasks(ctx.store, shop_id, task, version, pid)
     if len(rows):
@@ -249,6 +247,6 @@ def refresh_open_tasks(ctx: Context, task: str, shop_id: str, version: str,
             probs = _probs_dict(r.probs)
             score = round(float(max(probs.values())) if probs else 0.0, 4)
             predictions.append({"task": int(r.ls_task_id), "model_version": version, "score": score,
-                                "result": prediction_result(spec.labelling, str(r.label))})  # fmt: skip
+                                "result": prediction_result(labelling, str(r.label))})  # fmt: skip
         client.import_predictions(pid, predictions)
     return len(rows), follow_model_version(client, pid, version)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from core.kinds.base import get_task
+from core.kinds.base import LabellingSpec, get_task
 from core.tasks import check_target
 from db.repo import labelling as repo
 from db.repo import labels as label_repo
@@ -79,15 +79,15 @@ def _annotator(annotation: dict[str, Any]) -> str | None:
 
 def parse_annotation(annotation: dict[str, Any], ls_task_id: int,
                      row: tuple[str, str, str], model_label: str | None = None,
-                     ) -> AnnotationRow | None:  # fmt: skip
+                     labelling: LabellingSpec | None = None) -> AnnotationRow | None:  # fmt: skip
     """The record of an annotation of a row ShopLens sent (``row`` = shop, task, target, as
     recorded in the queue); None when its label is not one the task offers (a skip is kept)."""
     shop_id, task, target_id = row
-    spec = get_task(task)
-    if spec.labelling is None:
+    labelling = labelling or get_task(task).labelling
+    if labelling is None:
         return None
     cancelled = bool(annotation.get("was_cancelled"))
-    label = None if cancelled else parse_result(spec.labelling, annotation.get("result"))
+    label = None if cancelled else parse_result(labelling, annotation.get("result"))
     if not cancelled and label is None:
         return None
     created = _timestamp(annotation.get("created_at"))
@@ -139,7 +139,8 @@ def sync(ctx: Context, task: str, shop_id: str = "sample",
 
     Safe to repeat and to mix with the webhook: both upsert by annotation id.
     """
-    check_target(task, shop_id)
+    spec = check_target(task, shop_id)
+    labelling = spec.labelling_spec(ctx, shop_id)
     store = ctx.store
     entry = repo.get_project(store, shop_id, task)
     if entry is None:
@@ -156,7 +157,8 @@ def sync(ctx: Context, task: str, shop_id: str = "sample",
                 continue  # not a row this shop's task sent
             model_label = (ls_task.get("data") or {}).get("model_label")
             for annotation in ls_task.get("annotations") or []:
-                record = parse_annotation(annotation, int(ls_task["id"]), row, model_label)
+                record = parse_annotation(annotation, int(ls_task["id"]), row, model_label,
+                                          labelling)  # fmt: skip
                 if record is None:
                     refused += 1
                 else:

@@ -2,7 +2,10 @@
 
 ``choices``: the text to label, its context (product, rating, the whole review around a
 sentence: whatever the task's labelling rows carry beside ``text``) and the task's labels as
-single-choice buttons. The model's guess arrives as a pre-annotation, so annotators confirm or
+single-choice buttons. ``aspects``: the same text and context with one row of optional
+positive / negative / neutral buttons per aspect (the spec's choices are the aspects); the
+answer is stored as one label string, ``colour:positive;size_fit:negative`` (``none`` when no
+aspect is marked). The model's guess arrives as a pre-annotation, so annotators confirm or
 correct it.
 """
 
@@ -18,7 +21,9 @@ from core.kinds.base import LabellingSpec
 
 FROM_NAME = "label"  # the Choices control; answers are read from it
 TO_NAME = "text"
-TEMPLATES = ("choices",)
+TEMPLATES = ("choices", "aspects")
+ASPECT_PREFIX = "aspect_"  # one Choices control per aspect: aspect_<name>
+POLARITIES = ("positive", "negative", "neutral")
 
 
 def context_key(column: str) -> str:
@@ -38,6 +43,10 @@ def _check(spec: LabellingSpec) -> None:
 def instructions(spec: LabellingSpec) -> str:
     """The short instructions shown above every task."""
     _check(spec)
+    if spec.template == "aspects":
+        return (f"{spec.guide.strip()} The model's guess is pre-selected: keep what is right, "
+                "click to change or clear the rest. Use the context only to understand the "
+                "sentence. Skip a sentence you cannot judge.")  # fmt: skip
     return (
         f"{spec.guide.strip()} Pick the one label that fits the highlighted text best "
         f"({', '.join(spec.choices)}). The model's guess is pre-selected: keep it if it is "
@@ -58,6 +67,15 @@ def label_config(spec: LabellingSpec, context_columns: Sequence[str] = ()) -> st
         )
     parts.append('  <Header value="Text to label" size="5"/>')
     parts.append(f'  <Text name="{TO_NAME}" value="$text"/>')
+    if spec.template == "aspects":
+        for aspect in spec.choices:
+            parts.append(f'  <Header value={quoteattr(aspect.replace("_", " "))} size="6"/>')
+            parts.append(f'  <Choices name={quoteattr(ASPECT_PREFIX + aspect)} toName="{TO_NAME}" '
+                         'choice="single" showInline="true">')  # fmt: skip
+            parts.extend(f"    <Choice value={quoteattr(p)}/>" for p in POLARITIES)
+            parts.append("  </Choices>")
+        parts.append("</View>")
+        return "\n".join(parts)
     parts.append(
         f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single-radio" '
         'showInline="true" required="true">'
@@ -70,6 +88,12 @@ def label_config(spec: LabellingSpec, context_columns: Sequence[str] = ()) -> st
 def prediction_result(spec: LabellingSpec, label: str) -> list[dict[str, Any]]:
     """The pre-annotation that shows the model's guess."""
     _check(spec)
+    if spec.template == "aspects":
+        from core.aspects import decode_mentions
+
+        return [{"from_name": ASPECT_PREFIX + aspect, "to_name": TO_NAME, "type": "choices",
+                 "value": {"choices": [polarity]}}
+                for aspect, polarity in decode_mentions(label).items() if aspect in spec.choices]  # fmt: skip
     return [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "choices",
              "value": {"choices": [label]}}]  # fmt: skip
 
@@ -77,6 +101,8 @@ def prediction_result(spec: LabellingSpec, label: str) -> list[dict[str, Any]]:
 def raw_label(spec: LabellingSpec, result: Iterable[dict[str, Any]] | None) -> str | None:
     """The label an annotation's result names, as sent (not yet checked)."""
     _check(spec)
+    if spec.template == "aspects":
+        return _aspect_label(result)
     for item in result or []:
         if not isinstance(item, dict):
             continue
@@ -91,4 +117,30 @@ def parse_result(spec: LabellingSpec, result: Iterable[dict[str, Any]] | None) -
     """The label an annotation's result gives; None when it gives none or one outside the
     task's label set (an answer ShopLens did not offer is never stored)."""
     label = raw_label(spec, result)
-    return label if label in spec.choices else None
+    return label if label is not None and is_valid_label(spec, label) else None
+
+
+def is_valid_label(spec: LabellingSpec, label: str) -> bool:
+    """Whether ``label`` is an answer the spec offers."""
+    if spec.template != "aspects":
+        return label in spec.choices
+    from common.errors import InputError
+    from core.aspects import decode_mentions
+
+    try:
+        return set(decode_mentions(label)) <= set(spec.choices)
+    except InputError:
+        return False
+
+
+def _aspect_label(result: Iterable[dict[str, Any]] | None) -> str | None:
+    from core.aspects import encode_mentions
+
+    pairs: dict[str, str] = {}
+    for item in result or []:
+        name = item.get("from_name", "") if isinstance(item, dict) else ""
+        if item.get("type") == "choices" and str(name).startswith(ASPECT_PREFIX):
+            choices = (item.get("value") or {}).get("choices") or []
+            if choices:
+                pairs[str(name)[len(ASPECT_PREFIX) :]] = str(choices[0])
+    return encode_mentions(pairs) if result is not None else None

@@ -31,7 +31,7 @@ from db.repo import labelling as repo
 from labeling.client import LabelStudioClient
 from labeling.server import LabelStudioError, load_credentials
 from labeling.sync import SyncReport, apply_annotations, parse_annotation
-from labeling.templates import raw_label
+from labeling.templates import is_valid_label, raw_label
 
 if TYPE_CHECKING:
     from common.settings import Settings
@@ -83,11 +83,12 @@ def handle_payload(ctx: Context, payload: dict[str, Any]) -> SyncReport | None:
         if row is None:
             return None  # not a row ShopLens sent to that project
         spec = get_task(row[1])
-        label = raw_label(spec.labelling, annotation.get("result")) if spec.labelling else None
-        if label is not None and label not in (spec.labelling.choices if spec.labelling else ()):
+        labelling = spec.labelling_spec(ctx, row[0])
+        label = raw_label(labelling, annotation.get("result")) if labelling else None
+        if label is not None and labelling is not None and not is_valid_label(labelling, label):
             raise RefusedDelivery(f"label {label[:80]!r} is not one of the {spec.name} labels")
         model_label = (ls_task.get("data") or {}).get("model_label")
-        record = parse_annotation(annotation, ls_task_id, row, model_label)
+        record = parse_annotation(annotation, ls_task_id, row, model_label, labelling)
         return apply_annotations(ctx.store, [record]) if record else None
     if action in ("ANNOTATIONS_DELETED", "ANNOTATION_DELETED"):
         items = payload.get("annotations") or [payload.get("annotation") or {}]

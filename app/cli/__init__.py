@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "app.cli.label_cmds",
     "app.cli.user_cmds",
     "app.cli.api_cmds",
+    "app.cli.text_cmds",
 ]
 
 

@@ -5,8 +5,10 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked, quote
-from app.ui.metrics import NEED_LABELS, counts_over_time, demand_index
-from app.ui.textdata import TRAIN_HINT, has_predictions, named_needs, sentences_scored
+from app.ui.metrics import NEED_LABELS, counts_over_time, demand_by_product, demand_index
+from app.ui.textdata import TRAIN_HINT, has_predictions, sentences_scored
+from core.stats import MIN_SUPPORT
+from core.text_insight import shop_needs
 
 PAGE = {
     "title": "Demand",
@@ -50,18 +52,26 @@ st.subheader("Named needs")
 kinds = st.multiselect(
     "Kinds of need", list(NEED_LABELS), default=list(NEED_LABELS), key="demand_kinds"
 )
-needs, assignment = cached(
-    named_needs, store, shop_id=f.shop_id, start=f.start, end=f.end, category=f.category,
-    kinds=tuple(kinds),
-)  # fmt: skip
+needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
+               category=f.category, kinds=tuple(kinds))  # fmt: skip
 st.caption(
-    "Needs are groups of similar sentences (seeded k-means over TF-IDF, stable across runs), "
-    "named by their key phrases."
+    "Needs group similar need sentences (k-means on sentence embeddings of the clause that "
+    "carries the need), named by their distinctive phrases; near-duplicates are merged and "
+    "sentences that fit no need stay in **other**. Trend: sentences in the first and the second "
+    "half of the period."
 )
-for need in needs.head(8).itertuples():
-    with st.expander(f"**{need.name}** · {need.sentences} sentences", expanded=need.need_id <= 2):
+for need in needs.head(12).itertuples():
+    trend = need.trend
+    arrow = ("↑" if trend["second_half"] > trend["first_half"] else
+             "↓" if trend["second_half"] < trend["first_half"] else "→")  # fmt: skip
+    title = (f"**{need.name}** · {need.sentences} sentences ({need.share:.0%}) · "
+             f"{trend['first_half']} {arrow} {trend['second_half']}")  # fmt: skip
+    with st.expander(title, expanded=need.need_id in (1, 2)):
         for text in need.quotes:
             quote(masked(text))
+        products = ", ".join(f"{p['title']} ({p['sentences']})" for p in need.top_products)
+        st.caption(f"Products most affected: {products or '—'}"
+                   + (f" · aspects: {', '.join(need.aspects)}" if need.aspects else ""))  # fmt: skip
 
 left, right = st.columns(2)
 per_review = (
@@ -80,15 +90,15 @@ with left:
     )
 with right:
     st.subheader("By product")
-    by_product = per_review.groupby(["title", "category"]).agg(
-        demand_index=("need", "mean"), reviews=("need", "size")
-    )
+    st.caption(f"Products with {MIN_SUPPORT}+ reviews, ordered by the lower bound of the 95 % "
+               "Wilson interval of their demand index.")  # fmt: skip
     st.dataframe(
-        by_product.sort_values(["demand_index", "reviews"], ascending=False).head(20).reset_index(),
+        demand_by_product(per_review).head(20),
         hide_index=True,
         width="stretch",
-        column_config={"demand_index": st.column_config.NumberColumn(format="percent")},
-    )
+        column_config={c: st.column_config.NumberColumn(format="percent")
+                       for c in ("demand_index", "low", "high")},
+    )  # fmt: skip
 
 st.subheader("Trend")
 days = (f.end - f.start).days + 1

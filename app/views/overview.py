@@ -2,15 +2,17 @@
 
 import streamlit as st
 
+from app.ui.aspects_view import chip_label
 from app.ui.context import cached, missing, page_context
+from app.ui.explain_view import masked
 from app.ui.metrics import NEED_LABELS, Kpi, demand_index, sentiment_index
 from app.ui.textdata import (
     TRAIN_HINT,
     messages_scored,
-    named_needs,
     reviews_scored,
     sentences_scored,
 )
+from core.text_insight import aspect_mentions, aspect_summary, shop_needs, top_complaints
 from db import dashboard_queries as dq
 
 PAGE = {
@@ -84,6 +86,22 @@ if not len(reviews):
         "No scored reviews in this period.", TRAIN_HINT.format(task="sentiment", shop=f.shop_id)
     )
 
+st.markdown("**What customers say about products** (aspects in review sentences)")
+mentions = cached(aspect_mentions, store, shop_id=f.shop_id, start=f.start, end=f.end,
+                  category=f.category)  # fmt: skip
+if len(mentions):
+    shop_wide = aspect_summary(mentions.assign(scope="shop"), ["scope"])
+    st.pills("Aspects (details on the Sentiment page)", [chip_label(r) for _, r in shop_wide.head(6).iterrows()],
+             key="overview_aspects", disabled=True)  # fmt: skip
+    worst = top_complaints(aspect_summary(mentions, ["title"]), ["title"], limit=5)
+    if len(worst):
+        st.dataframe(worst[["title", "aspect", "negative", "mentions", "negative_low"]], hide_index=True,
+                     width="stretch", column_config={"negative_low": st.column_config.NumberColumn(
+                         "surely negative (95 % low)", format="percent")})  # fmt: skip
+else:
+    missing("No aspect predictions in this period.",
+            f"`shoplens train aspects --shop {f.shop_id}` then `shoplens score aspects --shop {f.shop_id}`")  # fmt: skip
+
 left, right = st.columns(2)
 with left:
     st.markdown("**Top intents** (messages)")
@@ -102,12 +120,13 @@ with right:
     st.markdown("**Top demands** (named needs from reviews)")
     need_rows = sentences[sentences["label"].isin(NEED_LABELS)] if len(sentences) else sentences
     if len(need_rows):
-        needs, _ = cached(
-            named_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
-            category=f.category, quotes=1,
-        )  # fmt: skip
+        needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
+                       category=f.category)  # fmt: skip
+        needs = needs[needs["need_id"] > 0]  # named needs; the other bucket is on Demand
         st.dataframe(
-            needs.head(5).assign(example=needs["quotes"].str[0])[["name", "sentences", "example"]],
+            needs.head(5).assign(example=needs["quotes"].str[0].map(masked))[
+                ["name", "sentences", "share", "example"]
+            ],
             hide_index=True,
             width="stretch",
         )

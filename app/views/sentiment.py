@@ -4,10 +4,18 @@ with the stars, and a review drill-down with word highlights."""
 import streamlit as st
 
 from app.ui import charts
+from app.ui.aspects_view import customers_say
 from app.ui.context import missing, page_context
 from app.ui.explain_view import explain_block
-from app.ui.metrics import index_by, rating_disagreements, time_bucket, worsening_products
+from app.ui.metrics import (
+    index_by,
+    rating_disagreements,
+    time_bucket,
+    worsening_products,
+    worst_products,
+)
 from app.ui.textdata import TRAIN_HINT, has_predictions, reviews_scored
+from core.stats import MIN_SUPPORT
 
 PAGE = {
     "title": "Sentiment",
@@ -35,27 +43,35 @@ if reviews.empty:
     missing("No scored reviews in this period.", "Widen the period in the sidebar.")
     st.stop()
 
+customers_say(store, f, key="sentiment_aspects")
+
 days = (f.end - f.start).days + 1
 busiest = reviews["category"].value_counts().head(6).index  # a readable chart: 6 lines at most
 recent = reviews[reviews["category"].isin(busiest)]
-trend = index_by(recent.assign(bucket=time_bucket(recent["ts"], days)), ["bucket", "category"])
+per_line_per_day = len(recent) / max(len(busiest), 1) / days
+trend = index_by(recent.assign(bucket=time_bucket(recent["ts"], days, per_line_per_day)),
+                 ["bucket", "category"])  # fmt: skip
 st.subheader("Sentiment index by category over time")
 st.caption(
-    "The six categories with the most reviews in the period; pick a category in the sidebar for another."
+    "The six categories with the most reviews in the period (pick a category in the sidebar for "
+    "another). Shaded: the 95 % interval of each point; points are weekly when a line averages "
+    "fewer than 20 reviews a day."
 )
 st.plotly_chart(
-    charts.trend_figure(trend, "bucket", "sentiment_index", "category", "sentiment index"),
+    charts.trend_figure(
+        trend, "bucket", "sentiment_index", "category", "sentiment index", band=("low", "high")
+    ),  # fmt: skip
     width="stretch",
 )
 
 left, right = st.columns(2)
 with left:
     st.subheader("By product")
-    products = index_by(reviews, ["item_id", "title", "category"])
-    # worst first, among products with enough reviews to mean something
-    products = products[products["reviews"] >= min(3, products["reviews"].max())]
-    products = products.sort_values(["sentiment_index", "reviews"], ascending=[True, False])
-    st.caption("Worst first; products with at least 3 reviews in the period.")
+    products = worst_products(reviews)
+    st.caption(
+        f"Products with at least {MIN_SUPPORT} reviews in the period, worst first by the upper "
+        "bound of their index's 95 % interval (sure to be bad, not bad by chance)."
+    )
     st.dataframe(
         products,
         hide_index=True,
@@ -63,7 +79,9 @@ with left:
         column_config={
             "sentiment_index": st.column_config.ProgressColumn(
                 "sentiment index", min_value=-1, max_value=1, format="%.2f"
-            )
+            ),
+            "low": st.column_config.NumberColumn("95 % low", format="%+.2f"),
+            "high": st.column_config.NumberColumn("95 % high", format="%+.2f"),
         },
     )
 with right:
@@ -71,12 +89,17 @@ with right:
     worse = worsening_products(reviews, reviews_scored(store, f, strict=True, previous=True))
     if worse.empty:
         st.success(
-            "No product's sentiment fell against the previous period (products with 2+ reviews in both)."
+            f"No product's sentiment fell significantly against the previous period (Welch's "
+            f"t-test, p < 0.05, products with {MIN_SUPPORT}+ reviews in both periods)."
         )
     else:
+        st.caption(f"Falls significant under Welch's t-test on review scores (p < 0.05), "
+                   f"products with {MIN_SUPPORT}+ reviews in both periods.")  # fmt: skip
         st.dataframe(
             worse, hide_index=True, width="stretch",
-            column_config={c: st.column_config.NumberColumn(format="%+.2f") for c in ("before", "now", "change")},
+            column_config={**{c: st.column_config.NumberColumn(format="%+.2f")
+                              for c in ("before", "now", "change")},
+                           "p_value": st.column_config.NumberColumn("p", format="%.3f")},
         )  # fmt: skip
 
 st.subheader("Stars vs predicted sentiment")

@@ -133,6 +133,24 @@ class Task(ABC):
     # --- labelling ---------------------------------------------------------------------------
     labelling: LabellingSpec | None = None
 
+    def labelling_spec(self, ctx: Context, shop_id: str) -> LabellingSpec | None:
+        """The labelling spec for one shop (a task whose choices are the shop's own, such as
+        its aspect set, overrides this)."""
+        return self.labelling
+
+    def uncertainty_probs(self, probs: Sequence[dict[str, float]]) -> Any:
+        """A probability matrix (rows: predictions, columns: classes) that the uncertainty
+        signals rank for labelling; by default the stored probabilities in label order."""
+        import numpy as np
+
+        matrix = np.array([[float(p.get(label, 0.0)) for label in self.labels] for p in probs])
+        sums = matrix.sum(axis=1, keepdims=True) if matrix.size else matrix
+        return (
+            matrix / np.where(sums > 0, sums, 1.0)
+            if matrix.size
+            else matrix.reshape(0, len(self.labels))
+        )
+
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:
         """``target_id``, ``text`` and context columns of the rows to show annotators
         (unmasked: the labelling layer masks personal data before anything leaves)."""

@@ -14,13 +14,20 @@ pytestmark = pytest.mark.unit
 
 
 def test_registry_lists_every_task_with_its_kind_pages_and_labels():
-    assert [t.name for t in all_tasks()] == ["sentiment", "intent", "demand", "purchase", "risk"]
+    assert [t.name for t in all_tasks()] == [
+        "sentiment", "aspects", "intent", "demand", "purchase", "risk"]  # fmt: skip
     assert {t.name: t.kind for t in all_tasks()} == {
-        "sentiment": "text_classification", "intent": "text_classification",
-        "demand": "text_classification", "purchase": "text_classification", "risk": "anomaly",
+        "sentiment": "text_classification", "aspects": "aspect_sentiment",
+        "intent": "text_classification", "demand": "text_classification",
+        "purchase": "text_classification", "risk": "anomaly",
     }  # fmt: skip
-    assert [t.name for t in labelled_tasks()] == ["sentiment", "intent", "demand"]
-    assert [t.name for t in tasks_on_page("explain")] == ["sentiment", "intent", "demand"]
+    assert [t.name for t in labelled_tasks()] == ["sentiment", "aspects", "intent", "demand"]
+    assert [t.name for t in tasks_on_page("explain")] == [
+        "sentiment",
+        "aspects",
+        "intent",
+        "demand",
+    ]
     assert get_task("sentiment").explainable and not get_task("risk").explainable
     assert get_task("demand").labels == (
         "feature_request", "complaint", "praise", "question", "other",
@@ -31,7 +38,7 @@ def test_registry_lists_every_task_with_its_kind_pages_and_labels():
 
 
 def test_unknown_task_and_duplicate_registration():
-    with pytest.raises(InputError, match="choose one of: sentiment, intent"):
+    with pytest.raises(InputError, match="choose one of: sentiment, aspects, intent"):
         get_task("nope")
     with pytest.raises(ValueError, match="twice"):
         register_task(ReviewSentiment("sentiment", "dup", ("a", "b")))

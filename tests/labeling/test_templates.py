@@ -35,3 +35,22 @@ def test_answers_outside_the_label_set_are_not_read():
 def test_an_unknown_template_is_refused():
     with pytest.raises(ShopLensError, match="no Label Studio interface"):
         label_config(LabellingSpec(template="ranking", choices=("a",)))
+
+
+def test_aspects_template_offers_polarity_per_aspect_and_reads_one_label() -> None:
+    from labeling.templates import is_valid_label
+
+    spec = LabellingSpec("aspects", ("size_fit", "colour"), "Mark each aspect.")
+    xml = label_config(spec, ["review"])
+    ET.fromstring(xml)  # well-formed
+    assert xml.count("<Choices") == 2 and 'name="aspect_size_fit"' in xml
+    assert xml.count('<Choice value="negative"/>') == 2 and "required" not in xml
+    guess = prediction_result(spec, "colour:positive;size_fit:negative")
+    assert [(r["from_name"], r["value"]["choices"]) for r in guess] == [
+        ("aspect_colour", ["positive"]), ("aspect_size_fit", ["negative"])]  # fmt: skip
+    assert parse_result(spec, list(reversed(guess))) == "colour:positive;size_fit:negative"
+    assert parse_result(spec, []) == "none"  # submitted with no aspect marked
+    odd = [{"from_name": "aspect_price", "to_name": "text", "type": "choices",
+            "value": {"choices": ["positive"]}}]  # fmt: skip
+    assert parse_result(spec, odd) is None  # an aspect the shop does not have
+    assert not is_valid_label(spec, "size_fit:great") and is_valid_label(spec, "none")

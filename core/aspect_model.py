@@ -1,0 +1,209 @@
+"""The aspect model that takes over from the rules once people have labelled sentences.
+
+Two small models on sentence embeddings (:mod:`core.embeddings`), both fed the rules' votes as
+features, so the model starts where the rules are and learns where they fail:
+
+- **detection**, one logistic regression per aspect over the sentence embedding, the rules'
+  hits and polarity votes, and a *distilled rule score*: a logistic regression fitted on the
+  shop's unlabelled sentences with the rules' hits as labels, which carries the seed words over
+  to sentences that say the same thing in other words ("fly away" next to "slits");
+- **polarity**, one logistic regression shared by all aspects over the embedding of the clauses
+  that mention the aspect, the sentence embedding, the rules' polarity and the aspect.
+
+An aspect with fewer than ``min_positive`` labelled mentions is left to the rules. Both
+:class:`AspectModel` and :class:`RuleAspects` answer ``extract(sentences)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from core.aspect_sets import APPAREL_SET, POLARITIES, AspectSet
+from core.aspects import Mention, extract_aspects, split_clauses
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    from core.embeddings import embed_texts
+
+    return embed_texts(texts)
+
+
+@dataclass
+class RuleAspects:
+    """The transparent rules as a predictor (the cold start and the baseline)."""
+
+    aspect_set: AspectSet = APPAREL_SET
+    model_type: str = "aspect_rules"
+
+    def extract(self, sentences: Sequence[str], embed: Embed | None = None) -> list[list[Mention]]:
+        return [extract_aspects(s, self.aspect_set) for s in sentences]
+
+
+def _rule_features(mentions: list[Mention], names: tuple[str, ...]) -> np.ndarray:
+    out = np.zeros(4 * len(names))
+    for m in mentions:
+        i = names.index(m.aspect)
+        out[4 * i] = 1.0
+        out[4 * i + 1 + POLARITIES.index(m.polarity)] = 1.0
+    return out
+
+
+def _mention_clauses(sentence: str, mention: Mention | None) -> str:
+    if mention is None:
+        return sentence
+    clauses = [c for c in split_clauses(sentence)
+               if any(t.lower() in c.lower() for t in mention.triggers)]  # fmt: skip
+    return " ".join(clauses) or sentence
+
+
+@dataclass
+class AspectModel:
+    """Detection and polarity models fitted on labelled sentences (see the module docstring)."""
+
+    aspect_set: AspectSet
+    detectors: dict[str, Any]  # aspect -> fitted LR, or None (the rules decide)
+    distilled: Any  # aspect-wise LR on embeddings fitted to the rules' hits (or None)
+    polarity: Any  # LR over mention features, or None (the rules' polarity)
+    threshold: float = 0.5
+    meta: dict[str, Any] = field(default_factory=dict)
+    model_type: str = "aspect_model"
+
+    def _detection_features(self, vectors: np.ndarray, rules: list[list[Mention]]) -> np.ndarray:
+        names = self.aspect_set.names
+        rule = (
+            np.stack([_rule_features(r, names) for r in rules])
+            if rules
+            else np.zeros((0, 4 * len(names)))
+        )
+        soft = (np.column_stack([est.predict_proba(vectors)[:, 1] if est is not None
+                                 else np.zeros(len(vectors)) for est in self.distilled])
+                if self.distilled else np.zeros((len(vectors), len(names))))  # fmt: skip
+        return np.hstack([vectors, rule, 2.0 * soft])
+
+    def _polarity_features(self, sentences: Sequence[str], vectors: np.ndarray,
+                           pairs: list[tuple[int, str, Mention | None]], embed: Embed) -> np.ndarray:  # fmt: skip
+        names = self.aspect_set.names
+        clauses = embed([_mention_clauses(sentences[i], m) for i, _, m in pairs])
+        rows = []
+        for (i, aspect, m), clause in zip(pairs, clauses, strict=True):
+            vote = np.zeros(3)
+            if m is not None:
+                vote[POLARITIES.index(m.polarity)] = 2.0
+            rows.append(
+                np.hstack([clause, vectors[i], vote, np.eye(len(names))[names.index(aspect)]])
+            )
+        return np.stack(rows) if rows else np.zeros((0, 2 * vectors.shape[1] + 3 + len(names)))
+
+    def extract(self, sentences: Sequence[str], embed: Embed | None = None) -> list[list[Mention]]:
+        embed = embed or _embed
+        sentences = [str(s or "") for s in sentences]
+        if not sentences:
+            return []
+        rules = [extract_aspects(s, self.aspect_set) for s in sentences]
+        vectors = embed(sentences)
+        features = self._detection_features(vectors, rules)
+        found: list[list[tuple[str, float]]] = [[] for _ in sentences]
+        for aspect in self.aspect_set.names:
+            est = self.detectors.get(aspect)
+            if est is None:
+                for i, r in enumerate(rules):
+                    found[i] += [(m.aspect, m.confidence) for m in r if m.aspect == aspect]
+                continue
+            p = est.predict_proba(features)[:, 1]
+            for i in np.flatnonzero(p >= self.threshold):
+                found[i].append((aspect, float(p[i])))
+        pairs = [(i, a, next((m for m in rules[i] if m.aspect == a), None))
+                 for i, hits in enumerate(found) for a, _ in hits]  # fmt: skip
+        if self.polarity is not None and pairs:
+            probs = self.polarity.predict_proba(
+                self._polarity_features(sentences, vectors, pairs, embed)
+            )
+            classes = list(self.polarity.classes_)
+            polarity = [(str(classes[int(np.argmax(p))]), float(np.max(p))) for p in probs]
+        else:
+            polarity = [
+                (m.polarity if m else "neutral", m.confidence if m else 0.5) for _, _, m in pairs
+            ]
+        out: list[list[Mention]] = [[] for _ in sentences]
+        detect_conf = {(i, a): c for i, hits in enumerate(found) for a, c in hits}
+        for (i, aspect, m), (pol, pol_conf) in zip(pairs, polarity, strict=True):
+            confidence = round(detect_conf[(i, aspect)] * pol_conf, 4)
+            out[i].append(Mention(aspect, pol, confidence, m.triggers if m else ()))
+        return out
+
+
+def fit_aspect_model(
+    sentences: Sequence[str], gold: Sequence[dict[str, str]], aspect_set: AspectSet = APPAREL_SET,
+    unlabelled: Sequence[str] = (), embed: Embed | None = None, min_positive: int = 4,
+    seed: int = 0,
+) -> AspectModel:  # fmt: skip
+    """Fit detection and polarity on labelled ``sentences`` (``gold``: aspect → polarity per
+    sentence); ``unlabelled`` sentences of the shop teach the distilled rule score."""
+    from sklearn.linear_model import LogisticRegression
+
+    embed = embed or _embed
+    names = aspect_set.names
+    sentences = [str(s or "") for s in sentences]
+    distilled: list[Any] = []
+    pool = [str(s) for s in unlabelled if str(s).strip()]
+    if len(pool) >= 50:
+        pool_vectors = embed(pool)
+        pool_hits = [{m.aspect for m in extract_aspects(s, aspect_set)} for s in pool]
+        for aspect in names:
+            y = np.array([aspect in h for h in pool_hits])
+            distilled.append(LogisticRegression(C=1.0, max_iter=2000, random_state=seed)
+                             .fit(pool_vectors, y) if 5 <= y.sum() < len(y) - 5 else None)  # fmt: skip
+    model = AspectModel(aspect_set, {}, distilled or None, None,
+                        meta={"n_labelled": len(sentences), "n_unlabelled": len(pool)})  # fmt: skip
+    vectors = embed(sentences)
+    rules = [extract_aspects(s, aspect_set) for s in sentences]
+    features = model._detection_features(vectors, rules)
+    for aspect in names:
+        y = np.array([aspect in g for g in gold])
+        if y.sum() >= min_positive and (~y).sum() >= min_positive:
+            model.detectors[aspect] = LogisticRegression(
+                C=1.0, max_iter=2000, class_weight="balanced", random_state=seed
+            ).fit(features, y)
+        else:
+            model.detectors[aspect] = None
+    pairs = [(i, a, next((m for m in rules[i] if m.aspect == a), None))
+             for i, g in enumerate(gold) for a in g if a in names]  # fmt: skip
+    y_pol = [gold[i][a] for i, a, _ in pairs]
+    if len(set(y_pol)) >= 2 and len(y_pol) >= 10:
+        x_pol = model._polarity_features(sentences, vectors, pairs, embed)
+        model.polarity = LogisticRegression(C=2.0, max_iter=3000, class_weight="balanced",
+                                            random_state=seed).fit(x_pol, y_pol)  # fmt: skip
+    model.meta["rule_only_aspects"] = [a for a, d in model.detectors.items() if d is None]
+    return model
+
+
+def cross_validate(
+    sentences: Sequence[str], gold: Sequence[dict[str, str]], aspect_set: AspectSet = APPAREL_SET,
+    unlabelled: Sequence[str] = (), folds: int = 5, seed: int = 0, embed: Embed | None = None,
+) -> dict[str, dict[str, float]]:  # fmt: skip
+    """Out-of-fold metrics (:func:`core.aspects.mention_metrics`) of the model and of the rules
+    on the same labelled sentences."""
+    from sklearn.model_selection import KFold
+
+    from core.aspects import mention_metrics
+
+    sentences = list(sentences)
+    predicted: list[dict[str, str]] = [{} for _ in sentences]
+    for train, test in KFold(folds, shuffle=True, random_state=seed).split(sentences):
+        model = fit_aspect_model([sentences[i] for i in train], [gold[i] for i in train],
+                                 aspect_set, unlabelled, embed, seed=seed)  # fmt: skip
+        for i, mentions in zip(
+            test, model.extract([sentences[i] for i in test], embed), strict=True
+        ):
+            predicted[i] = {m.aspect: m.polarity for m in mentions}
+    rules = [{m.aspect: m.polarity for m in extract_aspects(s, aspect_set)} for s in sentences]
+    return {
+        "model": mention_metrics(list(gold), predicted),
+        "rules": mention_metrics(list(gold), rules),
+    }

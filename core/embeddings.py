@@ -1,0 +1,69 @@
+"""Sentence embeddings from the pretrained sentence encoder (all-MiniLM-L6-v2 unless the settings
+name another): mean-pooled last hidden states, L2-normalised, so a dot product is a cosine.
+
+Needs, aspects and few-shot intents are built on them. The encoder is loaded once per process
+and base-model folder; texts are embedded length-sorted in batches (little padding) and the
+vectors of texts already seen in this process are kept, so a page rerun re-embeds nothing.
+
+    >>> vectors = embed_texts(["runs small", "the size is too small", "fast delivery"])
+    >>> bool(vectors[0] @ vectors[1] > vectors[0] @ vectors[2])
+    True
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+DIMENSIONS = 384
+CACHE_SIZE = 200_000  # vectors kept per process (≈ 300 MB at 384 float32)
+_LOCK = threading.Lock()
+_ENCODERS: dict[str, tuple[Any, Any]] = {}
+_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+
+
+def _encoder(base: Path | None) -> tuple[str, Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+
+    from core.modeling import base_model_path, quiet_transformers
+
+    path = base_model_path(base)
+    key = str(path)
+    if key not in _ENCODERS:
+        quiet_transformers()
+        model = AutoModel.from_pretrained(path).eval()
+        _ENCODERS[key] = (AutoTokenizer.from_pretrained(path), model)
+    return (key, *_ENCODERS[key])
+
+
+def embed_texts(texts: Sequence[str], base: Path | None = None, batch_size: int = 32,
+                max_length: int = 128) -> np.ndarray:  # fmt: skip
+    """One L2-normalised vector per text (shape ``(len(texts), dims)``); empty texts embed
+    like the empty string."""
+    import torch
+
+    texts = ["" if t is None else str(t) for t in texts]
+    with _LOCK:
+        key, tokenizer, model = _encoder(base)
+        todo = sorted({t for t in texts if (key, t) not in _VECTORS}, key=len)
+        with torch.inference_mode():
+            for start in range(0, len(todo), batch_size):
+                chunk = todo[start : start + batch_size]
+                batch = tokenizer(chunk, truncation=True, max_length=max_length, padding=True,
+                                  return_tensors="pt")  # fmt: skip
+                hidden = model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+                pooled = torch.nn.functional.normalize(pooled, dim=1).numpy()
+                for text, vector in zip(chunk, pooled, strict=True):
+                    _VECTORS[(key, text)] = vector
+        while len(_VECTORS) > CACHE_SIZE:
+            _VECTORS.popitem(last=False)
+        if not texts:
+            return np.zeros((0, model.config.hidden_size), dtype=np.float32)
+        return np.stack([_VECTORS[(key, t)] for t in texts]).astype(np.float32)

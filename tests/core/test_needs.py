@@ -1,0 +1,113 @@
+"""Tests for core/needs.py: needs as groups of need sentences, their names, quotes, the other
+bucket and the quality measures the benchmark reports."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.needs import NeedsConfig, group_needs, matched_overlap, need_clause, need_quality
+
+THEMES = {
+    "size": [
+        "it runs small",
+        "runs small in the bust",
+        "this runs small, size up",
+        "way too small",
+    ],
+    "colour": [
+        "wish it came in more colors",
+        "please make more colors",
+        "wish there were more colors",
+    ],
+    "cami": ["it needs a cami underneath", "you need a cami under it", "needs a camisole under it"],
+}
+
+
+def _embed(texts: list[str]) -> np.ndarray:
+    """Deterministic vectors: one axis per theme word family, plus a little per-text noise."""
+    keys = ["small", "color", "cami"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for text in texts:
+        v = np.array([1.0 if k in text else 0.0 for k in keys] + [0.05]) + rng.normal(0, 0.02, 4)
+        rows.append(v / np.linalg.norm(v))
+    return np.array(rows)
+
+
+def _sentences(repeat: int = 4) -> pd.DataFrame:
+    texts = [t for _ in range(repeat) for group in THEMES.values() for t in group]
+    return pd.DataFrame({"target_id": [f"r{i}:0" for i in range(len(texts))], "text": texts})
+
+
+@pytest.mark.unit
+def test_needs_are_grouped_named_quoted_and_sorted_by_size() -> None:
+    config = NeedsConfig(sentences_per_need=12, min_size=3)
+    needs, assigned = group_needs(_sentences(), config, embed=_embed)
+    named = needs[needs["need_id"] > 0]
+    assert named["sentences"].tolist() == [16, 12, 12]  # size, then colour and cami
+    assert "small" in named.iloc[0]["name"]
+    assert {"colors", "cami"} <= set(" ".join(named["name"]).split())
+    assert named["share"].sum() == pytest.approx(1.0)
+    assert all(q in THEMES["size"] for q in named.iloc[0]["quotes"])
+    assert len(set(named.iloc[0]["quotes"])) == 3  # distinct quotes
+    assert set(assigned["need_id"]) == {1, 2, 3}
+    again, _ = group_needs(_sentences().sample(frac=1, random_state=3), config, embed=_embed)
+    assert again["name"].tolist() == needs["name"].tolist()  # input order does not matter
+
+
+@pytest.mark.unit
+def test_no_need_holds_more_than_the_cap_and_small_groups_go_to_other() -> None:
+    texts = ["it runs small"] * 40 + ["wish it came in more colors"] * 6 + ["odd one out"]
+    sentences = pd.DataFrame(
+        {"target_id": [f"r{i:02d}:0" for i in range(len(texts))], "text": texts}
+    )
+    needs, assigned = group_needs(sentences, NeedsConfig(sentences_per_need=10, min_size=3),
+                                  embed=_embed)  # fmt: skip
+    other = needs[needs["need_id"] == 0]
+    assert len(other) == 1 and other.iloc[0]["name"] == "other"
+    assert assigned.set_index("target_id").loc["r46:0", "need_id"] == 0  # the odd one out
+    assert needs.iloc[-1]["need_id"] == 0  # other comes last
+
+
+@pytest.mark.unit
+def test_empty_and_tiny_inputs() -> None:
+    needs, assigned = group_needs(pd.DataFrame(columns=["target_id", "text"]), embed=_embed)
+    assert needs.empty and assigned.empty
+    one, assigned = group_needs(pd.DataFrame({"target_id": ["a:0"], "text": ["add pockets"]}),
+                                embed=_embed)  # fmt: skip
+    assert one["sentences"].sum() == 1 and len(assigned) == 1
+
+
+@pytest.mark.unit
+def test_need_clause_picks_the_complaint_not_the_praise() -> None:
+    assert (
+        need_clause("Pretty top, though i do think it runs large.") == "i do think it runs large."
+    )
+    assert need_clause("Love it!") == "Love it!"
+
+
+@pytest.mark.unit
+def test_quality_measures() -> None:
+    a = np.array([0, 0, 1, 1, -1])
+    assert matched_overlap(a, a) == 1.0
+    assert matched_overlap(a, np.array([1, 1, 0, 0, -1])) == 1.0  # renamed groups match
+    assert matched_overlap(a, np.array([0, 1, 0, 1, -1])) < 0.6
+    quality = need_quality(_embed(_sentences(6)["text"].tolist()),
+                           NeedsConfig(sentences_per_need=18, min_size=3))  # fmt: skip
+    assert quality["needs"] == 3 and quality["largest_share"] <= 0.45
+    assert quality["silhouette"] > 0.8 and quality["stability_overlap"] > 0.95
+
+
+@pytest.mark.integration
+def test_real_sentence_embeddings_group_paraphrases() -> None:
+    texts = ["it runs small", "runs really small", "order a size up, it runs small",
+             "wish it came in more colours", "would love more colors", "please add more colors",
+             "needs a cami underneath", "you will need a camisole under it", "a cami is needed"]  # fmt: skip
+    sentences = pd.DataFrame({"target_id": [f"r{i}:0" for i in range(len(texts))], "text": texts})
+    _, assigned = group_needs(sentences, NeedsConfig(sentences_per_need=3, min_size=2, runs=5))
+    groups = assigned["need_id"].tolist()
+    assert groups[0] == groups[1] == groups[2] != groups[3]
+    assert groups[3] == groups[4] == groups[5] != groups[6]
+    assert groups[6] == groups[7]
