@@ -149,7 +149,8 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     def tasks(shop_id: str = Depends(shop)) -> dict[str, Any]:
         """The tasks this shop can ask, with the version each serves (None: no model yet)."""
         return {"shop": shop_id, "tasks": [
-            {"task": t.name, "labels": list(t.labels), "model_version": models.version(shop_id, t.name)}
+            {"task": t.name, "labels": list(t.label_set(context, shop_id)),
+             "model_version": models.version(shop_id, t.name)}
             for t in all_tasks() if t.kind == "text_classification"
         ]}  # fmt: skip
 

@@ -68,6 +68,23 @@ def _prediction_frame(task: str, ids: pd.Series, labels: pd.Series, label_set: t
     })  # fmt: skip
 
 
+ASPECT_LABELS = ("none", "none", "size_fit:negative", "size_fit:positive", "colour:positive",
+                 "fabric:positive", "fabric:negative;size_fit:neutral", "style:positive",
+                 "quality:negative", "comfort:positive;fabric:positive")  # fmt: skip
+
+
+def _aspect_frame(ids: pd.Series, rng: np.random.Generator) -> pd.DataFrame:
+    """Aspect predictions as the aspects task writes them (label: the encoded mentions, probs:
+    confidence per aspect)."""
+    labels = rng.choice(ASPECT_LABELS, len(ids))
+    confidence = rng.uniform(0.5, 0.99, len(ids))
+    probs = [json.dumps({part.split(":")[0]: round(float(c), 3) for part in label.split(";")
+                         if part != "none"}) for label, c in zip(labels, confidence, strict=True)]  # fmt: skip
+    return pd.DataFrame({"shop_id": SHOP, "task": "aspects", "target_id": ids.astype(str).to_numpy(),
+                         "model_version": VERSION, "label": labels, "probs": probs,
+                         "entropy": 1 - confidence, "margin": 2 * confidence - 1})  # fmt: skip
+
+
 def add_predictions(store: Store, seed: int = 0) -> int:
     """One prediction per row for every task, as one fake model version that every task of the
     shop serves (the active pointer); returns the count."""
@@ -92,10 +109,12 @@ def add_predictions(store: Store, seed: int = 0) -> int:
     frames = [
         _prediction_frame("sentiment", reviews["review_id"], sentiment,
                           ("negative", "neutral", "positive"), rng),
-        _prediction_frame("intent", intents["target_id"], intents["label"], intent_spec.labels, rng),
+        _prediction_frame("intent", intents["target_id"], intents["label"],
+                          intent_spec.label_set(ctx, SHOP), rng),
         _prediction_frame("demand", demand["target_id"], demand["label"], demand_spec.labels, rng),
         _prediction_frame("purchase", sessions["session_id"], bought, ("no_purchase", "purchase"), rng),
         _prediction_frame("risk", users["user_id"], risky, ("normal", "anomalous"), rng),
+        _aspect_frame(demand["target_id"], rng),
     ]  # fmt: skip
     predictions = pd.concat(frames, ignore_index=True)
     predictions["reason"] = np.where(predictions["label"] == "anomalous",
@@ -108,7 +127,7 @@ def add_predictions(store: Store, seed: int = 0) -> int:
             "label, probs::JSON, entropy, margin, reason, now()::TIMESTAMP FROM fake_predictions"
         )
         con.unregister("fake_predictions")
-    for task in ("sentiment", "intent", "demand", "purchase", "risk"):
+    for task in ("sentiment", "aspects", "intent", "demand", "purchase", "risk"):
         kind = get_task(task).kind
         register_version(store, VersionRow(SHOP, task, VERSION, kind, "benchmark",
                                            pd.Timestamp.now().to_pydatetime()))  # fmt: skip

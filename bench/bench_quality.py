@@ -52,16 +52,17 @@ def sentiment(quick: bool) -> dict:
 
 
 def intent(quick: bool) -> dict:
-    from core.tasks.intent import INTENT_CATEGORIES, intent_category
+    from core.intents import parse_taxonomy
 
+    taxonomy = parse_taxonomy((DATA_DIR / "sample" / "intents.json").read_text(encoding="utf-8"))
     msgs = pd.read_parquet(DATA_DIR / "sample" / "messages.parquet")
     data = pd.DataFrame({"target_id": msgs["message_id"], "text": msgs["text"],
                          "label": msgs["label_intent"]}).dropna()  # fmt: skip
     data = _sample(with_split(data), quick, 0.2)
-    r = _train("intent", tuple(sorted(INTENT_CATEGORIES)), data, max_minutes=4.0)
+    r = _train("intent", taxonomy.names, data, max_minutes=4.0)
     cm = np.array(r.metrics["model"]["confusion_matrix"])
-    labels = sorted(INTENT_CATEGORIES)
-    cats = [intent_category(x) for x in labels]
+    labels = list(taxonomy.names)
+    cats = [taxonomy.category(x) for x in labels]
     cat_correct = sum(cm[i, j] for i in range(len(labels)) for j in range(len(labels))
                       if cats[i] == cats[j])  # fmt: skip
     return {"accuracy": round(r.metrics["model"]["accuracy"], 4),

@@ -9,6 +9,8 @@ a cold-start label (source ``rule``, with the function's name). The first functi
     ['Love it!', 'Wish it came in blue.', '质量很好。', '有大码吗？']
     >>> apply_rules("Wish it came in blue.")
     ('feature_request', 'wish_or_want')
+    >>> apply_rules("This dress will not disappoint!!")
+    ('praise', 'negated_complaint')
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def _lf(name: str, label: str, pattern: str, description: str) -> LabellingFunct
 
 
 LABELLING_FUNCTIONS: list[LabellingFunction] = [
+    _lf("negated_complaint", "praise", r"\b(not|never|won'?t|wouldn'?t|didn'?t|don'?t|doesn'?t|will not|did not|does not|do not)\s+(\w+\s+){0,2}(disappoint\w*|regret\w*)|\bno (complaints?|regrets?|issues?|problems?)\b|\bnot (too|at all|a bit|remotely) (small|big|large|tight|short|long|thin|sheer|itchy|see[- ]through)\b|\bnot (see[- ]through|itchy|scratchy|sheer)\b|\b(wasn'?t|isn'?t|aren'?t|weren'?t) (itchy|scratchy|sheer|see[- ]through|too \w+)\b|没有色差|不起球|一点(都|也)不(起球|掉色|透)|不会失望",
+        "Denies a problem ('will not disappoint', 'no complaints', 'not see-through', 不会失望): praise, not a complaint."),
+    _lf("wish_sooner", "praise", r"\bwish (i|we)(\s+(had|would have|could have)|'d) (bought|ordered|gotten|got|purchased|found)|\bwish i (bought|ordered) (it|them|one|two|more) (sooner|earlier)|\bwhy did i wait|后悔没早(买|点买)",
+        "Regrets not buying sooner or more ('wish I had bought it sooner'): praise, not a request."),
+    _lf("rhetorical_praise", "praise", r"\bwho (doesn'?t|wouldn'?t|does not|would not) love\b|\bwhat('?s| is) not to (love|like)\b|\bwhat more could (you|i|one) (want|ask)|\bhow (cute|great|lovely|beautiful|amazing) is (that|this)\b",
+        "A question that praises ('who doesn't love…?', 'what's not to like?'): praise, not a question."),
     _lf("question_mark", "question", r"\?\s*$|？|吗[。？?]?\s*$|\b(does anyone|anyone know|is there a way|how do i|can i|will it)\b",
         "Ends with a question mark, or asks 'does anyone / how do I / is there a way'."),
     _lf("wish_or_want", "feature_request", r"\b(i wish|wish (it|they|there)|would (be|love) (nice|great|it if)|would love|hope (they|you)|please (add|make|bring|offer)|should (come|have|make|offer|add)|if only|needs? (a|an|more)|would be better|希望|建议|要是|能不能)",

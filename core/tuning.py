@@ -16,7 +16,7 @@ BLEND_WEIGHTS = (1.0, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3)
 BIAS_GRID = np.linspace(-2.0, 2.0, 21)
 
 
-def _macro_f1(probs: np.ndarray, y: np.ndarray) -> float:
+def macro_f1(probs: np.ndarray, y: np.ndarray) -> float:
     return f1_score(y, probs.argmax(axis=1), average="macro", zero_division=0)
 
 
@@ -25,13 +25,13 @@ def fit_bias(log_probs: np.ndarray, y: np.ndarray, rounds: int = 2) -> tuple[np.
     its macro-F1. Ties keep the smaller shift."""
     n = log_probs.shape[1]
     bias = np.zeros(n)
-    best = _macro_f1(log_probs, y)
+    best = macro_f1(log_probs, y)
     for _ in range(rounds):
         for c in range(1, n):
             for value in sorted(BIAS_GRID, key=abs):
                 trial = bias.copy()
                 trial[c] = value
-                score = _macro_f1(log_probs + trial, y)
+                score = macro_f1(log_probs + trial, y)
                 if score > best + 1e-9:
                     best, bias = score, trial
     return bias, best
@@ -53,7 +53,7 @@ def tune_blend(
         if tune_bias and len(y_val) >= 20:
             bias, score = fit_bias(log_probs, y_val)
         else:
-            bias, score = np.zeros(n), _macro_f1(log_probs, y_val)
+            bias, score = np.zeros(n), macro_f1(log_probs, y_val)
         if score > best[0] + 1e-9:
             best = (score, weight, bias)
     return best[1], best[2]

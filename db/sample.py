@@ -11,6 +11,7 @@ from pathlib import Path
 from common.errors import ShopLensError
 from common.settings import DATA_DIR
 from db.ingest import IngestReport, ingest_file
+from db.repo.shop_settings import put_setting
 from db.store import Store
 
 SAMPLE_SHOP = "sample"
@@ -39,4 +40,10 @@ def load_sample(
             f"The bundled sample data is incomplete ({', '.join(missing)} missing in {folder}). "
             "Restore data/ from git, or rebuild it with `python scripts/build_sample_data.py`."
         )
-    return [ingest_file(store, folder / name, kind, shop_id=shop_id) for name, kind in SAMPLE_FILES]
+    reports = [
+        ingest_file(store, folder / name, kind, shop_id=shop_id) for name, kind in SAMPLE_FILES
+    ]
+    intents = folder / "intents.json"
+    if intents.is_file():  # the shop's intent taxonomy (names, categories), checked when read
+        put_setting(store, shop_id, "intents", intents.read_text(encoding="utf-8"))
+    return reports

@@ -1,5 +1,5 @@
-"""``shoplens`` text-insight commands: aspects of a file's texts, a shop's aspect set, and the
-needs in a shop's reviews. Thin wrappers over ``core/``."""
+"""``shoplens`` text-insight commands: aspects of a file's texts, a shop's aspect set, the needs
+in a shop's reviews and the shop's intents. Thin wrappers over ``core/``."""
 
 from __future__ import annotations
 
@@ -116,3 +116,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--until", help="last day, YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(handler=cmd_needs)
+    register_intents(subparsers)
+
+
+def cmd_intents(args: argparse.Namespace, rt: Runtime) -> int:
+    """List the shop's intents, or add one (or examples to one) without code changes."""
+    from core.intents import add_intent, shop_intents
+    from db.shops import check_shop_id
+
+    check_shop_id(args.shop)
+    rt.store.init_schema()
+    if args.action == "add":
+        if not args.name:
+            raise InputError("give the new intent's --name (e.g. size_question)")
+        taxonomy = add_intent(rt.ctx, args.shop, args.name, args.example or [], args.category)
+        intent = next(i for i in taxonomy.intents if i.name == args.name.strip())
+        print(f"intent {intent.name} ({intent.category}) has {len(intent.examples)} examples in "
+              f"shop {args.shop}. Retrain: `shoplens train intent --shop {args.shop}`")  # fmt: skip
+        return 0
+    for intent in shop_intents(rt.ctx, args.shop).intents:
+        print(f"{intent.name:32} {intent.category:18} {len(intent.examples)} examples")
+    return 0
+
+
+def register_intents(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("intents", help="list a shop's intents or add one (few examples)")
+    p.add_argument("action", choices=("list", "add"))
+    p.add_argument("--shop", default="sample")
+    p.add_argument("--name", help="the intent to add, e.g. size_question")
+    p.add_argument("--example", action="append", help="an example message (repeat the flag)")
+    p.add_argument("--category", default="OTHER", help="its category, e.g. PRODUCT")
+    p.set_defaults(handler=cmd_intents)

@@ -7,7 +7,7 @@ from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
 from app.ui.metrics import counts_over_time
 from app.ui.textdata import TRAIN_HINT, has_predictions, messages_scored
-from core.tasks.intent import intent_category
+from core.intents import shop_intents
 from db import dashboard_queries as dq
 
 PAGE = {
@@ -34,7 +34,8 @@ if msgs.empty:
         "Widen the period in the sidebar, or load messages: `shoplens ingest FILE --kind messages`.",
     )
     st.stop()
-msgs = msgs.assign(category=msgs["label"].map(intent_category))
+taxonomy = shop_intents(ctx.ctx, f.shop_id)
+msgs = msgs.assign(category=msgs["label"].map(taxonomy.category))
 
 left, right = st.columns(2)
 with left:

@@ -114,7 +114,8 @@ with left:
     st.subheader("Confusion matrix (test split)")
     matrix = model_metrics.get("confusion_matrix")
     if matrix:
-        frame = pd.DataFrame(matrix, index=spec.labels, columns=spec.labels)
+        labels = list(model_metrics.get("per_class") or {}) or list(spec.labels)
+        frame = pd.DataFrame(matrix, index=labels, columns=labels)
         st.plotly_chart(charts.confusion_figure(frame), width="stretch")
     else:
         st.caption("This version has no confusion matrix (it has no labelled test split).")

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from common.errors import InputError
 from core.aspect_sets import APPAREL_SET, AspectSet, parse_aspect_set
 from core.aspects import Mention, decode_mentions, encode_mentions, mention_metrics
 from core.kinds.base import Candidate, LabellingSpec, Progress, Task, TrainOutcome
@@ -99,6 +100,9 @@ class AspectSentimentTask(Task):
         from core.training import fingerprint, get_or_create_split
 
         aspect_set = shop_aspect_set(ctx, shop_id)
+        if self.load_texts(ctx, shop_id).empty:
+            raise InputError(f"{self.name} needs review sentences in shop {shop_id!r}; it has none. "
+                             "Load reviews (`shoplens ingest FILE --kind reviews`).")  # fmt: skip
         data = self.training_data(ctx, shop_id)
         rules = RuleAspects(aspect_set)
         meta = {"labels": list(aspect_set.names), "aspect_set": json.loads(aspect_set.to_json())}

@@ -140,16 +140,21 @@ class Task(ABC):
 
     def uncertainty_probs(self, probs: Sequence[dict[str, float]]) -> Any:
         """A probability matrix (rows: predictions, columns: classes) that the uncertainty
-        signals rank for labelling; by default the stored probabilities in label order."""
+        signals rank for labelling; by default the stored probabilities, classes in the order
+        they appear."""
         import numpy as np
 
-        matrix = np.array([[float(p.get(label, 0.0)) for label in self.labels] for p in probs])
-        sums = matrix.sum(axis=1, keepdims=True) if matrix.size else matrix
-        return (
-            matrix / np.where(sums > 0, sums, 1.0)
-            if matrix.size
-            else matrix.reshape(0, len(self.labels))
-        )
+        labels = list(dict.fromkeys(k for p in probs for k in p)) or list(self.labels)
+        matrix = np.array([[float(p.get(label, 0.0)) for label in labels] for p in probs])
+        if not matrix.size:
+            return matrix.reshape(0, len(labels))
+        sums = matrix.sum(axis=1, keepdims=True)
+        return matrix / np.where(sums > 0, sums, 1.0)
+
+    def label_set(self, ctx: Context, shop_id: str) -> tuple[str, ...]:
+        """The labels a shop's model of this task predicts (a task whose labels are the shop's
+        own, such as its intents, overrides this)."""
+        return self.labels
 
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:
         """``target_id``, ``text`` and context columns of the rows to show annotators

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from common.errors import InputError
-from core.kinds.base import Candidate, LabellingSpec, Progress, Task, TrainOutcome
+from core.kinds.base import Candidate, LabellingSpec, NotExplainable, Progress, Task, TrainOutcome
 from core.training import TrainingConfig, fingerprint, fixed_subset, get_or_create_split
 from db.repo import predictions as prediction_repo
 
@@ -34,6 +34,7 @@ class TextClassificationTask(Task):
     kind = "text_classification"
     metric = "macro_f1"
     max_length = 128
+    few_shot = False  # also fit the few-shot classifier; it serves when better on validation
 
     def __init__(self, name: str, description: str, labels: Sequence[str],
                  pages: Sequence[str] = ("explain",), guide: str = "",
@@ -62,7 +63,8 @@ class TextClassificationTask(Task):
         texts = self.load_texts(ctx, shop_id)
         labels = self.load_labels(ctx, shop_id)
         data = texts[["target_id", "text"]].merge(labels, on="target_id", how="inner")
-        data = data[data["label"].isin(self.labels) & data["text"].fillna("").str.strip().ne("")]
+        labels_ok = data["label"].isin(self.label_set(ctx, shop_id))
+        data = data[labels_ok & data["text"].fillna("").str.strip().ne("")]
         return data.reset_index(drop=True)
 
     def _split_data(self, ctx: Context, shop_id: str, config: TrainingConfig
@@ -94,8 +96,9 @@ class TextClassificationTask(Task):
         clock = config.clock()  # the budget covers preparing the rows too
         self.prepare(ctx, shop_id)
         data, train, val, test = self._split_data(ctx, shop_id, config)
+        labels = self.label_set(ctx, shop_id)
         device = pick_device(config.device or ctx.device)
-        fitted = fit_frames(self.labels, train, val, test, config, base_model_path(ctx.base_model),
+        fitted = fit_frames(labels, train, val, test, config, base_model_path(ctx.base_model),
                             device, progress, clock)  # fmt: skip
         fit, tfidf, baselines = fitted.fit, fitted.tfidf, fitted.metrics["baselines"]
         test_fp = fingerprint(test, ("target_id", "label", "text"))
@@ -105,11 +108,31 @@ class TextClassificationTask(Task):
                   "baselines": baselines}  # fmt: skip
         model_metrics = {**common, "model": fitted.metrics["model"],
                          "encoder_only": fitted.metrics["encoder_only"]}  # fmt: skip
-        meta = {"labels": list(self.labels), "config": asdict(config), **fit.meta,
+        meta = {"labels": list(labels), "config": asdict(config), **fit.meta,
                 "n_validation": len(val), "n_test": len(test), "losses": fit.losses}  # fmt: skip
-        base_meta = {"labels": list(self.labels), "n_train": len(train), "n_test": len(test)}
+        base_meta = {"labels": list(labels), "n_train": len(train), "n_test": len(test)}
+        model = Candidate("encoder_blend", model_metrics, meta, write_encoder_blend(fit))
+        if self.few_shot:
+            from core.evaluation import classification_metrics
+            from core.fewshot import fit_few_shot
+            from core.tuning import macro_f1
+
+            progress(0.95, "fitting the few-shot classifier on sentence embeddings")
+            few = fit_few_shot(train["text"].tolist(), train["label"].tolist(), labels,
+                               method="logistic")  # fmt: skip
+            y_val = val["label"].map({label: i for i, label in enumerate(labels)}).to_numpy()
+            few_val = macro_f1(few.predict_proba(val["text"].tolist()), y_val)
+            blend_val = macro_f1(fit.val_probs, y_val)
+            meta["validation_macro_f1_few_shot"] = few_val
+            if few_val > blend_val:  # chosen on validation, never on the test rows
+                few_metrics = classification_metrics(test["label"],
+                                                     few.predict_proba(test["text"].tolist()), labels)  # fmt: skip
+                model = Candidate("few_shot", {**common, "model": few_metrics,
+                                               "encoder_blend": fitted.metrics["model"]},
+                                  {**base_meta, "validation_macro_f1": few_val,
+                                   "validation_macro_f1_blend": blend_val}, _write_few_shot(few))  # fmt: skip
         return TrainOutcome(
-            model=Candidate("encoder_blend", model_metrics, meta, write_encoder_blend(fit)),
+            model=model,
             baseline=Candidate("tfidf_lr", {**common, "model": baselines["tfidf_lr"],
                                             "is_baseline": True},
                                base_meta, write_tfidf(tfidf), is_baseline=True),
@@ -125,7 +148,7 @@ class TextClassificationTask(Task):
         config = TrainingConfig(max_eval_examples=max_rows)
         _, _, _, test = self._split_data(ctx, shop_id, config)
         probs = predictor.predict_proba(test["text"].tolist())
-        return (classification_metrics(test["label"], probs, self.labels),
+        return (classification_metrics(test["label"], probs, predictor.labels),
                 fingerprint(test, ("target_id", "label", "text")))  # fmt: skip
 
     # --- serving -------------------------------------------------------------------------------
@@ -145,6 +168,8 @@ class TextClassificationTask(Task):
         tfidf = joblib.load(tfidf_file) if tfidf_file.is_file() else None
         if meta.get("model_type") == "tfidf_lr":
             return TfidfClassifier(self.name, labels, tfidf, meta)
+        if meta.get("model_type") == "few_shot":
+            return joblib.load(folder / "few_shot.joblib")
         model, tokenizer = load_encoder(folder / "model")
         dev = pick_device(device)
         model.to(dev).eval()
@@ -168,7 +193,8 @@ class TextClassificationTask(Task):
         from core.scoring import prediction_frame
 
         todo = self.rows_to_score(ctx, shop_id, version)
-        labels = self.labels
+        labels = tuple(ctx.registry.meta(shop_id, self.name, version).get("labels")
+                       or self.label_set(ctx, shop_id))  # fmt: skip
         written = 0
         for ids, probs in engine.predict_texts(ctx, shop_id, self.name, version, todo, progress):
             written += prediction_repo.write(
@@ -178,15 +204,35 @@ class TextClassificationTask(Task):
 
     def explain(self, predictor: Any, text: str, n_steps: int = 20) -> Any:
         from core.explain import explain_text
+        from core.fewshot import FewShotClassifier
+
+        if isinstance(predictor, FewShotClassifier):
+            raise NotExplainable(f"the serving {self.name} model is the few-shot classifier on "
+                                 "sentence embeddings: it has no word-level attribution")  # fmt: skip
 
         return explain_text(predictor, text, n_steps=n_steps)
 
     # --- labelling -----------------------------------------------------------------------------
+    def labelling_spec(self, ctx: Context, shop_id: str) -> LabellingSpec | None:
+        if self.labelling is None:
+            return None
+        labels = self.label_set(ctx, shop_id)
+        return LabellingSpec(self.labelling.template, labels, self.labelling.guide)
+
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:
         texts = self.load_texts(ctx, shop_id)
         if len(target_ids):
             texts = texts[texts["target_id"].isin(list(target_ids))]
         return texts.reset_index(drop=True)
+
+
+def _write_few_shot(model: Any) -> Any:
+    def write(folder: Path) -> None:
+        import joblib
+
+        joblib.dump(model, folder / "few_shot.joblib")
+
+    return write
 
 
 def probs_of(raw: object) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""Intent of a customer message (the Bitext customer-support intents of the sample shop)."""
+"""Intent of a customer message. The intents are the shop's own (:mod:`core.intents`): the
+sample shop's are Bitext's 27 customer-support intents, loaded as data with the sample."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from core.intents import shop_intents
 from core.kinds.base import register_task
 from core.kinds.text_classification import TextClassificationTask
 from db.repo import labels as label_repo
@@ -14,30 +16,16 @@ from db.repo import texts as text_repo
 if TYPE_CHECKING:
     from core.context import Context
 
-# The 27 Bitext customer-support intents and the 11 categories they belong to.
-INTENT_CATEGORIES: dict[str, str] = {
-    "create_account": "ACCOUNT", "delete_account": "ACCOUNT", "edit_account": "ACCOUNT",
-    "recover_password": "ACCOUNT", "registration_problems": "ACCOUNT", "switch_account": "ACCOUNT",
-    "check_cancellation_fee": "CANCELLATION_FEE",
-    "contact_customer_service": "CONTACT", "contact_human_agent": "CONTACT",
-    "delivery_options": "DELIVERY", "delivery_period": "DELIVERY",
-    "complaint": "FEEDBACK", "review": "FEEDBACK",
-    "check_invoice": "INVOICE", "get_invoice": "INVOICE",
-    "newsletter_subscription": "NEWSLETTER",
-    "cancel_order": "ORDER", "change_order": "ORDER", "place_order": "ORDER", "track_order": "ORDER",
-    "check_payment_methods": "PAYMENT", "payment_issue": "PAYMENT",
-    "check_refund_policy": "REFUND", "get_refund": "REFUND", "track_refund": "REFUND",
-    "change_shipping_address": "SHIPPING_ADDRESS", "set_up_shipping_address": "SHIPPING_ADDRESS",
-}  # fmt: skip
-
-
-def intent_category(intent: str) -> str:
-    """The category of an intent (``OTHER`` for an intent outside the known ones)."""
-    return INTENT_CATEGORIES.get(intent, "OTHER")
+EXAMPLE_PREFIX = "example:"  # target ids of the taxonomy's examples (they train, never score)
 
 
 class MessageIntent(TextClassificationTask):
     """Customer messages: what does the shopper want?"""
+
+    few_shot = True
+
+    def label_set(self, ctx: Context, shop_id: str) -> tuple[str, ...]:
+        return shop_intents(ctx, shop_id).names
 
     def load_texts(self, ctx: Context, shop_id: str) -> pd.DataFrame:
         messages = text_repo.messages(ctx.store, shop_id)
@@ -50,14 +38,24 @@ class MessageIntent(TextClassificationTask):
             ["target_id", "label", "source"]
         ]
 
+    def training_data(self, ctx: Context, shop_id: str) -> pd.DataFrame:
+        """Labelled messages plus the taxonomy's examples (so an intent added with a handful of
+        examples trains at once)."""
+        data = super().training_data(ctx, shop_id)
+        examples = [(f"{EXAMPLE_PREFIX}{i.name}:{n}", text, i.name, "human")
+                    for i in shop_intents(ctx, shop_id).intents
+                    for n, text in enumerate(i.examples)]  # fmt: skip
+        extra = pd.DataFrame(examples, columns=["target_id", "text", "label", "source"])
+        return pd.concat([data, extra], ignore_index=True) if len(extra) else data
+
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: list[str]) -> pd.DataFrame:  # type: ignore[override]
         return super().labelling_rows(ctx, shop_id, target_ids).drop(columns=["language"])
 
 
 INTENT = register_task(MessageIntent(
     "intent",
-    "Customer messages: the 27 Bitext intents (each belongs to one of 11 categories).",
-    tuple(sorted(INTENT_CATEGORIES)),
+    "Customer messages: the shop's own intents (the sample shop's are Bitext's 27).",
+    (),
     pages=("overview", "intent", "segments", "explain"),
     order=20,
 ))  # fmt: skip

@@ -55,3 +55,32 @@ def test_rule_labels_frame_and_table():
     assert out["label"].tolist() == ["praise", "other"]
     assert out["rule_name"].tolist() == ["praise_words", "no_rule_fired"]
     assert len(labelling_function_table()) == len(LABELLING_FUNCTIONS)
+
+
+# The regression list of tricky sentences (docs/models.md): negations, regrets and questions
+# that are praise. Each was once mislabelled by the rules.
+TRICKY_DEMAND = [
+    ("this dress will not disappoint!!", "praise"),
+    ("You won't be disappointed.", "praise"),
+    ("it never disappoints", "praise"),
+    ("No complaints at all.", "praise"),
+    ("It is not see-through.", "praise"),
+    ("not too short, not too long.", "praise"),
+    ("the wool wasn't itchy", "praise"),
+    ("I wish I had bought it sooner!", "praise"),
+    ("wish i'd ordered two.", "praise"),
+    ("who doesn't love an elastic waist?", "praise"),
+    ("What's not to love?", "praise"),
+    ("I was disappointed with the fabric.", "complaint"),
+    ("It is see-through.", "complaint"),
+    ("I wish it came in blue.", "feature_request"),
+    ("Does it come in petite?", "question"),
+    ("不会失望的", "praise"),
+    ("没有色差，很满意", "praise"),
+    ("一点都不起球", "praise"),
+]
+
+
+@pytest.mark.parametrize(("text", "label"), TRICKY_DEMAND)
+def test_tricky_sentences_regression_list(text: str, label: str) -> None:
+    assert apply_rules(text)[0] == label

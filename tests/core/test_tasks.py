@@ -6,7 +6,6 @@ import pytest
 
 from common.errors import InputError
 from core.kinds.base import TASKS, all_tasks, get_task, labelled_tasks, register_task, tasks_on_page
-from core.tasks.intent import INTENT_CATEGORIES, intent_category
 from core.tasks.sentiment import ReviewSentiment, rating_to_sentiment
 from tests.core.conftest import seed_events, seed_labels, seed_reviews
 
@@ -32,9 +31,7 @@ def test_registry_lists_every_task_with_its_kind_pages_and_labels():
     assert get_task("demand").labels == (
         "feature_request", "complaint", "praise", "question", "other",
     )  # fmt: skip
-    assert len(get_task("intent").labels) == 27
-    assert len(set(INTENT_CATEGORIES.values())) == 11
-    assert intent_category("track_order") == "ORDER" and intent_category("new_one") == "OTHER"
+    assert get_task("intent").labels == ()  # the shop's own (core/intents.py), not code
 
 
 def test_unknown_task_and_duplicate_registration():
@@ -93,3 +90,34 @@ def test_loaders_read_only_their_shop(ctx, store):
     seed_reviews(store, [("r9", 1, "bad")], shop_id="b")
     assert get_task("sentiment").load_texts(ctx, "a")["target_id"].tolist() == ["r1"]
     assert get_task("sentiment").load_labels(ctx, "b")["label"].tolist() == ["negative"]
+
+
+@pytest.mark.integration
+def test_the_shop_owns_its_intents_and_a_new_one_trains_from_a_few_examples(ctx, store):
+    from core.intents import add_intent, shop_intents
+    from db.sample import sample_dir
+
+    assert shop_intents(ctx, "sample").names == ()
+    seed_labels(store, "intent", [("m1", "track_order", "derived")])
+    assert shop_intents(ctx, "sample").names == ("track_order",)  # from the shop's labels
+    taxonomy = add_intent(ctx, "sample", "size_question",
+                          ["Is this true to size?", "Which size should I take?"], "product")  # fmt: skip
+    assert taxonomy.names == ("size_question", "track_order")
+    assert taxonomy.category("size_question") == "PRODUCT"
+    again = add_intent(
+        ctx, "sample", "size_question", ["Does it run small?", "Is this true to size?"]
+    )
+    assert shop_intents(ctx, "sample").intents[0].examples == (
+        "Is this true to size?", "Which size should I take?", "Does it run small?")  # fmt: skip
+    assert again.category("size_question") == "PRODUCT"
+    data = get_task("intent").training_data(ctx, "sample")
+    assert (data["label"] == "size_question").sum() == 3  # the examples train
+    with pytest.raises(InputError, match="lower-case"):
+        add_intent(ctx, "sample", "Size Question", ["x"])
+    with pytest.raises(InputError, match="at least one --example"):
+        add_intent(ctx, "sample", "stock_question", [])
+    from core.intents import parse_taxonomy
+
+    sample = parse_taxonomy((sample_dir() / "intents.json").read_text(encoding="utf-8"))
+    assert len(sample.names) == 27 and len({i.category for i in sample.intents}) == 11
+    assert sample.category("track_order") == "ORDER" and sample.category("new_one") == "OTHER"

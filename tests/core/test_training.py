@@ -104,7 +104,7 @@ def test_intent_tiny_finetune(ctx, store):
             rows,
         )
     seed_labels(store, "intent", labels)
-    _encoder_learned(train_task(ctx, "intent", "sample", TrainingConfig(**{**TINY, "epochs": 3})))
+    _encoder_learned(train_task(ctx, "intent", "sample", TrainingConfig(**{**TINY, "epochs": 6})))
 
 
 def test_demand_tiny_finetune_from_rules(ctx, store):
