@@ -56,6 +56,7 @@ class Explanation:
     terms: list[tuple[str, float]] = field(default_factory=list)
     encoder_weight: float = 1.0
     cached: bool = False
+    terms_title: str = "TF-IDF + logistic regression: the terms' weight for this label"
 
 
 def _merge_words(text: str, encoding: Any, token_scores: np.ndarray) -> tuple[list, list]:

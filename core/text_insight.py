@@ -24,8 +24,8 @@ from db.store import Store
 ASPECT_TASK = "aspects"
 DEMAND_TASK = "demand"
 NEED_KINDS = ("feature_request", "complaint", "question")
-MENTION_COLUMNS = ["target_id", "review_id", "item_id", "title", "category", "rating", "ts",
-                   "aspect", "polarity", "confidence"]  # fmt: skip
+MENTION_COLUMNS = ["target_id", "review_id", "user_id", "item_id", "title", "category", "rating",
+                   "ts", "aspect", "polarity", "confidence"]  # fmt: skip
 
 
 def aspect_mentions(store: Store, shop_id: str, start: date | None = None, end: date | None = None,
@@ -42,8 +42,9 @@ def aspect_mentions(store: Store, shop_id: str, start: date | None = None, end: 
     for row in rows.itertuples(index=False):
         confidence = json.loads(row.probs) if row.probs else {}
         for aspect, polarity in decode_mentions(row.label).items():
-            out.append((row.target_id, row.review_id, row.item_id, row.title, row.category,
-                        row.rating, row.ts, aspect, polarity, float(confidence.get(aspect, 0.0))))  # fmt: skip
+            out.append((row.target_id, row.review_id, row.user_id, row.item_id, row.title,
+                        row.category, row.rating, row.ts, aspect, polarity,
+                        float(confidence.get(aspect, 0.0))))  # fmt: skip
     return pd.DataFrame(out, columns=MENTION_COLUMNS)
 
 

@@ -93,10 +93,10 @@ def sentence_predictions(store: Store, shop_id: str, task: str = "demand",
                          end: date | None = None, category: str | None = None,
                          strict: bool = False) -> pd.DataFrame:  # fmt: skip
     """Predictions on review sentences with their review's item, category, rating and date.
-    Columns: target_id, review_id, item_id, title, category, rating, ts, label, probs."""
+    Columns: target_id, review_id, user_id, item_id, title, category, rating, ts, label, probs."""
     texts, text_params = _text_filter("r", start, end, strict, category)
     sql = f"""
-    SELECT p.target_id, s.review_id, r.item_id, coalesce(i.title, r.item_id) AS title,
+    SELECT p.target_id, s.review_id, r.user_id, r.item_id, coalesce(i.title, r.item_id) AS title,
            coalesce(i.category, '(none)') AS category, r.rating, r.ts, p.label,
            CAST(p.probs AS VARCHAR) AS probs
     FROM predictions p

@@ -36,6 +36,7 @@ class TaskExplanation:
     delta: float | None
     terms_html: str = ""
     encoder_weight: float = 1.0
+    terms_title: str = "TF-IDF + logistic regression: the terms' weight for this label"
 
 
 def masked(text: str) -> str:
@@ -99,7 +100,7 @@ def _explain(home: str, shop_id: str, task: str, version: str, text: str, n_step
         if result.words else "",
         delta=float(result.delta) if result.delta is not None else None,
         terms_html=highlight_html([t for t, _ in terms], [w for _, w in terms]) if terms else "",
-        encoder_weight=float(result.encoder_weight),
+        encoder_weight=float(result.encoder_weight), terms_title=str(result.terms_title),
     )  # fmt: skip
 
 
@@ -114,14 +115,15 @@ def show_explanation(result: TaskExplanation, container: Any = None) -> None:
             target.caption(f"Attribution convergence error {abs(result.delta):.3f}")
     if result.terms_html:
         share = f" ({1 - result.encoder_weight:.0%} of the blend)" if result.html else ""
-        target.caption(f"TF-IDF + logistic regression{share}: the terms' weight for this label")
+        title, _, rest = result.terms_title.partition(":")
+        target.caption(f"{title}{share}:{rest}")
         target.html(result.terms_html)
 
 
 def show_prediction(ctx: Context, shop_id: str, task: str, version: str, text: str,
                     highlights: bool) -> None:  # fmt: skip
     """The version's label and confidence for ``text``, with word highlights if asked."""
-    if highlights:
+    if highlights or not hasattr(_model(ctx, shop_id, task, version), "predict_proba"):
         with st.spinner("Explaining…"):
             result = explain(ctx, shop_id, task, version, text)
         st.metric("Prediction", result.label, f"confidence {result.confidence:.0%}",

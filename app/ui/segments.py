@@ -33,6 +33,7 @@ class SegmentRule:
     intents: tuple[str, ...] = ()
     min_negative_share: float | None = None
     with_needs: bool = False
+    complained_about: tuple[str, ...] = ()  # aspects the shopper wrote negatively about
     name: str = field(default="Custom segment", compare=False)
 
     def describe(self) -> str:
@@ -54,6 +55,8 @@ class SegmentRule:
             parts.append(f"negative reviews >= {self.min_negative_share:.0%}")
         if self.with_needs:
             parts.append("wrote at least one need (request, complaint or question)")
+        if self.complained_about:
+            parts.append("complained about " + " or ".join(self.complained_about))
         return "; ".join(parts) or "every active shopper"
 
 
@@ -80,7 +83,26 @@ def build_segment(users: pd.DataFrame, rule: SegmentRule) -> pd.DataFrame:
         keep &= users["negative_share"].fillna(-1) >= rule.min_negative_share
     if rule.with_needs:
         keep &= users["needs"] > 0
+    if rule.complained_about:
+        said = users.get("complains_about", pd.Series("", index=users.index)).fillna("")
+        keep &= said.map(lambda v: bool(set(v.split(", ")) & set(rule.complained_about)))
     return users[keep].reset_index(drop=True)
+
+
+def with_aspects(users: pd.DataFrame, mentions: pd.DataFrame, top: int = 3) -> pd.DataFrame:
+    """``users`` with what each wrote about products: ``complains_about`` and ``praises`` (their
+    most mentioned negative / positive aspects, comma-separated; empty when none)."""
+    out = users.copy()
+    for column, polarity in (("complains_about", "negative"), ("praises", "positive")):
+        rows = mentions[mentions["polarity"] == polarity] if len(mentions) else mentions
+        if len(rows):
+            counts = rows.groupby(["user_id", "aspect"]).size().reset_index(name="n")
+            counts = counts.sort_values(["user_id", "n", "aspect"], ascending=[True, False, True])
+            said = counts.groupby("user_id")["aspect"].apply(lambda a: ", ".join(a.head(top)))
+            out[column] = out["user_id"].map(said).fillna("")
+        else:
+            out[column] = ""
+    return out
 
 
 def portrait(segment: pd.DataFrame, everyone: pd.DataFrame) -> dict[str, Any]:

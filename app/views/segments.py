@@ -4,9 +4,10 @@ import streamlit as st
 
 from app.ui.context import cached, missing, page_context
 from app.ui.metrics import format_value
-from app.ui.segments import SegmentRule, build_segment, portrait, segment_csv
+from app.ui.segments import SegmentRule, build_segment, portrait, segment_csv, with_aspects
 from common.files import secret_key
 from core.signals import shopper_signal_spec
+from core.text_insight import aspect_mentions
 from db import dashboard_queries as dq
 from privacy.masking import PiiConfig
 
@@ -26,6 +27,8 @@ users = cached(dq.user_signals, store, shop_id=f.shop_id, start=f.start, end=f.e
 if users.empty:
     missing("No shopper was active in this period.", "Widen the period in the sidebar.")
     st.stop()
+mentions = cached(aspect_mentions, store, shop_id=f.shop_id, start=f.start, end=f.end)
+users = with_aspects(users, mentions)
 
 with st.form("segment_rule"):
     st.markdown("**Behaviour**")
@@ -68,6 +71,11 @@ with st.form("segment_rule"):
         "Share of negative reviews at least", 0.0, 1.0, 0.0, 0.1, key="seg_negative"
     )
     needs = c3.checkbox("Wrote a request, complaint or question", key="seg_needs")
+    complained = st.multiselect(
+        "Complained about (aspects in their reviews)",
+        sorted({a for v in users["complains_about"] for a in v.split(", ") if a}),
+        key="seg_aspects",
+    )
     st.form_submit_button("Build segment", type="primary")
 
 rule = SegmentRule(
@@ -79,6 +87,7 @@ rule = SegmentRule(
     intents=tuple(intents),
     min_negative_share=negative or None,
     with_needs=needs,
+    complained_about=tuple(complained),
 )
 segment = build_segment(users, rule)
 summary = portrait(segment, users)

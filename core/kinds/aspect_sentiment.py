@@ -185,12 +185,22 @@ class AspectSentimentTask(Task):
         return written
 
     def explain(self, predictor: Any, text: str, n_steps: int = 20) -> Any:
-        """The aspects of each sentence of ``text`` with the words that triggered them."""
+        """The aspects of ``text`` and the words that triggered each (green: positive, red:
+        negative, pale: neutral); a mention found from the sentence's meaning alone has no
+        trigger word."""
         from core.demand_rules import split_sentences
+        from core.explain import Explanation
 
         sentences = split_sentences(text) or [text]
-        return [{"sentence": s, "aspects": [m.__dict__ for m in mentions]}
-                for s, mentions in zip(sentences, predictor.extract(sentences), strict=True)]  # fmt: skip
+        found = [m for ms in predictor.extract(sentences) for m in ms]
+        weight = {"positive": 1.0, "negative": -1.0, "neutral": 0.25}
+        terms = [(f"{m.aspect}: {t}", weight[m.polarity]) for m in found for t in m.triggers]
+        terms += [(f"{m.aspect}: (meaning)", weight[m.polarity]) for m in found if not m.triggers]
+        label = encode_mentions(found)
+        confidence = min((m.confidence for m in found), default=1.0)
+        return Explanation(self.name, getattr(predictor, "version", ""), label, confidence, None,
+                           None, [], [], None, 0, terms, 0.0,
+                           terms_title="Aspects: the words that triggered each")  # fmt: skip
 
     # --- labelling -----------------------------------------------------------------------------
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:

@@ -244,3 +244,22 @@ def test_figures_carry_their_data() -> None:
     heat = charts.cohort_heatmap(cohorts).data[0]
     assert heat.z.shape == (2, 2)
     assert heat.text.tolist() == [["100.0%", "50.0%"], ["100.0%", ""]]
+
+
+def test_segments_carry_the_aspects_shoppers_complained_about() -> None:
+    from app.ui.segments import with_aspects
+
+    users = _users()
+    ids = users["user_id"].tolist()
+    mentions = pd.DataFrame({
+        "user_id": [ids[0], ids[0], ids[0], ids[1]],
+        "aspect": ["size_fit", "size_fit", "fabric", "colour"],
+        "polarity": ["negative", "negative", "negative", "positive"],
+    })  # fmt: skip
+    out = with_aspects(users, mentions)
+    assert out["complains_about"].tolist()[:2] == ["size_fit, fabric", ""]
+    assert out["praises"].tolist()[:2] == ["", "colour"]
+    segment = build_segment(out, SegmentRule(complained_about=("fabric",)))
+    assert segment["user_id"].tolist() == [ids[0]]
+    assert "complained about fabric" in SegmentRule(complained_about=("fabric",)).describe()
+    assert with_aspects(users, mentions.iloc[0:0])["complains_about"].eq("").all()

@@ -295,3 +295,40 @@ def test_deleted_project_loses_no_label_and_push_resends_the_unanswered(loop, ca
     client.create_annotation(resent[0]["id"], choice("positive"), lead_time=1.0)
     assert sync(ctx, "sentiment", shop_id="s2").new == 1
     assert human() == labels_before | {("s2", resent[0]["data"]["target_id"], "positive")}
+
+
+def test_aspects_round_trip_through_a_real_label_studio(loop):
+    """The aspects template is accepted by Label Studio, carries the rules' guesses, and an
+    annotator's per-aspect answers come back as one canonical label per sentence."""
+    from core.scoring import score_task
+    from core.training import TrainingConfig, train_task
+    from db.repo.labels import best_labels
+
+    ctx, shop = loop, "s4"
+    texts = ["It runs small. Love the colour!", "The fabric pilled. Great price."]
+    with ctx.store.write() as con:
+        con.executemany(
+            "INSERT INTO reviews (shop_id, review_id, rating, text, ts) VALUES (?, ?, ?, ?, ?)",
+            [(shop, f"a{i}", 3, texts[i % 2], datetime(2024, 1, 1)) for i in range(4)],
+        )
+    assert train_task(ctx, "aspects", shop, TrainingConfig()).model_type == "aspect_rules"
+    assert score_task(ctx, "aspects", shop) == 8
+    client = LabelStudioClient.from_settings(ctx.settings)
+    report = push(ctx, "aspects", 3, shop_id=shop)
+    assert report.imported == 3
+    pid = project_id(ctx.store, shop, "aspects")
+    config = client.get_project(pid)["label_config"]
+    assert 'name="aspect_size_fit"' in config and 'name="aspect_service"' in config
+    tasks = list(client.iter_tasks(pid))
+    guesses = {t["data"]["target_id"]: t["predictions"][0]["result"] for t in tasks}
+    assert all(isinstance(g, list) for g in guesses.values())
+    answer = [{"from_name": "aspect_size_fit", "to_name": "text", "type": "choices",
+               "value": {"choices": ["negative"]}},
+              {"from_name": "aspect_colour", "to_name": "text", "type": "choices",
+               "value": {"choices": ["neutral"]}}]  # fmt: skip
+    client.create_annotation(tasks[0]["id"], answer, lead_time=3.0)
+    client.create_annotation(tasks[1]["id"], [], lead_time=1.0)  # no aspect in the sentence
+    sync(ctx, "aspects", shop_id=shop)
+    labels = best_labels(ctx.store, shop, "aspects").set_index("target_id")["label"]
+    assert labels[tasks[0]["data"]["target_id"]] == "colour:neutral;size_fit:negative"
+    assert labels[tasks[1]["data"]["target_id"]] == "none"
