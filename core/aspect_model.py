@@ -177,7 +177,7 @@ def fit_aspect_model(
     y_pol = [gold[i][a] for i, a, _ in pairs]
     if len(set(y_pol)) >= 2 and len(y_pol) >= 10:
         x_pol = model._polarity_features(sentences, vectors, pairs, embed)
-        model.polarity = LogisticRegression(C=2.0, max_iter=3000, class_weight="balanced",
+        model.polarity = LogisticRegression(C=0.5, max_iter=3000, class_weight="balanced",
                                             random_state=seed).fit(x_pol, y_pol)  # fmt: skip
     model.meta["rule_only_aspects"] = [a for a, d in model.detectors.items() if d is None]
     return model
