@@ -62,8 +62,9 @@ def customers_say(store: Store, f: Filters, key: str = "aspects") -> None:
         table[["title", "category", "aspect", "mentions", "negative", "positive", "negative_share",
                "negative_low", "negative_high"]],
         hide_index=True, width="stretch",
-        column_config={c: st.column_config.NumberColumn(format="percent")
-                       for c in ("negative_share", "negative_low", "negative_high")},
+        column_config={"negative_share": st.column_config.NumberColumn("negative share", format="percent"),
+                       "negative_low": st.column_config.NumberColumn("95 % low", format="percent"),
+                       "negative_high": st.column_config.NumberColumn("95 % high", format="percent")},
     )  # fmt: skip
 
 

@@ -52,8 +52,9 @@ st.subheader("Named needs")
 kinds = st.multiselect(
     "Kinds of need", list(NEED_LABELS), default=list(NEED_LABELS), key="demand_kinds"
 )
-needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
-               category=f.category, kinds=tuple(kinds))  # fmt: skip
+with st.spinner("Grouping the need sentences (a few seconds on a first visit)…"):
+    needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
+                   category=f.category, kinds=tuple(kinds))  # fmt: skip
 st.caption(
     "Needs group similar need sentences (k-means on sentence embeddings of the clause that "
     "carries the need), named by their distinctive phrases; near-duplicates are merged and "

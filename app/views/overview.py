@@ -120,8 +120,9 @@ with right:
     st.markdown("**Top demands** (named needs from reviews)")
     need_rows = sentences[sentences["label"].isin(NEED_LABELS)] if len(sentences) else sentences
     if len(need_rows):
-        needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
-                       category=f.category)  # fmt: skip
+        with st.spinner("Grouping the need sentences…"):
+            needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
+                           category=f.category)  # fmt: skip
         needs = needs[needs["need_id"] > 0]  # named needs; the other bucket is on Demand
         st.dataframe(
             needs.head(5).assign(example=needs["quotes"].str[0].map(masked))[
@@ -129,6 +130,7 @@ with right:
             ],
             hide_index=True,
             width="stretch",
+            column_config={"share": st.column_config.NumberColumn(format="percent")},
         )
     else:
         missing(

@@ -123,14 +123,16 @@ def _wait_idle(driver: object, title: str, timeout_s: float = 60) -> None:
             continue
         running = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]')
         skeleton = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSkeleton"]')
+        skeleton += driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSpinner"]')
         charts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')
         drawn = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"] .main-svg')
         if any(title in h for h in heads) and not running and not skeleton:
             if len(drawn) < len(charts) and time.monotonic() < deadline - 10:
                 time.sleep(0.3)  # Plotly loads lazily; wait for every chart to draw
                 continue
-            time.sleep(1.0)  # tables and charts finish painting
-            if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"]'):
+            time.sleep(1.0)  # tables and charts finish painting; a slow step shows a spinner
+            busy = '[data-testid="stStatusWidget"], [data-testid="stSpinner"]'
+            if not driver.find_elements(By.CSS_SELECTOR, busy):
                 return
         time.sleep(0.3)
     raise TimeoutError(f"page {title!r} did not finish rendering in {timeout_s} s")
