@@ -82,10 +82,14 @@ per_review = (
 )
 with left:
     st.subheader("Demand index by category")
-    by_cat = per_review.groupby("category")["need"].mean().sort_values(ascending=False)
+    by_cat = per_review.groupby("category")["need"].agg(["mean", "size"])
+    by_cat = by_cat[by_cat["size"] >= MIN_SUPPORT].sort_values("mean", ascending=False)
+    st.caption(f"Categories with {MIN_SUPPORT}+ reviews; n = reviews in the period.")
     st.plotly_chart(
         charts.bar_figure(
-            by_cat.index, by_cat.to_numpy(), value_title="share of reviews with a need"
+            [f"{c} (n={n})" for c, n in by_cat["size"].items()],
+            by_cat["mean"].to_numpy(),
+            value_title="share of reviews with a need",
         ),
         width="stretch",
     )
