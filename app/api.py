@@ -53,6 +53,23 @@ class PredictResponse(BaseModel):
     predictions: list[Prediction]
 
 
+class Mention(BaseModel):
+    sentence: str
+    aspect: str
+    polarity: str
+    confidence: float
+    triggers: list[str]
+
+
+class MentionsResponse(BaseModel):
+    task: str
+    shop: str
+    model_version: str | None = Field(
+        description="None: the rules over the shop's aspect set serve"
+    )
+    texts: list[list[Mention]] = Field(description="per text, its aspect mentions (may be empty)")
+
+
 class _Models:
     """Loaded versions per (shop, task), and the active version per (shop, task) for a few
     seconds, so a request does not open the store each time."""
@@ -100,6 +117,17 @@ class _Models:
                     del self.loaded[old]  # one version per shop and task in memory
                 self.loaded[key] = self.ctx.registry.load(shop, task, version)
             return self.loaded[key]
+
+
+def _check_texts(body: PredictRequest) -> None:
+    """413 / 422 for a batch that is empty, too large or holds a text too long."""
+    if not body.texts:
+        raise HTTPException(422, "give at least one text")
+    if len(body.texts) > MAX_TEXTS:
+        raise HTTPException(413, f"at most {MAX_TEXTS} texts per request")
+    long = [i for i, t in enumerate(body.texts) if len(t) > MAX_TEXT_CHARS]
+    if long:
+        raise HTTPException(422, f"text {long[0]} has more than {MAX_TEXT_CHARS} characters")
 
 
 def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
@@ -154,6 +182,34 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
             for t in all_tasks() if t.kind == "text_classification"
         ]}  # fmt: skip
 
+    @app.post(f"/{API_VERSION}/{{task}}/mentions", response_model=MentionsResponse)
+    def mentions(task: str, body: PredictRequest, shop_id: str = Depends(shop)) -> MentionsResponse:
+        """The aspects of each text's sentences and the polarity on each, from the shop's active
+        aspect model (or its rules when no model has been trained)."""
+        from core.aspect_model import RuleAspects
+        from core.demand_rules import split_sentences
+        from core.kinds.aspect_sentiment import shop_aspect_set
+
+        try:
+            spec = get_task(task)
+        except ShopLensError:
+            raise HTTPException(404, f"no task {task[:40]!r}") from None
+        if spec.kind != "aspect_sentiment":
+            raise HTTPException(
+                404, f"{task} does not find aspects: use /{API_VERSION}/{task}/predict"
+            )
+        _check_texts(body)
+        version = models.version(shop_id, task)
+        predictor = (models.predictor(shop_id, task, version) if version
+                     else RuleAspects(shop_aspect_set(context, shop_id)))  # fmt: skip
+        per_text = [split_sentences(t) for t in body.texts]
+        flat = [s for sentences in per_text for s in sentences]
+        found = iter(predictor.extract(flat))
+        out = [[Mention(sentence=s, aspect=m.aspect, polarity=m.polarity,
+                        confidence=round(float(m.confidence), 4), triggers=list(m.triggers))
+                for s in sentences for m in next(found)] for sentences in per_text]  # fmt: skip
+        return MentionsResponse(task=task, shop=shop_id, model_version=version, texts=out)
+
     @app.post(f"/{API_VERSION}/{{task}}/predict", response_model=PredictResponse)
     def predict(task: str, body: PredictRequest, shop_id: str = Depends(shop)) -> PredictResponse:
         """Labels and class probabilities of a batch of texts from the shop's active model."""
@@ -163,13 +219,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
             raise HTTPException(404, f"no task {task[:40]!r}") from None
         if spec.kind != "text_classification":
             raise HTTPException(404, f"{task} does not predict texts")
-        if not body.texts:
-            raise HTTPException(422, "give at least one text")
-        if len(body.texts) > MAX_TEXTS:
-            raise HTTPException(413, f"at most {MAX_TEXTS} texts per request")
-        long = [i for i, t in enumerate(body.texts) if len(t) > MAX_TEXT_CHARS]
-        if long:
-            raise HTTPException(422, f"text {long[0]} has more than {MAX_TEXT_CHARS} characters")
+        _check_texts(body)
         version = models.version(shop_id, task)
         if version is None:
             raise HTTPException(409, f"shop {shop_id} has no {task} model yet: "

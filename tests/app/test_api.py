@@ -122,3 +122,28 @@ def test_predictions_per_shop_with_tokens_limits_and_a_promotion_under_it(server
     assert f"{token_id}  sample" in capsys.readouterr().out
     time.sleep(5.5)
     assert call(predict, mine, {"texts": ["x"]})[0] == 401
+
+
+def test_aspect_mentions_per_shop_with_its_own_aspect_set(server, capsys, tmp_path):
+    mine, other = token_for(capsys, "sample"), token_for(capsys, "north")
+    own = tmp_path / "aspects.json"
+    own.write_text(
+        '{"aspects": [{"name": "battery", "terms": ["battery"], "negative": ["drains fast"]}]}'
+    )
+    assert main(["aspect-set", "--shop", "north", "--file", str(own)]) == 0
+    texts = ["Runs small. Love the colour!", "The battery drains fast.", ""]
+    status, answer = call(f"{server}/v1/aspects/mentions", mine, {"texts": texts})
+    assert status == 200 and answer["model_version"] is None  # no model yet: the rules serve
+    first = [(m["sentence"], m["aspect"], m["polarity"]) for m in answer["texts"][0]]
+    assert first == [
+        ("Runs small.", "size_fit", "negative"),
+        ("Love the colour!", "colour", "positive"),
+    ]
+    assert answer["texts"][0][0]["triggers"] == ["Runs small"]
+    assert answer["texts"][1] == [] and answer["texts"][2] == []  # apparel has no battery
+    status, answer = call(f"{server}/v1/aspects/mentions", other, {"texts": texts})
+    assert [[m["aspect"] for m in t] for t in answer["texts"]] == [[], ["battery"], []]
+    assert call(f"{server}/v1/sentiment/mentions", mine, {"texts": ["x"]})[0] == 404
+    assert call(f"{server}/v1/aspects/mentions", None, {"texts": ["x"]})[0] == 401
+    assert call(f"{server}/v1/aspects/mentions", mine, {"texts": []})[0] == 422
+    assert call(f"{server}/v1/aspects/mentions", mine, {"texts": ["x"] * 10_000})[0] == 413
