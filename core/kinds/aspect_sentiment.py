@@ -23,7 +23,7 @@ import pandas as pd
 from common.errors import InputError
 from core.aspect_sets import APPAREL_SET, AspectSet, parse_aspect_set
 from core.aspects import Mention, decode_mentions, encode_mentions, mention_metrics
-from core.kinds.base import Candidate, LabellingSpec, Progress, Task, TrainOutcome
+from core.kinds.base import Candidate, LabellingSpec, Progress, Task, TrainOutcome, joblib_writer
 from db.repo import labels as label_repo
 from db.repo import predictions as prediction_repo
 from db.repo import shop_settings
@@ -110,7 +110,13 @@ class AspectSentimentTask(Task):
             note = (f"{len(data)} labelled sentences (fewer than {self.min_labelled}): the rules "
                     "serve until people label more")  # fmt: skip
             metrics = {"metric": self.metric, "model": {}, "is_baseline": True, "note": note}
-            candidate = Candidate("aspect_rules", metrics, meta, _writer(rules), is_baseline=True)
+            candidate = Candidate(
+                "aspect_rules",
+                metrics,
+                meta,
+                joblib_writer(rules, "aspects.joblib"),
+                is_baseline=True,
+            )
             return TrainOutcome(candidate, None, "", fingerprint(data) if len(data) else "",
                                 notes=[note])  # fmt: skip
         seed = int(getattr(config, "seed", 42))
@@ -137,9 +143,9 @@ class AspectSentimentTask(Task):
         meta = {**meta, **model.meta, "n_train": len(train), "n_test": len(test)}
         return TrainOutcome(
             model=Candidate("aspect_model", {**common, "model": model_metrics}, meta,
-                            _writer(model)),
+                            joblib_writer(model, "aspects.joblib")),
             baseline=Candidate("aspect_rules", {**common, "model": rule_metrics,
-                                                "is_baseline": True}, meta, _writer(rules),
+                                                "is_baseline": True}, meta, joblib_writer(rules, "aspects.joblib"),
                                is_baseline=True),
             test_fingerprint=test_fp, data_fingerprint=fingerprint(data),
             labels_used={"human": len(data)},
@@ -208,15 +214,6 @@ class AspectSentimentTask(Task):
         if len(target_ids):
             texts = texts[texts["target_id"].isin(list(target_ids))]
         return texts.reset_index(drop=True)
-
-
-def _writer(predictor: Any) -> Any:
-    def write(folder: Path) -> None:
-        import joblib
-
-        joblib.dump(predictor, folder / "aspects.joblib")
-
-    return write
 
 
 def _metrics(predictor: Any, test: pd.DataFrame, gold: list[dict[str, str]]) -> dict[str, Any]:

@@ -59,6 +59,17 @@ class Candidate:
     is_baseline: bool = False
 
 
+def joblib_writer(obj: Any, filename: str) -> Callable[[Path], None]:
+    """A ``Candidate.write`` that pickles ``obj`` (joblib) into ``filename`` of the folder."""
+
+    def write(folder: Path) -> None:
+        import joblib
+
+        joblib.dump(obj, folder / filename)
+
+    return write
+
+
 @dataclass
 class TrainOutcome:
     """What a task's training produced: the model, its baseline (same rows, same test split;

@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 
 from common.errors import InputError
-from core.kinds.base import Candidate, LabellingSpec, NotExplainable, Progress, Task, TrainOutcome
+from core.kinds.base import (
+    Candidate,
+    LabellingSpec,
+    NotExplainable,
+    Progress,
+    Task,
+    TrainOutcome,
+    joblib_writer,
+)
 from core.training import TrainingConfig, fingerprint, fixed_subset, get_or_create_split
 from db.repo import predictions as prediction_repo
 
@@ -130,7 +138,7 @@ class TextClassificationTask(Task):
                 model = Candidate("few_shot", {**common, "model": few_metrics,
                                                "encoder_blend": fitted.metrics["model"]},
                                   {**base_meta, "validation_macro_f1": few_val,
-                                   "validation_macro_f1_blend": blend_val}, _write_few_shot(few))  # fmt: skip
+                                   "validation_macro_f1_blend": blend_val}, joblib_writer(few, "few_shot.joblib"))  # fmt: skip
         return TrainOutcome(
             model=model,
             baseline=Candidate("tfidf_lr", {**common, "model": baselines["tfidf_lr"],
@@ -224,15 +232,6 @@ class TextClassificationTask(Task):
         if len(target_ids):
             texts = texts[texts["target_id"].isin(list(target_ids))]
         return texts.reset_index(drop=True)
-
-
-def _write_few_shot(model: Any) -> Any:
-    def write(folder: Path) -> None:
-        import joblib
-
-        joblib.dump(model, folder / "few_shot.joblib")
-
-    return write
 
 
 def probs_of(raw: object) -> dict[str, float]:

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from core.demand_rules import split_review_sentences
 from core.kinds.aspect_sentiment import AspectSentimentTask
 from core.kinds.base import Progress, register_task
-from db.repo import texts as text_repo
+from core.tasks._review_sentences import review_sentences, store_sentences, with_review_context
 
 if TYPE_CHECKING:
     from core.context import Context
@@ -22,21 +21,15 @@ class ReviewAspects(AspectSentimentTask):
     """Review sentences: aspect → positive / negative / neutral."""
 
     def load_texts(self, ctx: Context, shop_id: str) -> pd.DataFrame:
-        return split_review_sentences(text_repo.reviews(ctx.store, shop_id))
+        return review_sentences(ctx, shop_id)
 
     def score(self, ctx: Context, shop_id: str, version: str, engine: ScoringEngine,
               progress: Progress) -> int:  # fmt: skip
-        sentences = self.load_texts(ctx, shop_id)
-        # stored so the predictions join their review in the store's queries
-        text_repo.save_sentences(ctx.store, shop_id,
-                                 sentences.rename(columns={"target_id": "sentence_id"}))  # fmt: skip
+        store_sentences(ctx, shop_id)
         return super().score(ctx, shop_id, version, engine, progress)
 
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:
-        rows = super().labelling_rows(ctx, shop_id, target_ids)
-        context = text_repo.review_context(ctx.store, shop_id)
-        rows = rows.merge(context, on="review_id", how="left")
-        return rows.drop(columns=["review_id", "position"])
+        return with_review_context(ctx, shop_id, super().labelling_rows(ctx, shop_id, target_ids))
 
 
 ASPECTS = register_task(ReviewAspects(

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from core.demand_rules import DEMAND_LABELS, rule_labels, split_review_sentences
+from core.demand_rules import DEMAND_LABELS, rule_labels
 from core.kinds.base import register_task
 from core.kinds.text_classification import TextClassificationTask
+from core.tasks._review_sentences import review_sentences, store_sentences, with_review_context
 from db.repo import labels as label_repo
-from db.repo import texts as text_repo
 
 if TYPE_CHECKING:
     from core.context import Context
@@ -28,7 +28,7 @@ class SentenceDemand(TextClassificationTask):
     """Review sentences: does the shopper ask for something, complain, praise or ask?"""
 
     def load_texts(self, ctx: Context, shop_id: str) -> pd.DataFrame:
-        return split_review_sentences(text_repo.reviews(ctx.store, shop_id))
+        return review_sentences(ctx, shop_id)
 
     def load_labels(self, ctx: Context, shop_id: str) -> pd.DataFrame:
         rules = rule_labels(self.load_texts(ctx, shop_id))[["target_id", "label", "source"]]
@@ -43,17 +43,11 @@ class SentenceDemand(TextClassificationTask):
                                    rule_labels(sentences[~sentences["target_id"].isin(have)]))  # fmt: skip
 
     def rows_to_score(self, ctx: Context, shop_id: str, version: str) -> pd.DataFrame:
-        sentences = self.load_texts(ctx, shop_id)
-        # sentences are stored so their predictions join their review in the store's queries
-        text_repo.save_sentences(ctx.store, shop_id,
-                                 sentences.rename(columns={"target_id": "sentence_id"}))  # fmt: skip
+        store_sentences(ctx, shop_id)
         return super().rows_to_score(ctx, shop_id, version)
 
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:
-        rows = super().labelling_rows(ctx, shop_id, target_ids)
-        context = text_repo.review_context(ctx.store, shop_id)
-        rows = rows.merge(context, on="review_id", how="left")
-        return rows.drop(columns=["review_id", "position"])
+        return with_review_context(ctx, shop_id, super().labelling_rows(ctx, shop_id, target_ids))
 
 
 DEMAND = register_task(SentenceDemand(
