@@ -20,6 +20,8 @@ from common.errors import ShopLensError
 from core.kinds.base import LabellingSpec
 
 FROM_NAME = "label"  # the Choices control; answers are read from it
+NEW_LABEL = "new_label"  # an open spec's text box for a label none of the choices fits
+_NEW_NAME = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 TO_NAME = "text"
 TEMPLATES = ("choices", "aspects")
 ASPECT_PREFIX = "aspect_"  # one Choices control per aspect: aspect_<name>
@@ -78,10 +80,17 @@ def label_config(spec: LabellingSpec, context_columns: Sequence[str] = ()) -> st
         return "\n".join(parts)
     parts.append(
         f'  <Choices name="{FROM_NAME}" toName="{TO_NAME}" choice="single-radio" '
-        'showInline="true" required="true">'
+        f'showInline="true" required="{"false" if spec.open else "true"}">'
     )
     parts.extend(f"    <Choice value={quoteattr(label)}/>" for label in spec.choices)
-    parts += ["  </Choices>", "</View>"]
+    parts.append("  </Choices>")
+    if spec.open:
+        parts.append(
+            '  <Header value="None fits? Type a new label (lower case, e.g. size_question)" size="6"/>'
+        )
+        parts.append(f'  <TextArea name="{NEW_LABEL}" toName="{TO_NAME}" maxSubmissions="1" '
+                     'rows="1" editable="true"/>')  # fmt: skip
+    parts.append("</View>")
     return "\n".join(parts)
 
 
@@ -103,6 +112,10 @@ def raw_label(spec: LabellingSpec, result: Iterable[dict[str, Any]] | None) -> s
     _check(spec)
     if spec.template == "aspects":
         return _aspect_label(result)
+    if spec.open:
+        typed = _typed_label(result)
+        if typed:
+            return typed
     for item in result or []:
         if not isinstance(item, dict):
             continue
@@ -123,7 +136,7 @@ def parse_result(spec: LabellingSpec, result: Iterable[dict[str, Any]] | None) -
 def is_valid_label(spec: LabellingSpec, label: str) -> bool:
     """Whether ``label`` is an answer the spec offers."""
     if spec.template != "aspects":
-        return label in spec.choices
+        return label in spec.choices or (spec.open and bool(_NEW_NAME.match(label)))
     from common.errors import InputError
     from core.aspects import decode_mentions
 
@@ -131,6 +144,18 @@ def is_valid_label(spec: LabellingSpec, label: str) -> bool:
         return set(decode_mentions(label)) <= set(spec.choices)
     except InputError:
         return False
+
+
+def _typed_label(result: Iterable[dict[str, Any]] | None) -> str | None:
+    """A new label typed into an open spec's text box, as a name: "Size question" → size_question."""
+    for item in result or []:
+        if isinstance(item, dict) and item.get("from_name") == NEW_LABEL:
+            texts = (item.get("value") or {}).get("text") or []
+            name = re.sub(r"[^0-9a-z]+", "_", str(texts[0] if texts else "").strip().lower()).strip(
+                "_"
+            )
+            return name or None
+    return None
 
 
 def _aspect_label(result: Iterable[dict[str, Any]] | None) -> str | None:

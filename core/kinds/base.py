@@ -87,11 +87,14 @@ class TrainOutcome:
 class LabellingSpec:
     """How a task's rows are labelled by people: the annotation template (``choices``: one label
     per row from ``choices``; the labelling layer renders it for Label Studio) and a one-line
-    guide for annotators. An answer outside ``choices`` is refused."""
+    guide for annotators. An answer outside ``choices`` is refused, unless the spec is ``open``:
+    then an annotator may type a new label (a lower-case name) where none fits, and it becomes
+    one of the shop's labels (a new intent, say)."""
 
     template: str
     choices: tuple[str, ...]
     guide: str = ""
+    open: bool = False
 
 
 class Task(ABC):

@@ -225,7 +225,8 @@ class TextClassificationTask(Task):
         if self.labelling is None:
             return None
         labels = self.label_set(ctx, shop_id)
-        return LabellingSpec(self.labelling.template, labels, self.labelling.guide)
+        return LabellingSpec(self.labelling.template, labels, self.labelling.guide,
+                             self.labelling.open)  # fmt: skip
 
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:
         texts = self.load_texts(ctx, shop_id)

@@ -3,12 +3,12 @@ sample shop's are Bitext's 27 customer-support intents, loaded as data with the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from core.intents import shop_intents
-from core.kinds.base import register_task
+from core.kinds.base import LabellingSpec, register_task
 from core.kinds.text_classification import TextClassificationTask
 from db.repo import labels as label_repo
 from db.repo import texts as text_repo
@@ -20,9 +20,14 @@ EXAMPLE_PREFIX = "example:"  # target ids of the taxonomy's examples (they train
 
 
 class MessageIntent(TextClassificationTask):
-    """Customer messages: what does the shopper want?"""
+    """Customer messages: what does the shopper want? Annotators may type a new intent."""
 
     few_shot = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assert self.labelling is not None
+        self.labelling = LabellingSpec(self.labelling.template, (), self.labelling.guide, open=True)
 
     def label_set(self, ctx: Context, shop_id: str) -> tuple[str, ...]:
         return shop_intents(ctx, shop_id).names

@@ -332,3 +332,19 @@ def test_aspects_round_trip_through_a_real_label_studio(loop):
     labels = best_labels(ctx.store, shop, "aspects").set_index("target_id")["label"]
     assert labels[tasks[0]["data"]["target_id"]] == "colour:neutral;size_fit:negative"
     assert labels[tasks[1]["data"]["target_id"]] == "none"
+
+
+def test_label_studio_accepts_an_open_template_and_returns_the_typed_label(loop):
+    from core.kinds.base import LabellingSpec
+    from labeling.templates import label_config, parse_result
+
+    client = LabelStudioClient.from_settings(loop.settings)
+    spec = LabellingSpec("choices", ("track_order", "get_refund"), "Pick the intent.", open=True)
+    project = client.create_project(title="open template check", label_config=label_config(spec))
+    answer = client.import_tasks(int(project["id"]), [{"data": {"text": "is it true to size?"}}])
+    task_id = int(answer["task_ids"][0])
+    typed = [{"from_name": "new_label", "to_name": "text", "type": "textarea",
+              "value": {"text": ["Size question"]}}]  # fmt: skip
+    client.create_annotation(task_id, typed)
+    (stored,) = [a for t in client.iter_tasks(int(project["id"])) for a in t["annotations"]]
+    assert parse_result(spec, stored["result"]) == "size_question"

@@ -54,3 +54,22 @@ def test_aspects_template_offers_polarity_per_aspect_and_reads_one_label() -> No
             "value": {"choices": ["positive"]}}]  # fmt: skip
     assert parse_result(spec, odd) is None  # an aspect the shop does not have
     assert not is_valid_label(spec, "size_fit:great") and is_valid_label(spec, "none")
+
+
+def test_an_open_spec_takes_a_typed_new_label() -> None:
+    from labeling.templates import is_valid_label
+
+    spec = LabellingSpec("choices", ("track_order", "get_refund"), "Pick the intent.", open=True)
+    xml = label_config(spec)
+    ET.fromstring(xml)
+    assert '<TextArea name="new_label"' in xml and 'required="false"' in xml
+    typed = [{"from_name": "new_label", "to_name": "text", "type": "textarea",
+              "value": {"text": ["Size question "]}}]  # fmt: skip
+    assert parse_result(spec, typed) == "size_question"  # a new intent, as a name
+    picked = [{"from_name": "label", "to_name": "text", "type": "choices",
+               "value": {"choices": ["get_refund"]}}]  # fmt: skip
+    assert parse_result(spec, picked) == "get_refund"
+    assert parse_result(spec, typed + picked) == "size_question"  # the typed label wins
+    assert not is_valid_label(spec, "Not A Name") and is_valid_label(spec, "stock_question")
+    closed = LabellingSpec("choices", ("track_order",))
+    assert parse_result(closed, typed) is None and "TextArea" not in label_config(closed)
