@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from common.errors import ShopLensError
 from common.settings import DATA_DIR
 from db.ingest import IngestReport, ingest_file
+from db.repo.labels import add_team_labels
 from db.repo.shop_settings import put_setting
 from db.store import Store
 
@@ -46,4 +49,9 @@ def load_sample(
     intents = folder / "intents.json"
     if intents.is_file():  # the shop's intent taxonomy (names, categories), checked when read
         put_setting(store, shop_id, "intents", intents.read_text(encoding="utf-8"))
+    aspects = folder.parent / "labels" / "aspects_sample_reviews.csv"
+    if aspects.is_file():  # the team's labelled review sentences: the aspect model trains on them
+        labelled = pd.read_csv(aspects, keep_default_na=False, dtype=str)
+        add_team_labels(store, shop_id, "aspects",
+                        labelled.rename(columns={"aspects": "label"}), "shoplens-team")  # fmt: skip
     return reports

@@ -94,6 +94,26 @@ def add_rule_labels(store: Store, shop_id: str, task: str, rows: pd.DataFrame) -
     return len(frame)
 
 
+def add_team_labels(store: Store, shop_id: str, task: str, rows: pd.DataFrame,
+                    annotator: str) -> int:  # fmt: skip
+    """Store labels people made outside Label Studio (``target_id, label``; a bundled labelled
+    set) as source ``human`` for rows without a human label yet; returns how many were added."""
+    have = labelled_targets(store, shop_id, task, "human")
+    new = rows[~rows["target_id"].isin(have)][["target_id", "label"]]
+    if new.empty:
+        return 0
+    frame = new.assign(shop_id=shop_id, task=task, annotator=annotator, created_at=_now())
+    with store.write() as con:
+        con.register("team_rows", frame)
+        con.execute(
+            "INSERT INTO labels (label_id, shop_id, task, target_id, label, source, annotator, "
+            "created_at) SELECT nextval('labels_seq'), shop_id, task, target_id, label, 'human', "
+            "annotator, created_at FROM team_rows"
+        )
+        con.unregister("team_rows")
+    return len(frame)
+
+
 def add_derived_from_incoming(con: duckdb.DuckDBPyConnection, prefix: str, shop_id: str,
                               task: str, key: str, column: str) -> int:  # fmt: skip
     """Labels a data file carried (column ``label_<task>`` of the ingested ``incoming`` rows) as
