@@ -1,15 +1,18 @@
 """Needs: groups of request / complaint / question sentences a merchant can act on.
 
-Sentences are embedded with the sentence encoder (:mod:`core.embeddings`) and grouped by
-average-linkage agglomerative clustering on cosine distance, cut at a distance threshold (so the
-number of needs follows the data, and no random start can change them). Then:
+Each sentence is reduced to the clause that carries its need (:func:`need_clause`: "pretty top,
+though it runs large" → "it runs large"), embedded with the sentence encoder
+(:mod:`core.embeddings`) and grouped by spherical k-means (unit vectors; k = sentences /
+``sentences_per_need``; ``runs`` seeded starts, the best kept). Then:
 
-- a group larger than ``max_share`` of all sentences is split again with a tighter cut, so no
-  named need swallows the others;
+- a group larger than ``max_share`` of all sentences is split again the same way, so no named
+  need swallows the others;
 - groups whose centres are near-duplicates (cosine >= ``merge_similarity``) are merged;
-- groups smaller than ``min_size`` go to a visible **other** bucket;
-- each need is named by its distinctive phrases (class-based TF-IDF: frequent in this need, rare
-  in the others) and quoted by the informative sentences closest to its centre.
+- sentences far from their group's centre (cosine < ``member_similarity``) and groups smaller
+  than ``min_size`` go to a visible **other** bucket;
+- each need is named by its distinctive phrases (class-based TF-IDF over the clauses: frequent
+  in this need, rare in the others) and quoted by the informative sentences closest to its
+  centre.
 
 Large sets are clustered on a seeded sample of ``max_cluster_rows`` and the rest join the nearest
 need centre (or other, when none is close). :func:`need_quality` measures what the benchmark
