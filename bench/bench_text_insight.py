@@ -9,7 +9,9 @@
   stability across seeds on 90 % subsamples (adjusted Rand index, matched-group overlap);
 - **few-shot intents**: accuracy with 8 labelled examples per intent on the Bitext messages'
   test split (3 draws of the examples), nearest centroid and logistic regression on sentence
-  embeddings against TF-IDF + LR trained on the same 8.
+  embeddings against TF-IDF + LR trained on the same 8;
+- **Chinese bag of words**: TF-IDF + LR on Chinese shopping reviews with scikit-learn's default
+  token pattern against ShopLens's analyzer (jieba words + character bigrams).
 """
 
 from __future__ import annotations
@@ -129,6 +131,48 @@ def few_shot_intents(quick: bool, shots: int = 8) -> dict:
             "logistic_vs_tfidf_ratio": round(mean["logistic"] / mean["tfidf_lr"], 3)}  # fmt: skip
 
 
+def chinese_bag_of_words(quick: bool) -> dict:
+    """TF-IDF + LR on Chinese shopping reviews (online_shopping_10_cats, research use, read from
+    ../shared/data): scikit-learn's default word pattern against ShopLens's analyzer (jieba
+    words + character bigrams), same rows, same classifier."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.pipeline import Pipeline
+
+    from bench.core_data import shared_data_dir
+    from core.text_features import analyze
+
+    path = shared_data_dir() / "online_shopping_10_cats_dev" / "online_shopping_10_cats_dev80.csv"
+    data = pd.read_csv(path).dropna(subset=["review"])
+    if quick:
+        data = data.sample(6000, random_state=0)
+    order = np.random.default_rng(0).permutation(len(data))
+    cut = int(0.8 * len(data))
+    texts, labels = data["review"].astype(str).to_numpy(), data["label"].to_numpy()
+    out: dict = {"reviews": len(data), "n_test": len(data) - cut}
+    for name, vectorizer in (
+        (
+            "default_pattern",
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=100_000),
+        ),
+        (
+            "shoplens_analyzer",
+            TfidfVectorizer(analyzer=analyze, sublinear_tf=True, max_features=100_000),
+        ),
+    ):
+        model = Pipeline([("tfidf", vectorizer), ("lr", LogisticRegression(
+            max_iter=2000, class_weight="balanced", C=4.0))]).fit(texts[order[:cut]], labels[order[:cut]])  # fmt: skip
+        predicted = model.predict(texts[order[cut:]])
+        out[f"macro_f1_{name}"] = round(
+            float(f1_score(labels[order[cut:]], predicted, average="macro")), 4
+        )
+    out["points_gained"] = round(
+        100 * (out["macro_f1_shoplens_analyzer"] - out["macro_f1_default_pattern"]), 2
+    )
+    return out
+
+
 def main(quick: bool = False) -> dict:
     from bench.common import machine_info
 
@@ -136,4 +180,5 @@ def main(quick: bool = False) -> dict:
     out["aspects"] = aspects(quick)
     out["needs"] = needs(quick)
     out["few_shot_intents"] = few_shot_intents(quick)
+    out["chinese_bag_of_words"] = chinese_bag_of_words(quick)
     return out

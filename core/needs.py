@@ -193,8 +193,7 @@ def name_groups(texts: list[str], groups: np.ndarray, n_phrases: int = 3,
     if not named:
         return {}
     try:
-        vectorizer = CountVectorizer(ngram_range=(1, 2), stop_words="english", min_df=1,
-                                     binary=True)  # fmt: skip
+        vectorizer = CountVectorizer(analyzer=_name_terms, min_df=1, binary=True)
         present = vectorizer.fit_transform([t.lower() for t in texts])
     except ValueError:  # only stop words
         return {}
@@ -206,6 +205,16 @@ def name_groups(texts: list[str], groups: np.ndarray, n_phrases: int = 3,
     weights = tf * idf * np.array([1.5 if " " in t else 1.0 for t in terms])
     weights[(counts < 2) | (counts < min_coverage * sizes)] = 0
     return {g: _phrases(weights[i], terms, n_phrases) for i, g in enumerate(named)}
+
+
+def _name_terms(text: str) -> list[str]:
+    """Terms a need may be named by: English and Chinese terms (:mod:`core.text_features`)
+    without English stop words."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from core.text_features import analyze
+
+    return [t for t in analyze(text) if not any(w in ENGLISH_STOP_WORDS for w in t.split())]
 
 
 def _phrases(weights: np.ndarray, terms: np.ndarray, n: int) -> str:

@@ -32,7 +32,11 @@ def text_embeddings(texts: Sequence[str], dims: int = 50, seed: int = 0) -> np.n
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.preprocessing import normalize
 
-    tfidf = TfidfVectorizer(min_df=1, sublinear_tf=True).fit_transform(list(texts))
+    from core.text_features import analyze
+
+    tfidf = TfidfVectorizer(analyzer=analyze, min_df=1, sublinear_tf=True).fit_transform(
+        list(texts)
+    )
     n_comp = min(dims, tfidf.shape[0] - 1, tfidf.shape[1] - 1)
     if n_comp < 2:
         return normalize(tfidf.toarray())
