@@ -78,6 +78,13 @@ TRICKY_DEMAND = [
     ("不会失望的", "praise"),
     ("没有色差，很满意", "praise"),
     ("一点都不起球", "praise"),
+    ("面料有点薄", "complaint"),
+    ("发货太慢了", "complaint"),
+    ("洗了一次就缩水了", "complaint"),
+    ("颜色和图片不一样", "complaint"),
+    ("尺码偏小，建议买大一码", "complaint"),
+    ("希望有更多颜色", "feature_request"),
+    ("有大码吗？", "question"),
 ]
 
 
