@@ -40,12 +40,13 @@ POSITIVE_WORDS = (
     "love|loved|loves|lovely|great|perfect|perfectly|beautiful|beautifully|nice|good|gorgeous|"
     "amazing|excellent|wonderful|fantastic|awesome|happy|pleased|favorite|favourite|best|pretty|"
     "cute|stunning|flattering|glad|impressed|recommend|fine|well|ideal|superb|lovely|喜欢|很好|"
-    "不错|满意|好看|漂亮|完美|值得"
+    "不错|满意|好看|漂亮|完美|值得|实惠|舒适|精致|仔细|好评|挺好|快|划算"
 )
 NEGATIVE_WORDS = (
     "disappointed|disappointing|disappointment|bad|terrible|awful|horrible|poor|poorly|cheap|"
     "ugly|weird|odd|strange|wrong|unfortunately|sadly|problem|issue|issues|annoying|hate|hated|"
-    "worst|mess|sad|unhappy|return|returned|unflattering|off|失望|差|不好|难看|糟糕|退货|后悔"
+    "worst|mess|sad|unhappy|return|returned|unflattering|off|失望|差|不好|难看|糟糕|退货|后悔|"
+    "一般|垃圾|骗人|郁闷|差评|慢"
 )
 GENERIC = frozenset((POSITIVE_WORDS + "|" + NEGATIVE_WORDS).split("|"))
 

@@ -39,6 +39,9 @@ TRICKY = {
         "size_fit": "negative",
     },  # fmt: skip
     "衣服起球了，想退货": {"fabric": "negative", "service": "negative"},
+    "质量很一般": {"quality": "negative"},
+    "价格实惠，发货速度快": {"price": "positive", "delivery": "positive"},
+    "没有色差": {"colour": "positive"},
 }
 
 
