@@ -135,7 +135,10 @@ def _split_large(vectors: np.ndarray, config: NeedsConfig, total: int, depth: in
     n = len(vectors)
     if n < 4:
         return np.zeros(n, dtype=int)
-    k = int(np.clip(round(n / config.sentences_per_need), 2, min(config.max_needs, n - 1)))
+    distinct = len(np.unique(vectors.round(5), axis=0))  # repeated sentences embed alike
+    if distinct < 2:
+        return np.zeros(n, dtype=int)
+    k = int(np.clip(round(n / config.sentences_per_need), 2, min(config.max_needs, distinct)))
     labels = KMeans(k, n_init=config.runs, random_state=seed).fit_predict(vectors)
     out = labels.copy()
     next_label = labels.max() + 1

@@ -111,3 +111,55 @@ def test_real_sentence_embeddings_group_paraphrases() -> None:
     assert groups[0] == groups[1] == groups[2] != groups[3]
     assert groups[3] == groups[4] == groups[5] != groups[6]
     assert groups[6] == groups[7]
+
+
+@pytest.mark.integration
+def test_needs_command_prints_the_shops_needs_as_json(ctx, store, capsys) -> None:
+    """`shoplens needs --json` over the active demand model's need sentences, with quotes
+    masked, products and trend; a clear error without a demand model or with a bad date."""
+    import json
+    from datetime import datetime
+
+    from app.cli import main
+    from core.demand_rules import split_review_sentences
+    from core.scoring import prediction_frame
+    from db.repo import predictions as prediction_repo
+    from db.repo import texts as text_repo
+    from db.repo.models import VersionRow, register_version, set_active
+
+    assert main(["needs"]) == 2  # an input error
+    assert "no demand model" in capsys.readouterr().err
+    texts = (["It runs small, order a size up."] * 12 + ["I wish it came in more colors."] * 12
+             + ["Call me on 07700 900123, it runs small."] * 2)  # fmt: skip
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO reviews (shop_id, review_id, item_id, rating, text, ts) "
+            "VALUES ('sample', ?, ?, 3, ?, ?)",
+            [
+                (f"r{i:02d}", f"i{i % 3}", t, datetime(2024, 1, 1 + i % 20))
+                for i, t in enumerate(texts)
+            ],
+        )
+    sentences = split_review_sentences(text_repo.reviews(store, "sample"))
+    text_repo.save_sentences(
+        store, "sample", sentences.rename(columns={"target_id": "sentence_id"})
+    )
+    labels = ["complaint" if "small" in t else "feature_request" for t in sentences["text"]]
+    probs = np.eye(5)[[0 if label == "feature_request" else 1 for label in labels]]
+    frame = prediction_frame("sample", "demand", "v1", ("feature_request", "complaint", "praise",
+                             "question", "other"), sentences["target_id"], probs)  # fmt: skip
+    prediction_repo.write(store, frame)
+    register_version(store, VersionRow("sample", "demand", "v1", "text_classification", "test",
+                                       datetime(2024, 1, 1)))  # fmt: skip
+    set_active(store, "sample", "demand", "v1")
+    assert main(["needs", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    named = [n for n in answer["needs"] if n["name"] != "other"]
+    assert {n["size"] for n in named} >= {12}
+    assert any("small" in n["name"] for n in named) and any("colors" in n["name"] for n in named)
+    quotes = " ".join(q for n in answer["needs"] for q in n["example_quotes"])
+    assert "07700 900123" not in quotes  # personal data masked
+    assert all(set(n["trend"]) == {"first_half", "second_half"} for n in answer["needs"])
+    assert named[0]["top_products"][0]["sentences"] > 0
+    assert main(["needs", "--since", "2024-13-01"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
