@@ -77,21 +77,28 @@ def labelled_targets(store: Store, shop_id: str, task: str, source: str | None =
     return set(df["target_id"])
 
 
-def add_rule_labels(store: Store, shop_id: str, task: str, rows: pd.DataFrame) -> int:
-    """Store labelling-function votes (``target_id, label, rule_name``) as source ``rule``."""
+def _insert(store: Store, shop_id: str, task: str, rows: pd.DataFrame, source: str) -> int:
+    """Insert ``rows`` (``target_id, label`` and optionally ``rule_name``, ``annotator``) as
+    labels of one source, in one transaction."""
     if rows.empty:
         return 0
-    frame = rows[["target_id", "label", "rule_name"]].assign(
-        shop_id=shop_id, task=task, created_at=_now()
-    )
+    frame = pd.DataFrame({"target_id": rows["target_id"], "label": rows["label"],
+                          "rule_name": rows.get("rule_name"), "annotator": rows.get("annotator")})  # fmt: skip
+    frame = frame.assign(shop_id=shop_id, task=task, source=source, created_at=_now())
     with store.write() as con:
-        con.register("rule_rows", frame)
+        con.register("new_labels", frame)
         con.execute(
             "INSERT INTO labels (label_id, shop_id, task, target_id, label, source, rule_name, "
-            "created_at) SELECT nextval('labels_seq'), shop_id, task, target_id, label, 'rule', "
-            "rule_name, created_at FROM rule_rows"
+            "annotator, created_at) SELECT nextval('labels_seq'), shop_id, task, target_id, "
+            "label, source, rule_name, annotator, created_at FROM new_labels"
         )
+        con.unregister("new_labels")
     return len(frame)
+
+
+def add_rule_labels(store: Store, shop_id: str, task: str, rows: pd.DataFrame) -> int:
+    """Store labelling-function votes (``target_id, label, rule_name``) as source ``rule``."""
+    return _insert(store, shop_id, task, rows[["target_id", "label", "rule_name"]], "rule")
 
 
 def add_team_labels(store: Store, shop_id: str, task: str, rows: pd.DataFrame,
@@ -100,18 +107,7 @@ def add_team_labels(store: Store, shop_id: str, task: str, rows: pd.DataFrame,
     set) as source ``human`` for rows without a human label yet; returns how many were added."""
     have = labelled_targets(store, shop_id, task, "human")
     new = rows[~rows["target_id"].isin(have)][["target_id", "label"]]
-    if new.empty:
-        return 0
-    frame = new.assign(shop_id=shop_id, task=task, annotator=annotator, created_at=_now())
-    with store.write() as con:
-        con.register("team_rows", frame)
-        con.execute(
-            "INSERT INTO labels (label_id, shop_id, task, target_id, label, source, annotator, "
-            "created_at) SELECT nextval('labels_seq'), shop_id, task, target_id, label, 'human', "
-            "annotator, created_at FROM team_rows"
-        )
-        con.unregister("team_rows")
-    return len(frame)
+    return _insert(store, shop_id, task, new.assign(annotator=annotator), "human")
 
 
 def add_derived_from_incoming(con: duckdb.DuckDBPyConnection, prefix: str, shop_id: str,
