@@ -105,6 +105,8 @@ def add_predictions(store: Store, seed: int = 0) -> int:
     sessions = store.query_df("SELECT DISTINCT session_id FROM events WHERE shop_id = ?", [SHOP])
     bought = pd.Series(np.where(rng.random(len(sessions)) < 0.2, "purchase", "no_purchase"))
     users = store.query_df("SELECT DISTINCT user_id FROM events WHERE shop_id = ?", [SHOP])
+    buyers = pd.Series(np.where(rng.random(len(users)) < 0.1, "purchase", "no_purchase"))
+    leaving = pd.Series(np.where(rng.random(len(users)) < 0.3, "churns", "stays"))
     risky = pd.Series(np.where(rng.random(len(users)) < 0.01, "anomalous", "normal"))
     frames = [
         _prediction_frame("sentiment", reviews["review_id"], sentiment,
@@ -112,7 +114,10 @@ def add_predictions(store: Store, seed: int = 0) -> int:
         _prediction_frame("intent", intents["target_id"], intents["label"],
                           intent_spec.label_set(ctx, SHOP), rng),
         _prediction_frame("demand", demand["target_id"], demand["label"], demand_spec.labels, rng),
-        _prediction_frame("purchase", sessions["session_id"], bought, ("no_purchase", "purchase"), rng),
+        _prediction_frame("session_purchase", sessions["session_id"], bought,
+                          ("no_purchase", "purchase"), rng),
+        _prediction_frame("purchase", users["user_id"], buyers, ("no_purchase", "purchase"), rng),
+        _prediction_frame("churn", users["user_id"], leaving, ("stays", "churns"), rng),
         _prediction_frame("risk", users["user_id"], risky, ("normal", "anomalous"), rng),
         _aspect_frame(demand["target_id"], rng),
     ]  # fmt: skip
@@ -127,10 +132,14 @@ def add_predictions(store: Store, seed: int = 0) -> int:
             "label, probs::JSON, entropy, margin, reason, now()::TIMESTAMP FROM fake_predictions"
         )
         con.unregister("fake_predictions")
-    for task in ("sentiment", "aspects", "intent", "demand", "purchase", "risk"):
+    forecast = {"horizon_days": 7, "model": {"roc_auc": 0.9, "mean_predicted": 0.1,
+                                             "observed_rate": 0.1}, "baseline": {"roc_auc": 0.88}}  # fmt: skip
+    for task in ("sentiment", "aspects", "intent", "demand", "purchase", "session_purchase",
+                 "churn", "risk"):  # fmt: skip
         kind = get_task(task).kind
+        metrics = forecast if kind == "shopper_forecast" else {}
         register_version(store, VersionRow(SHOP, task, VERSION, kind, "benchmark",
-                                           pd.Timestamp.now().to_pydatetime()))  # fmt: skip
+                                           pd.Timestamp.now().to_pydatetime(), metrics=metrics))  # fmt: skip
         set_active(store, SHOP, task, VERSION)
     return len(predictions)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.tasks.churn import CHURN
 from core.tasks.demand import DEMAND, NEED_LABELS
 from core.tasks.intent import INTENT
 from core.tasks.purchase import PURCHASE
@@ -21,6 +22,7 @@ def shopper_signal_spec() -> dict[str, Any]:
     """Keyword arguments of :func:`db.dashboard_queries.user_signals`."""
     return {
         "purchase_task": PURCHASE.name, "purchase_label": "purchase",
+        "churn_task": CHURN.name, "churn_label": "churns",
         "risk_task": RISK.name, "risk_label": "anomalous",
         "sentiment_task": SENTIMENT.name, "negative_label": "negative",
         "intent_task": INTENT.name, "demand_task": DEMAND.name,

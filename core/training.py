@@ -57,6 +57,8 @@ class TrainingConfig:
     - ``split``: train/validation/test fractions of a new split; ``seed``: every random choice.
     - ``device``: auto | cpu | cuda (None: the settings' choice).
     - ``min_examples``: fewer labelled rows than this is an error that says what to do.
+    - ``horizon_days``: the forecast horizon of a shopper forecast (purchase, churn); None: the
+      task's default.
     """
 
     max_length: int = 128
@@ -78,6 +80,7 @@ class TrainingConfig:
     seed: int = 42
     device: str | None = None
     min_examples: int = 8
+    horizon_days: int | None = None
 
     def clock(self) -> tuple[float, float]:
         """(start, deadline) in ``time.monotonic`` seconds for this run's budget."""
@@ -108,7 +111,7 @@ class TrainResult:
         score = model_score(self.metrics, spec.metric)
         base = (self.metrics.get("baseline") or {}).get(spec.metric)
         fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
-        what = "the baseline (TF-IDF+LR)" if self.baseline_serves else self.model_type
+        what = f"the baseline ({self.model_type})" if self.baseline_serves else self.model_type
         return (f"{self.task} {self.version} [{what}] for shop {self.shop_id}: test {spec.metric} "
                 f"{fmt(score)} (baseline {fmt(base)}), {self.train_seconds:.0f} s; "
                 f"{self.decision.reason}")  # fmt: skip

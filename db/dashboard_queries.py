@@ -388,15 +388,16 @@ def risky_sessions(
 
 
 def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase_task: str,
-                 purchase_label: str, risk_task: str, risk_label: str, sentiment_task: str,
+                 purchase_label: str, churn_task: str, churn_label: str, risk_task: str,
+                 risk_label: str, sentiment_task: str,
                  negative_label: str, intent_task: str, demand_task: str,
                  need_labels: tuple[str, ...]) -> pd.DataFrame:  # fmt: skip
     """One row per shopper active in the period, with behaviour and model signals for segments.
 
     Behaviour: sessions, events, carts, purchases, recency_days (at the period end). Model
-    signals read each task's **active** version (NULL without one): propensity (mean
-    probability of ``purchase_label`` over the shopper's sessions), risk (the anomaly model's
-    probability of ``risk_label``), reviews and negative_share (of predicted review sentiments),
+    signals read each task's **active** version (NULL without one): propensity (the shopper
+    forecast's probability of ``purchase_label``), churn_risk (of ``churn_label``), risk (the
+    anomaly model's probability of ``risk_label``), reviews and negative_share (of predicted review sentiments),
     top_intent (most frequent predicted message intent), needs (review sentences predicted as
     one of ``need_labels``). Which tasks and labels these are is the caller's (``core``).
     """
@@ -414,13 +415,14 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
                date_diff('day', max(last_ts), CAST($hi AS TIMESTAMP)) AS recency_days
         FROM sess GROUP BY user_id),
     prop AS (
-        SELECT s.user_id,
-               avg(CASE WHEN p.label = $purchase_label THEN (1 + p.margin) / 2
-                        ELSE (1 - p.margin) / 2 END) AS propensity
-        FROM predictions p JOIN sess s ON p.target_id = s.session_id
-        WHERE p.shop_id = $shop AND p.task = $purchase_task
-          AND p.model_version = (SELECT version FROM active WHERE task = $purchase_task)
-        GROUP BY 1),
+        SELECT target_id AS user_id,
+               CAST(probs->>('$.' || $purchase_label) AS DOUBLE) AS propensity
+        FROM predictions WHERE shop_id = $shop AND task = $purchase_task
+          AND model_version = (SELECT version FROM active WHERE task = $purchase_task)),
+    churn AS (
+        SELECT target_id AS user_id, CAST(probs->>('$.' || $churn_label) AS DOUBLE) AS churn_risk
+        FROM predictions WHERE shop_id = $shop AND task = $churn_task
+          AND model_version = (SELECT version FROM active WHERE task = $churn_task)),
     risk AS (
         SELECT target_id AS user_id, CAST(probs->>('$.' || $risk_label) AS DOUBLE) AS risk
         FROM predictions WHERE shop_id = $shop AND task = $risk_task
@@ -448,15 +450,17 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
         WHERE p.shop_id = $shop AND p.task = $demand_task
           AND p.model_version = (SELECT version FROM active WHERE task = $demand_task)
           AND list_contains($need_labels, p.label) AND r.user_id IS NOT NULL GROUP BY 1)
-    SELECT act.*, prop.propensity, risk.risk, coalesce(senti.reviews, 0) AS reviews,
+    SELECT act.*, prop.propensity, churn.churn_risk, risk.risk, coalesce(senti.reviews, 0) AS reviews,
            senti.negative_share, intent.top_intent, coalesce(needs.needs, 0) AS needs
-    FROM act LEFT JOIN prop USING (user_id) LEFT JOIN risk USING (user_id)
+    FROM act LEFT JOIN prop USING (user_id) LEFT JOIN churn USING (user_id)
+    LEFT JOIN risk USING (user_id)
     LEFT JOIN senti USING (user_id) LEFT JOIN intent USING (user_id)
     LEFT JOIN needs USING (user_id)
     ORDER BY act.user_id
     """
     params = {"shop": shop_id, "lo": lo, "hi": hi, "purchase_task": purchase_task,
-              "purchase_label": purchase_label, "risk_task": risk_task, "risk_label": risk_label,
+              "purchase_label": purchase_label, "churn_task": churn_task,
+              "churn_label": churn_label, "risk_task": risk_task, "risk_label": risk_label,
               "sentiment_task": sentiment_task, "negative_label": negative_label,
               "intent_task": intent_task, "demand_task": demand_task,
               "need_labels": list(need_labels)}  # fmt: skip

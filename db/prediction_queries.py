@@ -213,6 +213,23 @@ def risk_flags(store: Store, shop_id: str, task: str = "risk", limit: int = 50) 
     return store.query_df(sql, _params(shop_id, task, None, limit=limit))
 
 
+def forecast_extremes(store: Store, shop_id: str, task: str, label: str, limit: int = 10,
+                      highest: bool = True) -> pd.DataFrame:  # fmt: skip
+    """The shoppers with the highest (or lowest) forecast probability of ``label`` from the
+    task's active version, with its drivers. Columns: user_id, probability, reason."""
+    if not re.fullmatch(r"[A-Za-z0-9_]+", label):
+        raise ValueError(f"label {label!r}: letters, digits and underscores only")
+    order = "DESC" if highest else "ASC"
+    sql = f"""
+    SELECT target_id AS user_id, round(CAST(probs->>'$.{label}' AS DOUBLE), 3) AS probability,
+           coalesce(reason, '') AS reason
+    FROM predictions
+    WHERE shop_id = $shop AND task = $task AND model_version = {_VERSION}
+    ORDER BY probability {order}, user_id LIMIT $limit
+    """
+    return store.query_df(sql, _params(shop_id, task, None, limit=limit))
+
+
 def review_texts(store: Store, shop_id: str, start: date | None = None, end: date | None = None,
                  category: str | None = None, strict: bool = False) -> pd.DataFrame:  # fmt: skip
     """``review_id, text`` of the shop's reviews in the period (and category), by id."""

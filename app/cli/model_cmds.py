@@ -67,7 +67,7 @@ def cmd_train(args: argparse.Namespace, rt: Runtime) -> int:
     overrides: dict[str, Any] = {}
     if args.all:
         overrides.update(FIRST_MODEL_OVERRIDES)
-    for name in ("max_minutes", "epochs", "max_train_examples", "trainable_layers"):
+    for name in ("max_minutes", "epochs", "max_train_examples", "trainable_layers", "horizon_days"):
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -231,6 +231,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-train-examples", type=int, help="cap the encoder's training rows")
     p.add_argument("--trainable-layers", type=int, help="top layers to train; -1 = all")
     p.add_argument("--force-promote", action="store_true", help="activate even if not better")
+    p.add_argument("--horizon-days", type=int,
+                   help="forecast horizon of purchase / churn (default 7 / 28)")  # fmt: skip
     _shop(p)
     p.set_defaults(handler=cmd_train)
 

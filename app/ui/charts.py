@@ -237,8 +237,10 @@ def calibration_bins(pairs: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     return out
 
 
-def calibration_figure(table: pd.DataFrame) -> go.Figure:
-    """Accuracy against confidence per bin, with the diagonal of a perfectly calibrated model."""
+def calibration_figure(table: pd.DataFrame, x_title: str = "confidence",
+                       y_title: str = "accuracy") -> go.Figure:  # fmt: skip
+    """Accuracy against confidence per bin (or, for a forecast, the observed rate against the
+    predicted probability), with the diagonal of a perfectly calibrated model."""
     fig = go.Figure()
     fig.add_scatter(
         x=[0, 1],
@@ -254,8 +256,8 @@ def calibration_figure(table: pd.DataFrame) -> go.Figure:
         marker={"size": np.clip(np.sqrt(table["count"]) * 2, 6, 24)},
         name="model",
         text=table["count"],
-        hovertemplate="confidence %{x:.2f}, accuracy %{y:.2f}, n=%{text}<extra></extra>",
+        hovertemplate=f"{x_title} %{{x:.2f}}, {y_title} %{{y:.2f}}, n=%{{text}}<extra></extra>",
     )
-    fig.update_xaxes(title="confidence", range=[0, 1])
-    fig.update_yaxes(title="accuracy", range=[0, 1])
+    fig.update_xaxes(title=x_title, range=[0, 1])
+    fig.update_yaxes(title=y_title, range=[0, 1])
     return _layout(fig, height=320)

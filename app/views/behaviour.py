@@ -1,4 +1,5 @@
-"""Behaviour: funnel, daily traffic with a 7-day forecast, cohorts, top items, propensity, risk."""
+"""Behaviour: funnel, daily traffic with a 7-day forecast, cohorts, top items, purchase and churn
+forecasts per shopper, session conversion, risk."""
 
 import streamlit as st
 
@@ -97,17 +98,50 @@ with right:
         },
     )
 
+st.subheader("Who will buy, who may leave")
+left, right = st.columns(2)
+for column, (task, label, title, noun) in zip(
+    (left, right),
+    (("purchase", "purchase", "Purchase propensity", "likeliest buyers"),
+     ("churn", "churns", "Churn risk", "most at risk of leaving")),
+    strict=True,
+):  # fmt: skip
+    with column:
+        version = ctx.ctx.registry.active(f.shop_id, task)
+        spread = cached(pq.probability_histogram, store, shop_id=f.shop_id, task=task,
+                        label=label, two_class=True)  # fmt: skip
+        if version is None or not spread["rows"].sum():
+            st.markdown(f"**{title}**")
+            missing(f"No {title.lower()} forecast yet.",
+                    TRAIN_HINT.format(task=task, shop=f.shop_id))  # fmt: skip
+            continue
+        metrics = ctx.ctx.registry.version(f.shop_id, task, version).metrics
+        horizon = metrics.get("horizon_days")
+        st.markdown(f"**{title}: the next {horizon} days**")
+        st.plotly_chart(
+            charts.binned_histogram_figure(spread, f"forecast probability per shopper ({task})"),
+            width="stretch",
+        )
+        test = metrics.get("model") or {}
+        base = metrics.get("baseline") or {}
+        if test.get("roc_auc") is not None:
+            st.caption(
+                f"{spread['rows'].sum():,} shoppers, as of the last day of events. On the latest "
+                f"held-out window: ROC-AUC {test['roc_auc']:.2f} (RFM baseline "
+                f"{(base.get('roc_auc') or 0):.2f}); forecast {test['mean_predicted']:.1%} "
+                f"against {test['observed_rate']:.1%} observed."
+            )
+        top = cached(pq.forecast_extremes, store, shop_id=f.shop_id, task=task, label=label)
+        st.markdown(f"*The {noun}, and why*")
+        st.dataframe(top, hide_index=True, width="stretch",
+                     column_config={"probability": st.column_config.NumberColumn(
+                         "probability", format="percent")})  # fmt: skip
+
 left, right = st.columns(2)
 with left:
-    st.subheader("Purchase propensity")
-    spread = cached(
-        pq.probability_histogram,
-        store,
-        shop_id=f.shop_id,
-        task="purchase",
-        label="purchase",
-        two_class=True,
-    )
+    st.subheader("Session conversion")
+    spread = cached(pq.probability_histogram, store, shop_id=f.shop_id,
+                    task="session_purchase", label="purchase", two_class=True)  # fmt: skip
     if spread["rows"].sum():
         st.plotly_chart(
             charts.binned_histogram_figure(spread, "predicted purchase probability per session"),
@@ -116,9 +150,8 @@ with left:
         high = spread.loc[spread["low"] >= 0.5, "rows"].sum()
         st.caption(f"{spread['rows'].sum():,} sessions scored · {high:,} likely to buy (p ≥ 0.5)")
     else:
-        missing(
-            "No purchase-propensity model yet.", TRAIN_HINT.format(task="purchase", shop=f.shop_id)
-        )
+        missing("No session-conversion model yet.",
+                TRAIN_HINT.format(task="session_purchase", shop=f.shop_id))  # fmt: skip
 with right:
     st.subheader("Flagged shoppers and sessions")
     flags = cached(pq.risk_flags, store, shop_id=f.shop_id)

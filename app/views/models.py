@@ -117,6 +117,16 @@ with left:
         labels = list(model_metrics.get("per_class") or {}) or list(spec.labels)
         frame = pd.DataFrame(matrix, index=labels, columns=labels)
         st.plotly_chart(charts.confusion_figure(frame), width="stretch")
+    elif model_metrics.get("reliability"):  # a forecast: every model on the same test window
+        st.subheader("Against the baselines (test window)")
+        others = pd.DataFrame(row.metrics.get("baselines") or {}).T
+        cols = [c for c in ("roc_auc", "pr_auc", "brier", "mean_predicted", "observed_rate",
+                            "validation_roc_auc") if c in others]  # fmt: skip
+        st.dataframe(others[cols].astype(float).round(3), width="stretch")
+        st.caption(f"Test window from {row.metrics.get('test_cutoff')}, horizon "
+                   f"{row.metrics.get('horizon_days')} days, {model_metrics.get('n', 0):,} "
+                   f"shoppers; the served model is chosen on validation "
+                   f"({row.metrics.get('validation_cutoff')}).")  # fmt: skip
     else:
         st.caption("This version has no confusion matrix (it has no labelled test split).")
 with right:
@@ -125,6 +135,14 @@ with right:
     if len(pairs):
         st.plotly_chart(charts.calibration_figure(charts.calibration_bins(pairs)), width="stretch")
         st.caption(f"{len(pairs):,} test rows scored by this version in the store.")
+    elif model_metrics.get("reliability"):  # a forecast, on its test window
+        table = pd.DataFrame(model_metrics["reliability"]).rename(columns={
+            "mean_predicted": "confidence", "observed": "accuracy", "rows": "count"})  # fmt: skip
+        st.plotly_chart(charts.calibration_figure(table, "predicted probability", "observed rate"),
+                        width="stretch")  # fmt: skip
+        st.caption(f"Mean forecast {model_metrics['mean_predicted']:.1%} against an observed "
+                   f"{model_metrics['observed_rate']:.1%}; Brier score "
+                   f"{model_metrics['brier']:.3f}.")  # fmt: skip
     elif model_metrics.get("calibration"):  # measured on the test split when it was trained
         table = pd.DataFrame(model_metrics["calibration"])
         st.plotly_chart(charts.calibration_figure(table), width="stretch")

@@ -5,7 +5,7 @@ calls :func:`core.kinds.base.register_task`; nothing else lists tasks. Importing
 registers every built-in task.
 
     >>> sorted(t.name for t in all_tasks())
-    ['demand', 'intent', 'purchase', 'risk', 'sentiment']
+    ['aspects', 'churn', 'demand', 'intent', 'purchase', 'risk', 'sentiment', 'session_purchase']
 """
 
 from __future__ import annotations

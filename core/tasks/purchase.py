@@ -1,47 +1,17 @@
-"""Purchase: will a session end in a purchase? (its events before the first purchase, as text).
-
-The label is derived from the events; sessions are not sent to annotators.
-"""
+"""Purchase propensity: the probability that a shopper buys at least once in the next H days
+(default 7; ``shoplens train purchase --horizon-days H``), calibrated, with its drivers."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-import pandas as pd
-
 from core.kinds.base import register_task
-from core.kinds.text_classification import TextClassificationTask
-from core.sessions import session_texts
-from db.repo import texts as text_repo
+from core.kinds.shopper_forecast import ShopperForecastTask
 
-if TYPE_CHECKING:
-    from core.context import Context
-
-
-class SessionPurchase(TextClassificationTask):
-    """Sessions serialised as text ("view knits; cart dresses; search linen dress")."""
-
-    def _sessions(self, ctx: Context, shop_id: str) -> pd.DataFrame:
-        events = text_repo.events(ctx.store, shop_id,
-                                  ("session_id", "user_id", "category", "event_type", "query", "ts"))  # fmt: skip
-        return session_texts(events)
-
-    def load_texts(self, ctx: Context, shop_id: str) -> pd.DataFrame:
-        return self._sessions(ctx, shop_id)[["target_id", "text", "user_id", "n_events"]]
-
-    def load_labels(self, ctx: Context, shop_id: str) -> pd.DataFrame:
-        sessions = self._sessions(ctx, shop_id)
-        return pd.DataFrame({"target_id": sessions["target_id"],
-                             "label": sessions["bought"].map({True: "purchase", False: "no_purchase"}),
-                             "source": "derived"})  # fmt: skip
-
-
-PURCHASE = register_task(SessionPurchase(
+PURCHASE = register_task(ShopperForecastTask(
     "purchase",
-    "Sessions: will this session end in a purchase? (events serialised as text, cut before the "
-    "first purchase).",
-    ("no_purchase", "purchase"),
+    "Shoppers: probability of at least one purchase in the next days (time split, calibrated; "
+    "gradient boosting on behaviour features against RFM + logistic regression).",
+    "purchase",
+    default_horizon_days=7,
     pages=("behaviour", "segments"),
-    labelled=False,
     order=40,
 ))  # fmt: skip

@@ -146,17 +146,13 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
         messages.append((shop_id, f"m{m:03d}", f"u{m:03d}", "support", text, ts, "en"))
         confidence = 0.4 + 0.5 * rng.random()
         predictions.append(("intent", f"m{m:03d}", intent, _probs(INTENTS, intent, confidence)))
-    sessions = sorted({e[3] for e in events})
-    for session in sessions:
-        p = float(rng.random())
-        predictions.append(
-            (
-                "purchase",
-                session,
-                "purchase" if p > 0.5 else "no_purchase",
-                {"no_purchase": 1 - p, "purchase": p},
-            )
-        )
+    # the shopper forecasts, as core.kinds.shopper_forecast writes them: one row per shopper
+    for user in sorted({e[2] for e in events}):
+        p, c = float(rng.random()), float(rng.random())
+        predictions.append(("purchase", user, "purchase" if p > 0.5 else "no_purchase",
+                            {"no_purchase": 1 - p, "purchase": p}))  # fmt: skip
+        predictions.append(("churn", user, "churns" if c > 0.5 else "stays",
+                            {"stays": 1 - c, "churns": c}))  # fmt: skip
     for user in sorted({e[2] for e in events}):
         r = 0.97 if user == "u-bot" else float(rng.random()) * 0.3
         # as core.risk writes them: one row per shopper, the reason in its own column
@@ -210,7 +206,7 @@ def seed_shop(store: Store, shop_id: str = SHOP, users: int = 60, seed: int = 7)
             "INSERT INTO data_splits VALUES (?, ?, ?, ?)",
             [(shop_id, t, target, split) for t, target, split in splits],
         )
-    for task in ("sentiment", "intent", "demand", "purchase", "risk"):
+    for task in ("sentiment", "intent", "demand", "purchase", "churn", "risk"):
         metrics = {"model": {"macro_f1": 0.71, "accuracy": 0.8},
                    "baseline": {"macro_f1": 0.62, "accuracy": 0.74}}  # fmt: skip
         register_version(store, VersionRow(shop_id, task, version, get_task(task).kind,

@@ -14,11 +14,13 @@ pytestmark = pytest.mark.unit
 
 def test_registry_lists_every_task_with_its_kind_pages_and_labels():
     assert [t.name for t in all_tasks()] == [
-        "sentiment", "aspects", "intent", "demand", "purchase", "risk"]  # fmt: skip
+        "sentiment", "aspects", "intent", "demand", "purchase", "session_purchase", "churn",
+        "risk"]  # fmt: skip
     assert {t.name: t.kind for t in all_tasks()} == {
         "sentiment": "text_classification", "aspects": "aspect_sentiment",
         "intent": "text_classification", "demand": "text_classification",
-        "purchase": "text_classification", "risk": "anomaly",
+        "purchase": "shopper_forecast", "session_purchase": "text_classification",
+        "churn": "shopper_forecast", "risk": "anomaly",
     }  # fmt: skip
     assert [t.name for t in labelled_tasks()] == ["sentiment", "aspects", "intent", "demand"]
     assert [t.name for t in tasks_on_page("explain")] == [
@@ -79,9 +81,9 @@ def test_demand_sentences_get_rule_labels_recorded_once(ctx, store):
 def test_purchase_texts_cut_before_the_purchase(ctx, store):
     seed_events(store, [[("view", "knits"), ("cart", "knits"), ("purchase", "knits")],
                         [("view", "dresses"), ("view", "tops")]])  # fmt: skip
-    texts = get_task("purchase").load_texts(ctx, "sample").set_index("target_id")
+    texts = get_task("session_purchase").load_texts(ctx, "sample").set_index("target_id")
     assert texts.loc["s000", "text"] == "view knits; cart knits"
-    labels = get_task("purchase").load_labels(ctx, "sample").set_index("target_id")
+    labels = get_task("session_purchase").load_labels(ctx, "sample").set_index("target_id")
     assert labels["label"].to_dict() == {"s000": "purchase", "s001": "no_purchase"}
 
 

@@ -118,11 +118,11 @@ def test_demand_tiny_finetune_from_rules(ctx, store):
     assert store.query_df("SELECT count(*) n FROM labels WHERE source = 'rule'")["n"][0] == 40
 
 
-def test_purchase_tiny_finetune(ctx, store):
+def test_session_purchase_tiny_finetune(ctx, store):
     buy = [("view", "knits"), ("cart", "knits"), ("purchase", "knits")]
     browse = [("view", "dresses"), ("view", "tops")]
     seed_events(store, [buy if i % 2 else browse for i in range(40)])
-    _encoder_learned(train_task(ctx, "purchase", "sample", TrainingConfig(**TINY)))
+    _encoder_learned(train_task(ctx, "session_purchase", "sample", TrainingConfig(**TINY)))
 
 
 def test_risk_fits_and_scores_without_labels(ctx, store):

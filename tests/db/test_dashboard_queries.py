@@ -90,10 +90,11 @@ def test_text_predictions_and_signals(shop: Store) -> None:
     assert sentences["review_id"].isin(reviews["review_id"]).all()
     users = dq.user_signals(shop, SHOP, START, END, **shopper_signal_spec())
     assert users["user_id"].is_unique and users["propensity"].between(0, 1).all()
+    assert users["churn_risk"].between(0, 1).all() and users["propensity"].nunique() > 1
     assert users.set_index("user_id").loc["u-bot", "risk"] == pytest.approx(0.97)
     spread = pq.probability_histogram(shop, SHOP, "purchase", "purchase", bins=4)
-    sessions = shop.query_df("SELECT count(DISTINCT session_id) n FROM events")["n"][0]
-    assert spread["low"].tolist() == [0, 0.25, 0.5, 0.75] and spread["rows"].sum() == sessions
+    shoppers = shop.query_df("SELECT count(DISTINCT user_id) n FROM events")["n"][0]
+    assert spread["low"].tolist() == [0, 0.25, 0.5, 0.75] and spread["rows"].sum() == shoppers
     flags = pq.risk_flags(shop, SHOP)
     assert flags.to_dict("records") == [
         {"user_id": "u-bot", "score": 0.97, "reason": "80 events in one minute"}
