@@ -54,15 +54,20 @@ def leave_last_out(events: pd.DataFrame, min_events: int = 2) -> tuple[pd.DataFr
     return ordered.drop(index=last.index), last.reset_index(drop=True)
 
 
+def with_key(events: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The events that name a ``key`` (searches name no item): only they are recommendable."""
+    return events[events[key].notna()]
+
+
 def _sequences(train: pd.DataFrame, key: str) -> dict[str, list[str]]:
-    ordered = train.sort_values(["user_id", "ts"], kind="stable")
+    ordered = with_key(train, key).sort_values(["user_id", "ts"], kind="stable")
     return {str(u): g.astype(str).tolist() for u, g in ordered.groupby("user_id")[key]}
 
 
 def recommend_popular(train: pd.DataFrame, users: Iterable[str], key: str = "item_id",
                       length: int = 50) -> Lists:  # fmt: skip
     """The shop's most frequent keys, the same list for everyone."""
-    top = train[key].astype(str).value_counts().index[:length].tolist()
+    top = with_key(train, key)[key].astype(str).value_counts().index[:length].tolist()
     return {str(u): top for u in users}
 
 
@@ -97,13 +102,20 @@ def recommend_covisit(train: pd.DataFrame, users: Iterable[str], key: str = "ite
 def recommend_blend(train: pd.DataFrame, users: Iterable[str], key: str = "item_id",
                     config: BlendConfig | None = None) -> Lists:  # fmt: skip
     """The blend (module docstring): per shopper, a ranked list of ``config.length`` keys."""
+    scored = recommend_scored(train, users, key, config)
+    return {user: [k for k, _ in ranked] for user, ranked in scored.items()}
+
+
+def recommend_scored(train: pd.DataFrame, users: Iterable[str], key: str = "item_id",
+                     config: BlendConfig | None = None) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
+    """The blend's ranked ``(key, score)`` pairs per shopper (scores > 0, best first)."""
     config = config or BlendConfig()
     sequences = _sequences(train, key)
     follow = covisitation(sequences, config.covisit_window)
-    popular = train[key].astype(str).value_counts()
+    popular = with_key(train, key)[key].astype(str).value_counts()
     top = popular.index[: config.length].tolist()
     pop_score = (popular / popular.max()).to_dict() if len(popular) else {}
-    out: Lists = {}
+    out: dict[str, list[tuple[str, float]]] = {}
     for user in users:
         history = list(dict.fromkeys(reversed(sequences.get(str(user), []))))
         scores: dict[str, float] = defaultdict(float)
@@ -119,7 +131,7 @@ def recommend_blend(train: pd.DataFrame, users: Iterable[str], key: str = "item_
         for item in top:
             scores[item] += config.popularity_weight * pop_score.get(item, 0.0)
         ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
-        out[str(user)] = [k for k, s in ranked if s > 0][: config.length]
+        out[str(user)] = [(k, s) for k, s in ranked if s > 0][: config.length]
     return out
 
 

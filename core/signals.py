@@ -14,6 +14,7 @@ from core.tasks.churn import CHURN
 from core.tasks.demand import DEMAND, NEED_LABELS
 from core.tasks.intent import INTENT
 from core.tasks.purchase import PURCHASE
+from core.tasks.recommend import RECOMMEND
 from core.tasks.risk import RISK
 from core.tasks.sentiment import SENTIMENT
 
@@ -23,7 +24,7 @@ def shopper_signal_spec() -> dict[str, Any]:
     return {
         "purchase_task": PURCHASE.name, "purchase_label": "purchase",
         "churn_task": CHURN.name, "churn_label": "churns",
-        "risk_task": RISK.name, "risk_label": "anomalous",
+        "risk_task": RISK.name, "risk_label": "anomalous", "recommend_task": RECOMMEND.name,
         "sentiment_task": SENTIMENT.name, "negative_label": "negative",
         "intent_task": INTENT.name, "demand_task": DEMAND.name,
         "need_labels": tuple(NEED_LABELS),

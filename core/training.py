@@ -110,6 +110,8 @@ class TrainResult:
         spec = get_task(self.task)
         score = model_score(self.metrics, spec.metric)
         base = (self.metrics.get("baseline") or {}).get(spec.metric)
+        if base is None and self.baseline_serves:
+            base = score
         fmt = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
         what = f"the baseline ({self.model_type})" if self.baseline_serves else self.model_type
         return (f"{self.task} {self.version} [{what}] for shop {self.shop_id}: test {spec.metric} "

@@ -389,7 +389,7 @@ def risky_sessions(
 
 def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase_task: str,
                  purchase_label: str, churn_task: str, churn_label: str, risk_task: str,
-                 risk_label: str, sentiment_task: str,
+                 risk_label: str, recommend_task: str, sentiment_task: str,
                  negative_label: str, intent_task: str, demand_task: str,
                  need_labels: tuple[str, ...]) -> pd.DataFrame:  # fmt: skip
     """One row per shopper active in the period, with behaviour and model signals for segments.
@@ -397,7 +397,8 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
     Behaviour: sessions, events, carts, purchases, recency_days (at the period end). Model
     signals read each task's **active** version (NULL without one): propensity (the shopper
     forecast's probability of ``purchase_label``), churn_risk (of ``churn_label``), risk (the
-    anomaly model's probability of ``risk_label``), reviews and negative_share (of predicted review sentiments),
+    anomaly model's probability of ``risk_label``), recommended_items (the recommender's top 3,
+    best first, separated by ``; ``), reviews and negative_share (of predicted review sentiments),
     top_intent (most frequent predicted message intent), needs (review sentences predicted as
     one of ``need_labels``). Which tasks and labels these are is the caller's (``core``).
     """
@@ -427,6 +428,11 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
         SELECT target_id AS user_id, CAST(probs->>('$.' || $risk_label) AS DOUBLE) AS risk
         FROM predictions WHERE shop_id = $shop AND task = $risk_task
           AND model_version = (SELECT version FROM active WHERE task = $risk_task)),
+    recs AS (
+        SELECT user_id, string_agg(item_id, '; ' ORDER BY rank) AS recommended_items
+        FROM recommendations WHERE shop_id = $shop AND rank <= 3
+          AND model_version = (SELECT version FROM active WHERE task = $recommend_task)
+        GROUP BY 1),
     -- each task's predictions are read separately: one shared CTE over every task would be
     -- materialised, JSON and all (about 1 s at 2M predictions)
     senti AS (
@@ -450,17 +456,18 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
         WHERE p.shop_id = $shop AND p.task = $demand_task
           AND p.model_version = (SELECT version FROM active WHERE task = $demand_task)
           AND list_contains($need_labels, p.label) AND r.user_id IS NOT NULL GROUP BY 1)
-    SELECT act.*, prop.propensity, churn.churn_risk, risk.risk, coalesce(senti.reviews, 0) AS reviews,
+    SELECT act.*, prop.propensity, churn.churn_risk, risk.risk, recs.recommended_items, coalesce(senti.reviews, 0) AS reviews,
            senti.negative_share, intent.top_intent, coalesce(needs.needs, 0) AS needs
     FROM act LEFT JOIN prop USING (user_id) LEFT JOIN churn USING (user_id)
-    LEFT JOIN risk USING (user_id)
+    LEFT JOIN risk USING (user_id) LEFT JOIN recs USING (user_id)
     LEFT JOIN senti USING (user_id) LEFT JOIN intent USING (user_id)
     LEFT JOIN needs USING (user_id)
     ORDER BY act.user_id
     """
     params = {"shop": shop_id, "lo": lo, "hi": hi, "purchase_task": purchase_task,
               "purchase_label": purchase_label, "churn_task": churn_task,
-              "churn_label": churn_label, "risk_task": risk_task, "risk_label": risk_label,
+              "churn_label": churn_label, "risk_task": risk_task,
+              "recommend_task": recommend_task, "risk_label": risk_label,
               "sentiment_task": sentiment_task, "negative_label": negative_label,
               "intent_task": intent_task, "demand_task": demand_task,
               "need_labels": list(need_labels)}  # fmt: skip
@@ -482,3 +489,55 @@ def message_author_kinds(store: Store, shop_id: str, start: date, end: date) -> 
     FROM authors a LEFT JOIN act USING (user_id) ORDER BY a.user_id
     """
     return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi})
+
+
+def shopper_table(store: Store, shop_id: str, *, purchase_task: str, purchase_label: str,
+                  churn_task: str, churn_label: str, risk_task: str, risk_label: str,
+                  recommend_task: str, **_: object) -> pd.DataFrame:  # fmt: skip
+    """One row per shopper with events, for a CRM: behaviour over all time (sessions, events,
+    purchases, first and last seen), the active versions' propensity, churn risk and anomaly
+    score (NULL without a model), the three categories the shopper touched most and the
+    recommender's top three items (``; ``-separated, best first)."""
+    sql = """
+    WITH active AS (SELECT task, version FROM active_models WHERE shop_id = $shop),
+    act AS (
+        SELECT user_id, count(DISTINCT session_id) AS sessions, count(*) AS events,
+               count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
+               min(ts) AS first_seen, max(ts) AS last_seen
+        FROM events WHERE shop_id = $shop GROUP BY 1),
+    cat AS (
+        SELECT user_id, category, count(*) AS n FROM events
+        WHERE shop_id = $shop AND category IS NOT NULL GROUP BY 1, 2),
+    cats AS (
+        SELECT user_id, string_agg(category, '; ' ORDER BY n DESC, category) AS top_categories
+        FROM (SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY n DESC, category) AS r
+              FROM cat) WHERE r <= 3 GROUP BY 1),
+    pred AS (
+        SELECT task, target_id AS user_id, probs, label, reason FROM predictions
+        WHERE shop_id = $shop AND task IN ($purchase_task, $churn_task, $risk_task)
+          AND model_version = (SELECT version FROM active a WHERE a.task = predictions.task)),
+    recs AS (
+        SELECT user_id, string_agg(item_id, '; ' ORDER BY rank) AS recommended_items
+        FROM recommendations WHERE shop_id = $shop AND rank <= 3
+          AND model_version = (SELECT version FROM active WHERE task = $recommend_task)
+        GROUP BY 1)
+    SELECT act.user_id,
+           round(CAST(p.probs->>('$.' || $purchase_label) AS DOUBLE), 4) AS propensity,
+           round(CAST(c.probs->>('$.' || $churn_label) AS DOUBLE), 4) AS churn_risk,
+           c.reason AS churn_drivers,
+           round(CAST(r.probs->>('$.' || $risk_label) AS DOUBLE), 4) AS risk_score,
+           r.label = $risk_label AS risk_flagged, r.reason AS risk_reason,
+           cats.top_categories, recs.recommended_items,
+           act.sessions, act.events, act.purchases, act.first_seen, act.last_seen
+    FROM act
+    LEFT JOIN pred p ON p.user_id = act.user_id AND p.task = $purchase_task
+    LEFT JOIN pred c ON c.user_id = act.user_id AND c.task = $churn_task
+    LEFT JOIN pred r ON r.user_id = act.user_id AND r.task = $risk_task
+    LEFT JOIN cats ON cats.user_id = act.user_id
+    LEFT JOIN recs ON recs.user_id = act.user_id
+    ORDER BY act.user_id
+    """
+    params = {"shop": shop_id, "purchase_task": purchase_task, "purchase_label": purchase_label,
+              "churn_task": churn_task, "churn_label": churn_label, "risk_task": risk_task,
+              "risk_label": risk_label, "recommend_task": recommend_task}  # fmt: skip
+    return store.query_df(sql, params)

@@ -217,6 +217,20 @@ class Prediction(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
+class Recommendation(SQLModel, table=True):
+    """A recommender version's ranked list for one shopper: one row per (shopper, rank)."""
+
+    __tablename__ = "recommendations"
+    shop_id: str = Field(primary_key=True)
+    model_version: str = Field(primary_key=True)
+    user_id: str = Field(primary_key=True)
+    rank: int = Field(primary_key=True)  # 1 = best
+    item_id: str
+    category: str | None = None
+    score: float = Field(sa_column=Column(Double))
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
 class ReviewSentence(SQLModel, table=True):
     """A review split into sentences (by ``core``), so sentence-level predictions join their
     review without any id pattern in SQL."""

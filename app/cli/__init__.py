@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "app.cli.user_cmds",
     "app.cli.api_cmds",
     "app.cli.text_cmds",
+    "app.cli.shopper_cmds",
 ]
 
 

@@ -157,20 +157,34 @@ def segment_csv(users: pd.DataFrame, summary: Mapping[str, object], rule_text: s
     user id) becomes a stable pseudonym keyed by ``id_key``, so rows stay distinct and joinable.
     """
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_safe_text(c, pii) for c in users.columns])
-    keys = [str(c).endswith("_id") for c in users.columns]
-    for row in users.itertuples(index=False):
-        writer.writerow([
-            "" if _missing(v) else
-            make_inert(pseudonymise(str(v), id_key)) if is_key else _safe_text(_plain(v), pii)
-            for v, is_key in zip(row, keys, strict=True)
-        ])  # fmt: skip
+    writer = _write_rows(out, users, id_key, pii)
     writer.writerow([])
     writer.writerow(["summary", "value"])
     writer.writerow(["segment", _safe_text(rule_text, pii)])
     for key, value in summary.items():
         writer.writerow([key, "" if _missing(value) else _safe_text(_plain(value), pii)])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _write_rows(out: io.StringIO, frame: pd.DataFrame, id_key: bytes,
+                pii: PiiConfig | None) -> Any:  # fmt: skip
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([_safe_text(c, pii) for c in frame.columns])
+    keys = [str(c).endswith("_id") for c in frame.columns]
+    for row in frame.itertuples(index=False):
+        writer.writerow([
+            "" if _missing(v) else
+            make_inert(pseudonymise(str(v), id_key)) if is_key else _safe_text(_plain(v), pii)
+            for v, is_key in zip(row, keys, strict=True)
+        ])  # fmt: skip
+    return writer
+
+
+def table_csv(frame: pd.DataFrame, id_key: bytes = b"", pii: PiiConfig | None = None) -> bytes:
+    """A table export (the shopper table, recommendations) written as :func:`segment_csv`
+    writes its rows: UTF-8 with BOM, PII masked, ids pseudonymised where personal, cells inert."""
+    out = io.StringIO()
+    _write_rows(out, frame, id_key, pii)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

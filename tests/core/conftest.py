@@ -64,6 +64,24 @@ def seed_events(
         )
 
 
+def seed_sample_events(store: Store, n_users: int = 1500, shop_id: str = "sample") -> None:
+    """The bundled synthetic shop's events of its first ``n_users`` shoppers (all 56 days)."""
+    import numpy as np
+    import pandas as pd
+
+    from common.settings import DATA_DIR
+
+    events = pd.read_parquet(DATA_DIR / "sample" / "events_synthetic.parquet")
+    events = events[events["user_id"].isin(sorted(events["user_id"].unique())[:n_users])]
+    events = events.assign(shop_id=shop_id, event_key=np.arange(len(events)))
+    with store.write() as con:
+        con.register("sample_events", events)
+        con.execute("INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, "
+                    "category, event_type, query, ts) SELECT event_key, shop_id, user_id, "
+                    "session_id, item_id, category, event_type, query, ts FROM sample_events")  # fmt: skip
+        con.unregister("sample_events")
+
+
 # Words a bag of words has never seen in training, but the pretrained encoder knows the meaning
 # of: on these test rows the encoder beats TF-IDF + LR, so it is what serves.
 TRAIN_POS = ["love this dress", "great fit and soft", "perfect and beautiful", "amazing quality"]

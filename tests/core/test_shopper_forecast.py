@@ -21,6 +21,7 @@ from core.shopper_forecast import (
     plan_cutoffs,
     shopper_features,
 )
+from tests.core.conftest import seed_sample_events
 
 pytestmark = pytest.mark.unit
 T0 = datetime(2024, 3, 1)
@@ -131,13 +132,7 @@ def test_purchase_and_churn_tasks_train_score_and_feed_segments(ctx, store) -> N
     from core.training import TrainingConfig, train_task
     from db import dashboard_queries as dq
 
-    events = _sample_events().assign(shop_id="sample")
-    events["event_key"] = np.arange(len(events))
-    with store.write() as con:
-        con.register("ev", events)
-        con.execute("INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, "
-                    "category, event_type, query, ts) SELECT event_key, shop_id, user_id, "
-                    "session_id, item_id, category, event_type, query, ts FROM ev")  # fmt: skip
+    seed_sample_events(store)
     purchase = train_task(ctx, "purchase", "sample", TrainingConfig(horizon_days=7))
     assert purchase.promoted and purchase.metrics["horizon_days"] == 7
     churn = train_task(ctx, "churn", "sample", TrainingConfig())

@@ -1,0 +1,180 @@
+"""Recommendations as a task: per shopper, the items (and categories) they are likely to want next.
+
+Training holds out each shopper's last event that names an item (the test) and, inside the
+rest, the second-to-last (validation). The blend's weights are tuned on validation; popularity,
+the shopper's recently touched items, co-visitation and the tuned blend are then measured on the
+test events, ranked over all items, by HR@10 (the primary metric), NDCG@10 and Recall@50, and the
+same for the next category. The served recommender is the best on validation; the baseline is
+"recently touched", the strongest simple one on real shops. Scoring refits on every event and
+writes each shopper's top items to the ``recommendations`` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from common.errors import InputError
+from core.kinds.base import Candidate, Progress, Task, TrainOutcome, joblib_writer
+from core.recommend import BlendConfig
+from db.repo import recommendations as rec_repo
+from db.repo import texts as text_repo
+
+if TYPE_CHECKING:
+    from core.context import Context
+    from core.engines import ScoringEngine
+
+MODEL_FILE = "recommender.joblib"
+TOP_K = 10
+# a small grid: tuning runs inside `make run`'s budget (about 30 s on the sample shop, 2 cores)
+TASK_GRID = {"recency_decay": (0.9, 0.97), "covisit_weight": (0.3, 1.0, 3.0),
+             "covisit_window": (1, 3), "covisit_from": (1, 3)}  # fmt: skip
+METHODS = {
+    "recent": BlendConfig(recent_weight=1.0, recency_decay=0.97, covisit_weight=0.0,
+                          popularity_weight=0.0),
+    "popularity": BlendConfig(recent_weight=0.0, covisit_weight=0.0, popularity_weight=1.0),
+    "covisit": BlendConfig(recent_weight=0.0, recency_decay=0.9, covisit_weight=1.0,
+                           covisit_window=3, covisit_from=5, popularity_weight=0.0),
+}  # fmt: skip
+
+
+@dataclass
+class Recommender:
+    """A chosen method and its settings, for items and for categories; it refits on the events
+    it is given (co-visitation counts and popularity are statistics of the shop's events)."""
+
+    method: str
+    item_config: BlendConfig
+    category_config: BlendConfig
+
+    def recommend(self, events: pd.DataFrame, users: list[str] | None = None,
+                  k: int = TOP_K) -> pd.DataFrame:  # fmt: skip
+        """``user_id, rank, item_id, category, score`` for each shopper (all who touched an
+        item when ``users`` is None); lists shorter than ``k`` are filled with the shop's most
+        touched items (scores below every personal one)."""
+        from core.recommend import recommend_scored, with_key
+
+        items = with_key(events, "item_id")
+        who = sorted(items["user_id"].astype(str).unique()) if users is None else users
+        config = BlendConfig(**{**self.item_config.__dict__, "length": k})
+        scored = recommend_scored(items, who, "item_id", config)
+        category_of = (
+            items.dropna(subset=["category"]).drop_duplicates("item_id", keep="last")
+            .assign(item_id=lambda d: d["item_id"].astype(str))
+            .set_index("item_id")["category"].astype(str)
+        )  # fmt: skip
+        # a shopper the method has too little for gets the shop's best sellers after its own
+        popular = items["item_id"].astype(str).value_counts()
+        top = list((popular / popular.max() * 1e-3).head(k).items()) if len(popular) else []
+        rows = []
+        for user, ranked in scored.items():
+            seen = {item for item, _ in ranked}
+            filled = ranked[:k] + [(i, s) for i, s in top if i not in seen][: k - len(ranked)]
+            rows += [(user, rank, item, category_of.get(item), score)
+                     for rank, (item, score) in enumerate(filled, start=1)]  # fmt: skip
+        return pd.DataFrame(rows, columns=["user_id", "rank", "item_id", "category", "score"])
+
+    def recommend_categories(self, events: pd.DataFrame, users: list[str],
+                             k: int = 3) -> dict[str, list[str]]:  # fmt: skip
+        from core.recommend import recommend_blend, with_key
+
+        config = BlendConfig(**{**self.category_config.__dict__, "length": k})
+        return recommend_blend(with_key(events, "category"), users, "category", config)
+
+
+def _evaluate_methods(train: pd.DataFrame, held: pd.DataFrame, key: str,
+                      configs: dict[str, BlendConfig]) -> dict[str, dict[str, float]]:  # fmt: skip
+    from core.recommend import evaluate, recommend_blend
+
+    users = held["user_id"].astype(str).tolist()
+    return {name: {k: round(v, 4) for k, v in
+                   evaluate(recommend_blend(train, users, key, c), held, key).items()}
+            for name, c in configs.items()}  # fmt: skip
+
+
+class RecommendationTask(Task):
+    """Next items and categories per shopper."""
+
+    kind = "recommendation"
+    metric = "hr@10"
+
+    def _events(self, ctx: Context, shop_id: str) -> pd.DataFrame:
+        from core.recommend import with_key
+
+        events = text_repo.events(ctx.store, shop_id, ("user_id", "item_id", "category", "ts"))
+        events = with_key(events, "item_id")
+        if events["user_id"].nunique() < 5:
+            raise InputError(
+                f"{self.name} needs item events of at least 5 shoppers in shop {shop_id!r}; it "
+                f"has {events['user_id'].nunique()}. Load events with `shoplens ingest FILE "
+                "--kind events`."
+            )
+        return events.assign(user_id=events["user_id"].astype(str),
+                             item_id=events["item_id"].astype(str))  # fmt: skip
+
+    def _split(self, events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from core.recommend import leave_last_out
+
+        train, held = leave_last_out(events)
+        if held.empty:
+            raise InputError("no shopper has two item events: nothing to evaluate on")
+        return train, held
+
+    def train(self, ctx: Context, shop_id: str, config: Any, progress: Progress) -> TrainOutcome:
+        from core.recommend import tune_blend
+
+        events = self._events(ctx, shop_id)
+        train, held = self._split(events)
+        progress(0.1, "tuning the blend on each shopper's second-to-last item")
+        item_blend, item_val = tune_blend(train, "item_id", TASK_GRID)
+        category_blend, _ = tune_blend(train, "category", TASK_GRID)
+        progress(0.7, "measuring every method on each shopper's last item")
+        # validation of the simple methods, to choose what serves without seeing the test
+        from core.recommend import leave_last_out
+
+        fit, val_held = leave_last_out(train)
+        validation = _evaluate_methods(fit, val_held, "item_id", METHODS)
+        validation["blend"] = {"hr@10": round(item_val, 4)}
+        item_configs = {**METHODS, "blend": item_blend}
+        items = _evaluate_methods(train, held, "item_id", item_configs)
+        categories = _evaluate_methods(train, held, "category",
+                                       {**METHODS, "blend": category_blend})  # fmt: skip
+        best = max(item_configs, key=lambda m: (validation[m]["hr@10"], m == "blend"))
+        common = {"metric": self.metric, "shoppers": int(len(held)),
+                  "items": int(events["item_id"].nunique()), "validation": validation,
+                  "methods": items, "categories": categories,
+                  "protocol": "leave-last-out, ranked over all items",
+                  "baseline": {"name": "recent", **items["recent"]}}  # fmt: skip
+        chosen = Recommender(best, item_configs[best],
+                             category_blend if best == "blend" else METHODS[best])  # fmt: skip
+        baseline = Recommender("recent", METHODS["recent"], METHODS["recent"])
+        meta = {"labels": [], "item_config": item_configs[best].__dict__}
+        model = Candidate(f"recommend_{best}", {**common, "model": items[best]}, meta,
+                          joblib_writer(chosen, MODEL_FILE))  # fmt: skip
+        base = Candidate("recommend_recent", {**common, "model": items["recent"],
+                                              "is_baseline": True},
+                         meta, joblib_writer(baseline, MODEL_FILE), is_baseline=True)  # fmt: skip
+        fingerprint = f"{len(held)}:{held['ts'].max()}"
+        return TrainOutcome(model, base, fingerprint, f"{len(events)}:{events['ts'].max()}")
+
+    def evaluate(self, ctx: Context, shop_id: str, predictor: Any,
+                 max_rows: int | None = None) -> tuple[dict[str, Any], str]:  # fmt: skip
+        events = self._events(ctx, shop_id)
+        train, held = self._split(events)
+        metrics = _evaluate_methods(train, held, "item_id", {"m": predictor.item_config})["m"]
+        return metrics, f"{len(held)}:{held['ts'].max()}"
+
+    def load_predictor(self, folder: Path, meta: dict[str, Any], device: str) -> Any:
+        import joblib
+
+        return joblib.load(folder / MODEL_FILE)
+
+    def score(self, ctx: Context, shop_id: str, version: str, engine: ScoringEngine,
+              progress: Progress) -> int:  # fmt: skip
+        recommender = ctx.registry.load(shop_id, self.name, version)
+        rows = recommender.recommend(self._events(ctx, shop_id))
+        progress(1.0, f"{rows['user_id'].nunique()} shoppers' lists")
+        return rec_repo.replace(ctx.store, shop_id, version, rows)
