@@ -40,7 +40,7 @@ from common.settings import REPO_ROOT
 from db.store import Store
 
 PAGES = [
-    "overview", "behaviour", "sentiment", "intent", "demand",
+    "overview", "behaviour", "search", "recommendations", "sentiment", "intent", "demand",
     "segments", "explain", "labelling", "models",
 ]  # fmt: skip
 FULL_EVENTS = 10_000_000
@@ -132,10 +132,24 @@ def add_predictions(store: Store, seed: int = 0) -> int:
             "label, probs::JSON, entropy, margin, reason, now()::TIMESTAMP FROM fake_predictions"
         )
         con.unregister("fake_predictions")
+        # each shopper's list: the shop's ten most viewed items (what matters here is the pages'
+        # speed over a realistic number of rows, not the lists)
+        con.execute(
+            "INSERT INTO recommendations (shop_id, model_version, user_id, rank, item_id, "
+            "category, score, created_at) "
+            "WITH top AS (SELECT item_id, any_value(category) AS category, count(*) AS n, "
+            "row_number() OVER (ORDER BY count(*) DESC, item_id) AS rank FROM events "
+            "WHERE shop_id = $shop AND item_id IS NOT NULL GROUP BY item_id "
+            "ORDER BY n DESC, item_id LIMIT 10), "
+            "u AS (SELECT DISTINCT user_id FROM events WHERE shop_id = $shop) "
+            "SELECT $shop, $version, u.user_id, top.rank, top.item_id, top.category, "
+            "1.0 / top.rank, now()::TIMESTAMP FROM u CROSS JOIN top",
+            {"shop": SHOP, "version": VERSION},
+        )
     forecast = {"horizon_days": 7, "model": {"roc_auc": 0.9, "mean_predicted": 0.1,
                                              "observed_rate": 0.1}, "baseline": {"roc_auc": 0.88}}  # fmt: skip
     for task in ("sentiment", "aspects", "intent", "demand", "purchase", "session_purchase",
-                 "churn", "risk"):  # fmt: skip
+                 "churn", "recommend", "risk"):  # fmt: skip
         kind = get_task(task).kind
         metrics = forecast if kind == "shopper_forecast" else {}
         register_version(store, VersionRow(SHOP, task, VERSION, kind, "benchmark",
@@ -233,7 +247,7 @@ def time_pages(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
     return results
 
 
-FILTERED_PAGES = ("overview", "behaviour", "segments")
+FILTERED_PAGES = ("overview", "behaviour", "search", "recommendations", "segments")
 FILTERS = (("all", None), ("new", None), ("buyers", None), ("all", "Dresses"),
            ("returning", "Dresses"))  # fmt: skip
 

@@ -41,7 +41,8 @@ def test_page_renders_on_the_bundled_shop(sample_store: Store, open_page, page: 
     assert not _problems(at), _problems(at)
     assert TITLES[page] in [t.value for t in at.title]
     assert at.session_state["f_shop"] == SAMPLE_SHOP
-    if page in ("overview", "behaviour", "sentiment", "intent", "demand"):
+    if page in ("overview", "behaviour", "search", "recommendations", "sentiment", "intent",
+                "demand"):  # fmt: skip
         assert not at.info, [i.value for i in at.info]  # nothing reported missing
     if page == "overview":
         assert int(_metric(at, "Sessions").replace(",", "")) > 1000

@@ -15,7 +15,7 @@ from tests.app.dashboard_seed import SHOP
 pytestmark = pytest.mark.integration
 
 PAGES = [
-    "overview", "behaviour", "sentiment", "intent", "demand",
+    "overview", "behaviour", "search", "recommendations", "sentiment", "intent", "demand",
     "segments", "explain", "labelling", "models",
 ]  # fmt: skip
 TITLES = {key: key.title() for key in PAGES}

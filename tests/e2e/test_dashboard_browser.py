@@ -25,7 +25,8 @@ from db.store import Store
 pytestmark = pytest.mark.e2e
 
 PAGES = [
-    ("overview", "Overview"), ("behaviour", "Behaviour"), ("sentiment", "Sentiment"),
+    ("overview", "Overview"), ("behaviour", "Behaviour"), ("search", "Search"),
+    ("recommendations", "Recommendations"), ("sentiment", "Sentiment"),
     ("intent", "Intent"), ("demand", "Demand"), ("segments", "Segments"),
     ("explain", "Explain"), ("labelling", "Labelling"), ("models", "Models"),
 ]  # fmt: skip

@@ -1,0 +1,147 @@
+"""Queries of the Search and Recommendations pages: what shoppers search for and what follows,
+"shoppers who viewed this also viewed / bought", and what a segment's recommendations favour.
+
+Parameters are bound, never formatted into SQL; the period is ``[start, end]`` inclusive.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from db.dashboard_queries import _segment_sql, period_bounds
+from db.store import Store
+
+_SEARCHES = """
+    s AS (SELECT session_id, user_id, lower(trim(query)) AS q, ts FROM events
+          WHERE shop_id = $shop AND event_type = 'search' AND query IS NOT NULL
+            AND trim(query) <> '' AND ts >= $lo AND ts < $hi),
+    after AS (  -- each searching session's last view and last purchase
+        SELECT session_id, max(ts) FILTER (WHERE event_type = 'view') AS last_view,
+               max(ts) FILTER (WHERE event_type = 'purchase') AS last_buy
+        FROM events WHERE shop_id = $shop AND session_id IN (SELECT session_id FROM s)
+        GROUP BY 1),
+    hits AS (
+        SELECT s.*, coalesce(a.last_view > s.ts, FALSE) AS viewed,
+               coalesce(a.last_buy > s.ts, FALSE) AS bought
+        FROM s LEFT JOIN after a USING (session_id))
+"""
+
+
+def search_queries(store: Store, shop_id: str, start: date, end: date,
+                   limit: int = 500) -> pd.DataFrame:  # fmt: skip
+    """Per query (lower-cased, trimmed), most searched first: searches, shoppers, the share of
+    searches followed in the same session by a view (``view_rate``) and by a purchase
+    (``purchase_rate``), and the searches in the period's first and second half (``earlier``,
+    ``later``) for trends."""
+    lo, hi = period_bounds(start, end)
+    mid = lo + (hi - lo) / 2
+    sql = f"""
+    WITH {_SEARCHES}
+    SELECT q AS query, count(*) AS searches, count(DISTINCT user_id) AS shoppers,
+           avg(CAST(viewed AS DOUBLE)) AS view_rate, avg(CAST(bought AS DOUBLE)) AS purchase_rate,
+           count(*) FILTER (WHERE ts < $mid) AS earlier, count(*) FILTER (WHERE ts >= $mid) AS later
+    FROM hits GROUP BY q ORDER BY searches DESC, q LIMIT $limit
+    """
+    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi, "mid": mid, "limit": limit})
+
+
+def search_daily(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:
+    """Per day: searches, distinct queries, and searches followed by nothing (no view, no
+    purchase) in the same session (``dead_ends``)."""
+    lo, hi = period_bounds(start, end)
+    sql = f"""
+    WITH {_SEARCHES}
+    SELECT CAST(ts AS DATE) AS day, count(*) AS searches, count(DISTINCT q) AS queries,
+           count(*) FILTER (WHERE NOT viewed AND NOT bought) AS dead_ends
+    FROM hits GROUP BY 1 ORDER BY 1
+    """
+    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi})
+
+
+def catalogue_texts(store: Store, shop_id: str) -> list[str]:
+    """Every item title and category of the shop (what a query can match)."""
+    df = store.query_df(
+        "SELECT DISTINCT t FROM (SELECT title AS t FROM items WHERE shop_id = $shop UNION ALL "
+        "SELECT category FROM items WHERE shop_id = $shop UNION ALL "
+        "SELECT DISTINCT category FROM events WHERE shop_id = $shop) WHERE t IS NOT NULL",
+        {"shop": shop_id},
+    )
+    return df["t"].astype(str).tolist()
+
+
+def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "view",
+                 limit: int = 10) -> pd.DataFrame:  # fmt: skip
+    """ "Shoppers who viewed this also viewed / bought": the other items that shoppers who touched
+    ``item_id`` went on to ``event_type`` (view or purchase), by how many of them did.
+    Columns: item_id, title, category, shoppers, share (of the item's shoppers)."""
+    if event_type not in ("view", "purchase", "cart", "fav"):
+        raise ValueError(f"event type {event_type!r}")
+    sql = """
+    WITH who AS (SELECT DISTINCT user_id FROM events
+                 WHERE shop_id = $shop AND item_id = $item AND event_type <> 'search'),
+    other AS (SELECT e.item_id, count(DISTINCT e.user_id) AS shoppers FROM events e
+              WHERE e.shop_id = $shop AND e.event_type = $kind AND e.item_id IS NOT NULL
+                AND e.item_id <> $item AND e.user_id IN (SELECT user_id FROM who)
+              GROUP BY 1)
+    SELECT o.item_id, i.title, i.category, o.shoppers,
+           o.shoppers / (SELECT count(*) FROM who) AS share
+    FROM other o LEFT JOIN items i ON i.shop_id = $shop AND i.item_id = o.item_id
+    ORDER BY o.shoppers DESC, o.item_id LIMIT $limit
+    """
+    return store.query_df(sql, {"shop": shop_id, "item": str(item_id), "kind": event_type,
+                                "limit": limit})  # fmt: skip
+
+
+def shopper_recommendations(store: Store, shop_id: str, version: str, user_id: str,
+                            k: int = 10) -> pd.DataFrame:  # fmt: skip
+    """One shopper's list with item titles. Columns: rank, item_id, title, category, score."""
+    sql = """
+    SELECT r.rank, r.item_id, i.title, coalesce(r.category, i.category) AS category, r.score
+    FROM recommendations r LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
+    WHERE r.shop_id = $shop AND r.model_version = $version AND r.user_id = $user
+      AND r.rank <= $k ORDER BY r.rank
+    """
+    return store.query_df(sql, {"shop": shop_id, "version": version, "user": str(user_id),
+                                "k": k})  # fmt: skip
+
+
+def recommended_users(store: Store, shop_id: str, version: str, limit: int = 200) -> list[str]:
+    """Shoppers with a list, most active first (a picker's choices)."""
+    sql = """
+    SELECT r.user_id FROM (SELECT DISTINCT user_id FROM recommendations
+                           WHERE shop_id = $shop AND model_version = $version) r
+    JOIN (SELECT user_id, count(*) n FROM events WHERE shop_id = $shop GROUP BY 1) e
+      USING (user_id)
+    ORDER BY e.n DESC, r.user_id LIMIT $limit
+    """
+    df = store.query_df(sql, {"shop": shop_id, "version": version, "limit": limit})
+    return df["user_id"].astype(str).tolist()
+
+
+def segment_promotions(store: Store, shop_id: str, start: date, end: date, segment: str,
+                       version: str, category: str | None = None,
+                       limit: int = 15) -> pd.DataFrame:  # fmt: skip
+    """What to promote to a segment (shoppers active in the period who meet it): the items most
+    often in its shoppers' top-10 lists. Columns: item_id, title, category, shoppers (how many of
+    the segment's shoppers have it), share, mean_rank."""
+    lo, hi = period_bounds(start, end)
+    sql = (
+        _segment_sql(store, shop_id, segment)
+        + """
+    , members AS (SELECT DISTINCT user_id FROM ev)
+    SELECT r.item_id, i.title, coalesce(i.category, any_value(r.category)) AS category,
+           count(*) AS shoppers, count(*) / (SELECT count(*) FROM members) AS share,
+           avg(r.rank) AS mean_rank
+    FROM recommendations r
+    LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
+    WHERE r.shop_id = $shop AND r.model_version = $version AND r.rank <= 10
+      AND r.user_id IN (SELECT user_id FROM members)
+    GROUP BY r.item_id, i.title, i.category
+    ORDER BY shoppers DESC, mean_rank, r.item_id LIMIT $limit
+    """
+    )
+    params = {"shop": shop_id, "lo": lo, "hi": hi, "category": category, "version": version,
+              "limit": limit}  # fmt: skip
+    return store.query_df(sql, params)
