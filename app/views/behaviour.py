@@ -5,8 +5,8 @@ import streamlit as st
 
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
-from app.ui.forecast import forecast_daily
 from app.ui.textdata import TRAIN_HINT
+from core.forecast import best_forecast
 from db import dashboard_queries as dq
 from db import prediction_queries as pq
 
@@ -58,7 +58,7 @@ st.subheader("Daily traffic and 7-day forecast")
 first, _ = cached(dq.data_span, store, shop_id=f.shop_id)
 everyone = {**args, "segment": "all"}
 history = cached(dq.daily_traffic, store, **{**everyone, "start": min(first, f.start)})
-forecast = forecast_daily(history, "sessions")
+forecast, backtested, method = best_forecast(history, "sessions")
 if f.segment == "all":
     figure = charts.traffic_figure(traffic, forecast)
 else:
@@ -70,14 +70,30 @@ else:
         reference_name="Sessions: all shoppers",
     )
 st.plotly_chart(figure, width="stretch")
-st.caption(
-    "Forecast: linear trend plus a weekday effect (weekday effect only with 2+ weeks of history), "
-    "band ≈ 95% from the fit's residuals"
-    + (
-        "."
-        if f.segment == "all"
-        else "; it forecasts all shoppers, as a segment is defined by the shown period."
+described = (
+    "linear trend plus a weekday effect (weekday effect only with 2+ weeks of history)"
+    if method == "trend_weekday"
+    else "the same weekday of the last week (it beat the trend model in the backtest)"
+)
+if backtested["origins"]:
+    pct = lambda v: "n/a" if v is None else f"{v:.0%}"  # noqa: E731
+    check = (
+        f" Backtest over the last {backtested['origins']} weeks (each forecast from the days "
+        f"before it): MASE {backtested['mase']:.2f} for the trend model, "
+        f'{backtested["mase_seasonal_naive"]:.2f} for "same weekday last week" (MAPE '
+        f"{pct(backtested['mape'])} vs {pct(backtested['mape_seasonal_naive'])}; below 1 beats "
+        "last week's value on average)."
     )
+else:
+    check = " Too little history to backtest (3+ weeks needed)."
+st.caption(
+    f"Forecast: {described}, band ≈ 95% from the errors."
+    + check
+    + (
+        ""
+        if f.segment == "all"
+        else " It forecasts all shoppers, as a segment is defined by the shown period."
+    )  # fmt: skip
 )
 
 left, right = st.columns(2)

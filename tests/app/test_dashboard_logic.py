@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from app.ui import charts
-from app.ui.forecast import forecast_daily
 from app.ui.highlight import highlight_html
 from app.ui.metrics import (
     Kpi,
@@ -27,6 +26,7 @@ from app.ui.metrics import (
     worst_products,
 )
 from app.ui.segments import SegmentRule, build_segment, make_inert, portrait, segment_csv
+from core.forecast import forecast_daily
 from core.stats import welch_p_value, wilson_interval
 
 pytestmark = pytest.mark.unit

@@ -30,11 +30,27 @@ def test_bot_is_flagged_with_a_reason():
     feats = behaviour_features(_events())
     assert feats.loc["bot", "views_without_purchase"] == 300
     assert feats.loc["bot", "max_per_minute"] == 60
-    out = score_risk(_events(), contamination=0.05)
+    assert feats.loc["bot", "fast_share"] == 1.0 and feats.loc["u3", "fast_share"] == 0.0
+    out = score_risk(_events())
     top = out.iloc[0]
     assert top["target_id"] == "bot" and top["flagged"] and top["score"] == 1.0
-    assert "views and no purchase" in top["reason"] or "events in one minute" in top["reason"]
-    assert not out.set_index("target_id").loc["u3", "flagged"]
+    assert "events in one minute" in top["reason"] or "under 3 seconds" in top["reason"]
+    assert out["flagged"].sum() == 1  # the budget follows the scores: one bot, one flag
+
+
+def test_injected_abuse_is_flagged_and_heavy_buyers_are_not():
+    from common.settings import DATA_DIR
+    from synthetic.anomalies import inject_anomalies
+
+    events = pd.read_parquet(DATA_DIR / "sample" / "events_synthetic.parquet")
+    events = events[events["user_id"].isin(sorted(events["user_id"].unique())[:1000])]
+    assert not score_risk(events)["flagged"].any()  # an untouched shop raises no flag
+    injected, labels = inject_anomalies(events, per_kind=4, seed=3)
+    flagged = set(score_risk(injected).query("flagged")["target_id"])
+    abusive = set(labels.loc[labels["abusive"], "user_id"])
+    heavy = set(labels.loc[labels["kind"] == "heavy_buyer", "user_id"])
+    assert len(flagged & abusive) / len(flagged) >= 0.8 and len(flagged & abusive) / 12 >= 0.8
+    assert not flagged & heavy
 
 
 def test_scores_are_written_as_predictions_with_the_reason_in_its_column(ctx, store):
