@@ -1,9 +1,10 @@
 """Recommendations as a task: per shopper, the items (and categories) they are likely to want next.
 
 Training holds out each shopper's last event that names an item (the test) and, inside the
-rest, the second-to-last (validation). The blend's weights are tuned on validation; popularity,
-the shopper's recently touched items, co-visitation and the tuned blend are then measured on the
-test events, ranked over all items, by HR@10 (the primary metric), NDCG@10 and Recall@50, and the
+rest, the second-to-last (validation). The blend's weights are tuned on validation, and a learned
+re-ranker (:mod:`core.rerank`) over the blend's candidates is judged on validation after learning
+on the events before it; popularity, the shopper's recently touched items, co-visitation, the
+tuned blend and the re-ranker are then measured on the test events, ranked over all items, by HR@10 (the primary metric), NDCG@10 and Recall@50, and the
 same for the next category. The served recommender is the best on validation; the baseline is
 "recently touched", the strongest simple one on real shops. Scoring refits on every event and
 writes each shopper's top items to the ``recommendations`` table.
@@ -49,18 +50,31 @@ class Recommender:
     method: str
     item_config: BlendConfig
     category_config: BlendConfig
+    item_reranker: Any = None  # a core.rerank.Reranker when the re-ranker serves
+    category_reranker: Any = None
+
+    def scored(self, events: pd.DataFrame, users: list[str], key: str,
+                k: int) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
+        """Ranked ``(key, score)`` pairs per shopper for ``key`` (item_id or category)."""
+        from core.recommend import recommend_scored, with_key
+
+        reranker = self.item_reranker if key == "item_id" else self.category_reranker
+        if reranker is not None:
+            return reranker.recommend_scored(events, users, k)
+        config = self.item_config if key == "item_id" else self.category_config
+        return recommend_scored(with_key(events, key), users, key,
+                                BlendConfig(**{**config.__dict__, "length": k}))  # fmt: skip
 
     def recommend(self, events: pd.DataFrame, users: list[str] | None = None,
                   k: int = TOP_K) -> pd.DataFrame:  # fmt: skip
         """``user_id, rank, item_id, category, score`` for each shopper (all who touched an
         item when ``users`` is None); lists shorter than ``k`` are filled with the shop's most
         touched items (scores below every personal one)."""
-        from core.recommend import recommend_scored, with_key
+        from core.recommend import with_key
 
         items = with_key(events, "item_id")
         who = sorted(items["user_id"].astype(str).unique()) if users is None else users
-        config = BlendConfig(**{**self.item_config.__dict__, "length": k})
-        scored = recommend_scored(items, who, "item_id", config)
+        scored = self.scored(items, who, "item_id", k)
         category_of = (
             items.dropna(subset=["category"]).drop_duplicates("item_id", keep="last")
             .assign(item_id=lambda d: d["item_id"].astype(str))
@@ -79,10 +93,8 @@ class Recommender:
 
     def recommend_categories(self, events: pd.DataFrame, users: list[str],
                              k: int = 3) -> dict[str, list[str]]:  # fmt: skip
-        from core.recommend import recommend_blend, with_key
-
-        config = BlendConfig(**{**self.category_config.__dict__, "length": k})
-        return recommend_blend(with_key(events, "category"), users, "category", config)
+        scored = self.scored(events, users, "category", k)
+        return {user: [c for c, _ in ranked] for user, ranked in scored.items()}
 
 
 def _evaluate_methods(train: pd.DataFrame, held: pd.DataFrame, key: str,
@@ -104,7 +116,8 @@ class RecommendationTask(Task):
     def _events(self, ctx: Context, shop_id: str) -> pd.DataFrame:
         from core.recommend import with_key
 
-        events = text_repo.events(ctx.store, shop_id, ("user_id", "item_id", "category", "ts"))
+        events = text_repo.events(ctx.store, shop_id,
+                                  ("user_id", "item_id", "category", "event_type", "ts"))  # fmt: skip
         events = with_key(events, "item_id")
         if events["user_id"].nunique() < 5:
             raise InputError(
@@ -124,34 +137,48 @@ class RecommendationTask(Task):
         return train, held
 
     def train(self, ctx: Context, shop_id: str, config: Any, progress: Progress) -> TrainOutcome:
-        from core.recommend import tune_blend
+        from core.recommend import evaluate, leave_last_out, tune_blend
+        from core.rerank import fit_reranker
 
         events = self._events(ctx, shop_id)
         train, held = self._split(events)
-        progress(0.1, "tuning the blend on each shopper's second-to-last item")
+        progress(0.05, "tuning the blend on each shopper's second-to-last item")
         item_blend, item_val = tune_blend(train, "item_id", TASK_GRID)
         category_blend, _ = tune_blend(train, "category", TASK_GRID)
-        progress(0.7, "measuring every method on each shopper's last item")
-        # validation of the simple methods, to choose what serves without seeing the test
-        from core.recommend import leave_last_out
-
+        # validation: each shopper's second-to-last item, every method fitted without it
         fit, val_held = leave_last_out(train)
         validation = _evaluate_methods(fit, val_held, "item_id", METHODS)
         validation["blend"] = {"hr@10": round(item_val, 4)}
+        progress(0.4, "learning the re-ranker")
+        val_users = val_held["user_id"].astype(str).tolist()
+        inner = fit_reranker(fit, "item_id", item_blend, seed=getattr(config, "seed", 0))
+        validation["rerank"] = {k: round(v, 4) for k, v in evaluate(
+            inner.recommend(fit, val_users), val_held, "item_id").items()}  # fmt: skip
+        progress(0.7, "measuring every method on each shopper's last item")
         item_configs = {**METHODS, "blend": item_blend}
         items = _evaluate_methods(train, held, "item_id", item_configs)
         categories = _evaluate_methods(train, held, "category",
                                        {**METHODS, "blend": category_blend})  # fmt: skip
-        best = max(item_configs, key=lambda m: (validation[m]["hr@10"], m == "blend"))
+        users = held["user_id"].astype(str).tolist()
+        item_rr = fit_reranker(train, "item_id", item_blend)
+        category_rr = fit_reranker(train, "category", category_blend)
+        items["rerank"] = {k: round(v, 4) for k, v in
+                           evaluate(item_rr.recommend(train, users), held, "item_id").items()}  # fmt: skip
+        categories["rerank"] = {k: round(v, 4) for k, v in
+                                evaluate(category_rr.recommend(train, users), held, "category").items()}  # fmt: skip
+        best = max(validation, key=lambda m: (validation[m]["hr@10"], m in ("rerank", "blend")))
         common = {"metric": self.metric, "shoppers": int(len(held)),
                   "items": int(events["item_id"].nunique()), "validation": validation,
                   "methods": items, "categories": categories,
                   "protocol": "leave-last-out, ranked over all items",
                   "baseline": {"name": "recent", **items["recent"]}}  # fmt: skip
-        chosen = Recommender(best, item_configs[best],
-                             category_blend if best == "blend" else METHODS[best])  # fmt: skip
+        if best == "rerank":
+            chosen = Recommender("rerank", item_blend, category_blend, item_rr, category_rr)
+        else:
+            chosen = Recommender(best, item_configs[best],
+                                 category_blend if best == "blend" else METHODS[best])  # fmt: skip
         baseline = Recommender("recent", METHODS["recent"], METHODS["recent"])
-        meta = {"labels": [], "item_config": item_configs[best].__dict__}
+        meta = {"labels": [], "item_config": chosen.item_config.__dict__}
         model = Candidate(f"recommend_{best}", {**common, "model": items[best]}, meta,
                           joblib_writer(chosen, MODEL_FILE))  # fmt: skip
         base = Candidate("recommend_recent", {**common, "model": items["recent"],
@@ -162,9 +189,14 @@ class RecommendationTask(Task):
 
     def evaluate(self, ctx: Context, shop_id: str, predictor: Any,
                  max_rows: int | None = None) -> tuple[dict[str, Any], str]:  # fmt: skip
+        from core.recommend import evaluate
+
         events = self._events(ctx, shop_id)
         train, held = self._split(events)
-        metrics = _evaluate_methods(train, held, "item_id", {"m": predictor.item_config})["m"]
+        users = held["user_id"].astype(str).tolist()
+        scored = predictor.scored(train, users, "item_id", 50)
+        lists = {u: [k for k, _ in ranked] for u, ranked in scored.items()}
+        metrics = {k: round(v, 4) for k, v in evaluate(lists, held, "item_id").items()}
         return metrics, f"{len(held)}:{held['ts'].max()}"
 
     def load_predictor(self, folder: Path, meta: dict[str, Any], device: str) -> Any:
