@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -68,6 +68,59 @@ class MentionsResponse(BaseModel):
         description="None: the rules over the shop's aspect set serve"
     )
     texts: list[list[Mention]] = Field(description="per text, its aspect mentions (may be empty)")
+
+
+class Forecast(BaseModel):
+    probability: float = Field(description="calibrated probability of the outcome")
+    horizon_days: int | None
+    drivers: str | None = Field(description="what pushes this shopper's forecast, in words")
+    model_version: str
+
+
+class Recommendation(BaseModel):
+    rank: int
+    item_id: str
+    title: str | None
+    category: str | None
+    score: float
+
+
+class ShopperResponse(BaseModel):
+    shop: str
+    user_id: str
+    purchase: Forecast | None = Field(description="P(at least one purchase in the horizon)")
+    churn: Forecast | None = Field(description="P(no activity at all in the horizon)")
+    risk: Forecast | None = Field(description="anomaly score; drivers = the reason of a flag")
+    recommendations: list[Recommendation]
+    recommendations_version: str | None
+
+
+class RecommendationsResponse(BaseModel):
+    shop: str
+    user_id: str
+    model_version: str
+    items: list[Recommendation]
+
+
+class AlsoItem(BaseModel):
+    item_id: str
+    title: str | None
+    category: str | None
+    shoppers: int
+    share: float
+
+
+class AlsoResponse(BaseModel):
+    shop: str
+    item_id: str
+    event_type: str
+    items: list[AlsoItem]
+
+
+def _id_param() -> Any:
+    """A path id (a shopper, an item): 1-200 characters. One object per parameter: FastAPI
+    binds a parameter object to the first name it is used under."""
+    return Path(min_length=1, max_length=200, description="an id of the shop's data")
 
 
 class _Models:
@@ -233,5 +286,85 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
             for row in probs
         ]  # fmt: skip
         return PredictResponse(task=task, shop=shop_id, model_version=version, predictions=out)
+
+    # --- shoppers and items: what batch scoring stored, read through the shop's active versions
+    def _shopper(shop_id: str, user_id: str) -> None:
+        from db.behaviour_queries import shopper_exists
+
+        if not shopper_exists(context.store, shop_id, user_id):
+            raise HTTPException(404, f"shop {shop_id} has no shopper {user_id[:80]!r}")
+
+    def _recommendations(
+        shop_id: str, user_id: str, k: int
+    ) -> tuple[str | None, list[Recommendation]]:
+        from db.behaviour_queries import shopper_recommendations
+
+        version = models.version(shop_id, "recommend")
+        if version is None:
+            return None, []
+        rows = shopper_recommendations(context.store, shop_id, version, user_id, k)
+        return version, [Recommendation(rank=int(r.rank), item_id=str(r.item_id),
+                                        title=None if r.title is None else str(r.title),
+                                        category=None if r.category is None else str(r.category),
+                                        score=round(float(r.score), 6))
+                         for r in rows.itertuples()]  # fmt: skip
+
+    @app.get(f"/{API_VERSION}/shoppers/{{user_id}}", response_model=ShopperResponse)
+    def shopper(user_id: str = _id_param(), k: int = Query(3, ge=1, le=10),
+                shop_id: str = Depends(shop)) -> ShopperResponse:  # fmt: skip
+        """A shopper's purchase propensity, churn risk and anomaly score (each with its model
+        version, horizon and drivers; null without a model or a score yet) and top ``k`` items."""
+        import json
+
+        from db.behaviour_queries import shopper_predictions
+
+        _shopper(shop_id, user_id)
+        outcome = {"purchase": "purchase", "churn": "churns", "risk": "anomalous"}
+        rows = shopper_predictions(context.store, shop_id, user_id, tuple(outcome))
+        found: dict[str, Forecast] = {}
+        for row in rows.itertuples():
+            probs = json.loads(row.probs)
+            horizon = None
+            if row.task != "risk":
+                meta = context.registry.version(shop_id, str(row.task), str(row.model_version))
+                horizon = meta.metrics.get("horizon_days")
+            found[str(row.task)] = Forecast(
+                probability=round(float(probs.get(outcome[str(row.task)], 0.0)), 6),
+                horizon_days=horizon,
+                drivers=row.reason if isinstance(row.reason, str) and row.reason else None,
+                model_version=str(row.model_version))  # fmt: skip
+        version, items = _recommendations(shop_id, user_id, k)
+        return ShopperResponse(shop=shop_id, user_id=user_id, purchase=found.get("purchase"),
+                               churn=found.get("churn"), risk=found.get("risk"),
+                               recommendations=items, recommendations_version=version)  # fmt: skip
+
+    @app.get(f"/{API_VERSION}/shoppers/{{user_id}}/recommendations",
+             response_model=RecommendationsResponse)  # fmt: skip
+    def recommendations(user_id: str = _id_param(), k: int = Query(10, ge=1, le=10),
+                        shop_id: str = Depends(shop)) -> RecommendationsResponse:  # fmt: skip
+        """The shopper's top ``k`` items from the shop's active recommender."""
+        _shopper(shop_id, user_id)
+        version, items = _recommendations(shop_id, user_id, k)
+        if version is None:
+            raise HTTPException(409, f"shop {shop_id} has no recommender yet: "
+                                     f"`shoplens train recommend --shop {shop_id}`")  # fmt: skip
+        return RecommendationsResponse(shop=shop_id, user_id=user_id, model_version=version,
+                                       items=items)  # fmt: skip
+
+    @app.get(f"/{API_VERSION}/items/{{item_id}}/also", response_model=AlsoResponse)
+    def also(item_id: str = _id_param(), event_type: str = Query("view", pattern="^(view|purchase)$"),
+             k: int = Query(10, ge=1, le=50), shop_id: str = Depends(shop)) -> AlsoResponse:  # fmt: skip
+        """Shoppers who touched this item also viewed (``event_type=view``) or bought
+        (``purchase``) these, by how many of them did."""
+        from db.behaviour_queries import also_touched, item_exists
+
+        rows = also_touched(context.store, shop_id, item_id, event_type, k)
+        if rows.empty and not item_exists(context.store, shop_id, item_id):
+            raise HTTPException(404, f"shop {shop_id} has no item {item_id[:80]!r}")
+        items = [AlsoItem(item_id=str(r.item_id), title=None if r.title is None else str(r.title),
+                          category=None if r.category is None else str(r.category),
+                          shoppers=int(r.shoppers), share=round(float(r.share), 6))
+                 for r in rows.itertuples()]  # fmt: skip
+        return AlsoResponse(shop=shop_id, item_id=item_id, event_type=event_type, items=items)
 
     return app

@@ -145,3 +145,34 @@ def segment_promotions(store: Store, shop_id: str, start: date, end: date, segme
     params = {"shop": shop_id, "lo": lo, "hi": hi, "category": category, "version": version,
               "limit": limit}  # fmt: skip
     return store.query_df(sql, params)
+
+
+def shopper_exists(store: Store, shop_id: str, user_id: str) -> bool:
+    """Whether the shop has any event of ``user_id``."""
+    df = store.query_df("SELECT 1 AS x FROM events WHERE shop_id = $shop AND user_id = $user "
+                        "LIMIT 1", {"shop": shop_id, "user": str(user_id)})  # fmt: skip
+    return not df.empty
+
+
+def shopper_predictions(store: Store, shop_id: str, user_id: str,
+                        tasks: tuple[str, ...]) -> pd.DataFrame:  # fmt: skip
+    """The active versions' predictions for one shopper. Columns: task, model_version, label,
+    probs (JSON text), reason."""
+    sql = """
+    SELECT p.task, p.model_version, p.label, CAST(p.probs AS VARCHAR) AS probs, p.reason
+    FROM predictions p JOIN active_models a
+      ON a.shop_id = p.shop_id AND a.task = p.task AND a.version = p.model_version
+    WHERE p.shop_id = $shop AND p.target_id = $user AND list_contains($tasks, p.task)
+    ORDER BY p.task
+    """
+    return store.query_df(sql, {"shop": shop_id, "user": str(user_id), "tasks": list(tasks)})
+
+
+def item_exists(store: Store, shop_id: str, item_id: str) -> bool:
+    """Whether the shop lists ``item_id`` or has an event on it."""
+    df = store.query_df(
+        "SELECT 1 AS x FROM items WHERE shop_id = $shop AND item_id = $item UNION ALL "
+        "SELECT 1 FROM (SELECT 1 FROM events WHERE shop_id = $shop AND item_id = $item LIMIT 1)",
+        {"shop": shop_id, "item": str(item_id)},
+    )
+    return not df.empty
