@@ -8,8 +8,9 @@ training stacks a few earlier cutoffs. Nothing the test window labels is seen in
 calibration; rows of one period are never split at random.
 
 **Models.** A recency rule (the shopper's days since last activity, mapped to a probability),
-RFM + logistic regression (recency, frequency, monetary as purchase count) and gradient boosting
-on the full behaviour features. Each is calibrated with isotonic regression on the validation
+RFM + logistic regression (recency, frequency, monetary as purchase count), gradient boosting
+on the full behaviour features, a small transformer over the shopper's event sequence
+(:mod:`core.sequence_model`), and blends (GBM with RFM + LR; GBM with the transformer). Each is calibrated with isotonic regression on the validation
 window; the served model is the best on validation; the test window reports ROC-AUC, PR-AUC, the
 Brier score, the mean predicted probability against the observed rate, and a reliability table.
 
@@ -227,7 +228,8 @@ def outcome(events: pd.DataFrame, cutoff: pd.Timestamp, target: Target,
     return pd.Series([u not in active for u in users], index=users, dtype=bool)
 
 
-def window_frame(events: pd.DataFrame, cutoff: pd.Timestamp, target: Target) -> pd.DataFrame:
+def window_frame(events: pd.DataFrame, cutoff: pd.Timestamp, target: Target,
+                 sequences: bool = False) -> pd.DataFrame:  # fmt: skip
     """Features at ``cutoff`` and the label ``y`` (1 = the target happened). Churn asks about
     shoppers who are still around: those active in the ``horizon`` days before the cutoff (a
     shopper gone for longer has churned already; counting them would reward a recency rule
@@ -235,6 +237,10 @@ def window_frame(events: pd.DataFrame, cutoff: pd.Timestamp, target: Target) -> 
     feats = shopper_features(events, cutoff)
     if target.name == "churn":
         feats = feats[feats["recency_days"] < target.horizon_days]
+    if sequences:
+        from core.sequence_model import sequence_columns
+
+        feats = feats.join(sequence_columns(events, cutoff, feats.index))
     return feats.assign(y=outcome(events, cutoff, target, feats.index).astype(int).to_numpy())
 
 
@@ -276,6 +282,14 @@ def _fit_raw(name: str, train: pd.DataFrame, target: Target, seed: int) -> Any:
     if name == "blend":
         parts = [_fit_raw("gbm", train, target, seed), _fit_raw("rfm_lr", train, target, seed)]
         return _Blend(parts)
+    if name == "sequence":
+        from core.sequence_model import fit_sequence
+
+        return fit_sequence(train, seed=seed)
+    if name == "sequence_blend":
+        return _Blend(
+            [_fit_raw("gbm", train, target, seed), _fit_raw("sequence", train, target, seed)]
+        )
     raise ValueError(name)
 
 
@@ -401,6 +415,10 @@ class Forecaster:
             return pd.DataFrame(columns=["user_id", "probability", "reason"])
         cutoff = cutoff if cutoff is not None else pd.Timestamp(ev["ts"].max()).floor("D") + DAY
         feats = shopper_features(ev, cutoff)
+        if self.extras.get("sequences"):
+            from core.sequence_model import sequence_columns
+
+            feats = feats.join(sequence_columns(ev, cutoff, feats.index))
         p = self.predict(feats)
         return pd.DataFrame({"user_id": feats.index, "probability": p,
                              "reason": self.drivers(feats, p)})  # fmt: skip
@@ -429,7 +447,11 @@ class ForecastResult:
     test_fingerprint: str
 
 
+# the transformer over event sequences is measured in `bench_behaviour` but not trained by
+# default: it lost to gradient boosting on every data set measured (docs/models.md)
 MODELS = ("recency", "rfm_lr", "gbm", "blend")
+SEQUENCE_MODELS = ("sequence", "sequence_blend")
+ALL_MODELS = (*MODELS, *SEQUENCE_MODELS)
 BASELINE = "rfm_lr"
 
 
@@ -439,9 +461,10 @@ def fit_forecast(events: pd.DataFrame, target: Target, seed: int = 0,
     served forecaster is the best on validation ROC-AUC, the baseline is RFM + LR."""
     ev = prepare_events(events)
     plan = plan_cutoffs(ev["ts"], target.horizon_days)
-    train = pd.concat([window_frame(ev, c, target) for c in plan.train])
-    val = window_frame(ev, plan.validation, target)
-    test = window_frame(ev, plan.test, target)
+    seq = any(m in SEQUENCE_MODELS for m in models)
+    train = pd.concat([window_frame(ev, c, target, seq) for c in plan.train])
+    val = window_frame(ev, plan.validation, target, seq)
+    test = window_frame(ev, plan.test, target, seq)
     for name, part in (("training", train), ("validation", val), ("test", test)):
         if len(part) < min_shoppers or part["y"].nunique() < 2:
             raise InputError(
@@ -456,7 +479,8 @@ def fit_forecast(events: pd.DataFrame, target: Target, seed: int = 0,
         raw = _fit_raw(name, train, target, seed)
         cal = Calibrator.fit(raw(val), val["y"].to_numpy())
         fitted[name] = Forecaster(target, name, raw, cal, signs, med, spread,
-                                  {"base_rate": float(val["y"].mean())})  # fmt: skip
+                                  {"base_rate": float(val["y"].mean()),
+                                   "sequences": name in SEQUENCE_MODELS})  # fmt: skip
         val_p = fitted[name].predict(val)
         rows[name] = classification_metrics(test["y"].to_numpy(), fitted[name].predict(test))
         rows[name]["validation_roc_auc"] = classification_metrics(val["y"].to_numpy(), val_p)[
@@ -481,7 +505,7 @@ def evaluate_forecaster(events: pd.DataFrame, forecaster: Forecaster) -> tuple[d
     ev = prepare_events(events)
     target = forecaster.target
     plan = plan_cutoffs(ev["ts"], target.horizon_days)
-    test = window_frame(ev, plan.test, target)
+    test = window_frame(ev, plan.test, target, bool(forecaster.extras.get("sequences")))
     metrics = classification_metrics(test["y"].to_numpy(), forecaster.predict(test))
     return metrics, _window_fingerprint(plan, target, test)
 

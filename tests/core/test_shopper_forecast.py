@@ -148,3 +148,25 @@ def test_purchase_and_churn_tasks_train_score_and_feed_segments(ctx, store) -> N
     predictor = ctx.registry.load("sample", "purchase", version)
     again, _ = get_task("purchase").evaluate(ctx, "sample", predictor)
     assert again["roc_auc"] == pytest.approx(purchase.metrics["model"]["roc_auc"])
+
+
+def test_sequence_transformer_trains_scores_and_pickles(tmp_path: Path) -> None:
+    import joblib
+
+    from core.sequence_model import MAX_EVENTS, sequence_columns
+
+    events = _sample_events()
+    events = events[events["user_id"].isin(sorted(events["user_id"].unique())[:400])]
+    seq = sequence_columns(events, pd.Timestamp("2026-10-01"), pd.Index(["u0000000", "nobody"]))
+    assert len(seq.loc["u0000000", "seq_events"]) <= MAX_EVENTS
+    assert seq.loc["u0000000", "seq_events"][0].split("|")[0] in {"view", "cart", "fav", "search",
+                                                                   "purchase"}  # fmt: skip
+    assert not isinstance(seq.loc["nobody", "seq_events"], list)  # no history: missing
+    result = fit_forecast(events, Target("purchase", 7), models=("sequence",))
+    assert result.forecaster.model_type == "sequence"
+    assert result.metrics["model"]["validation_roc_auc"] > 0.6
+    joblib.dump(result.forecaster, tmp_path / "forecaster.joblib")
+    loaded = joblib.load(tmp_path / "forecaster.joblib")  # as the registry saves and loads it
+    scored = loaded.score(events)  # reads the sequences it needs
+    assert len(scored) == 400 and scored["probability"].between(0, 1).all()
+    assert scored["probability"].std() > 0.01
