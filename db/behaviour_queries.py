@@ -176,3 +176,27 @@ def item_exists(store: Store, shop_id: str, item_id: str) -> bool:
         {"shop": shop_id, "item": str(item_id)},
     )
     return not df.empty
+
+
+def daily_activity(store: Store, shop_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(per category, total)``: one row per day (and category) with sessions, views, carts and
+    purchases, from the summary table (rebuilt at ingest), else from the events."""
+    from db.dashboard_queries import summaries_cover
+
+    cols = "day, category, sessions, views, carts, purchases"
+    if summaries_cover(store, shop_id):
+        per = store.query_df(f"SELECT {cols} FROM activity_daily WHERE shop_id = $shop AND NOT total "
+                             "ORDER BY day, category", {"shop": shop_id})  # fmt: skip
+        total = store.query_df(f"SELECT {cols} FROM activity_daily WHERE shop_id = $shop AND total "
+                               "ORDER BY day", {"shop": shop_id})  # fmt: skip
+        return per, total
+    sql = """
+    SELECT CAST(ts AS DATE) AS day, {group} AS category, count(DISTINCT session_id) AS sessions,
+           count(*) FILTER (WHERE event_type = 'view') AS views,
+           count(*) FILTER (WHERE event_type = 'cart') AS carts,
+           count(*) FILTER (WHERE event_type = 'purchase') AS purchases
+    FROM events WHERE shop_id = $shop GROUP BY ALL ORDER BY ALL
+    """
+    per = store.query_df(sql.format(group="category"), {"shop": shop_id})
+    total = store.query_df(sql.format(group="CAST(NULL AS VARCHAR)"), {"shop": shop_id})
+    return per, total

@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "app.cli.api_cmds",
     "app.cli.text_cmds",
     "app.cli.shopper_cmds",
+    "app.cli.monitor_cmds",
 ]
 
 

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from app.ui.alerts_view import shop_alerts, show_alerts
 from app.ui.aspects_view import chip_label
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
@@ -52,6 +53,8 @@ if now["aov"] is None:
     st.caption(
         "Average order value needs item prices: add an items file with a `price` column (`shoplens ingest FILE --kind items`)."
     )
+
+show_alerts(cached(shop_alerts, store, shop_id=f.shop_id, until=f.end), f.shop_id)
 
 st.subheader("What shoppers say")
 reviews, reviews_before = (

@@ -1,0 +1,229 @@
+"""Business alerts that say why: daily checks of traffic and the funnel steps against their
+expected band, each alert naming the category that drives the move.
+
+Checks, for each day checked (by default the last 7 days of events):
+
+- **traffic** (sessions): against the backtested forecast (:func:`core.forecast.best_forecast`)
+  fitted on the days before, with a band of ± 3 × the larger of its backtest RMSE and the fit's
+  residual spread;
+- **view → cart** and **cart → purchase** rates: against the rate of the 28 days before, by a
+  quasi-binomial z-test (the binomial variance times the dispersion of the days before; |z| > 3)
+  that also needs a relative move of at least 15 % (a huge shop would otherwise alert on a 1 %
+  wobble); when the shop as a whole is in its band, each category is tested on its own
+  (|z| > 4, a move of 30 % or more), so a break in one category is not averaged away. Each rate
+  is tested on the day alone and on the three days to it pooled (against the 28 days before
+  them): a sustained drop too small for one day's noise adds up within days.
+
+The **driver** of an alert is the category whose own deviation (observed minus what its own
+recent rate or volume predicts) explains most of the shop's deviation in the alert's direction,
+with the share it explains. An alert carries the day, the metric, observed and expected values,
+the direction, the driver and a link (page and filters) to look at.
+
+    >>> alerts = check_days(daily, days=7)
+    >>> alerts[0].describe()
+    'cart → purchase 3.1 % on 2026-10-24, expected 7.9 % (−61 %); driven by Dresses (84 % of the drop)'
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+RATE_Z = 3.0
+MIN_RELATIVE = 0.15
+MIN_EXPECTED = 10  # a test needs at least this many expected carts (or purchases)
+CATEGORY_Z = 4.0  # one test per category and day: a stricter bar against false alarms
+CATEGORY_RELATIVE = 0.3
+TRAFFIC_K = 3.0
+BASELINE_DAYS = 28
+RATES = {"view_to_cart": ("views", "carts", "view → cart"),
+         "cart_to_purchase": ("carts", "purchases", "cart → purchase")}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One metric out of its band on one day, and what drives it."""
+
+    day: date
+    metric: str
+    label: str
+    observed: float
+    expected: float
+    low: float
+    high: float
+    direction: str  # "drop" | "rise"
+    driver: str | None
+    driver_share: float | None
+    page: str
+    is_rate: bool
+
+    def describe(self) -> str:
+        fmt = (lambda v: f"{v:.1%}") if self.is_rate else (lambda v: f"{v:,.0f}")  # noqa: E731
+        change = (self.observed - self.expected) / self.expected if self.expected else 0.0
+        text = (f"{self.label} {fmt(self.observed)} on {self.day}, expected {fmt(self.expected)} "
+                f"({change:+.0%})")  # fmt: skip
+        if self.driver is not None:
+            text += f"; driven by {self.driver} ({self.driver_share:.0%} of the {self.direction})"
+        return text
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["day"] = str(self.day)
+        out["summary"] = self.describe()
+        # where to look: the page and the dashboard filters that show the move
+        out["look_at"] = {"page": self.page, "category": self.driver,
+                          "start": str(self.day - timedelta(days=6)), "end": str(self.day)}  # fmt: skip
+        return out
+
+
+def _driver(per_category: pd.DataFrame, deviation: float) -> tuple[str | None, float | None]:
+    """The category with the largest deviation in the direction of ``deviation`` (columns
+    ``category``, ``deviation``) and the share of the total it explains."""
+    if per_category.empty or deviation == 0:
+        return None, None
+    same = per_category[np.sign(per_category["deviation"]) == np.sign(deviation)]
+    if same.empty:
+        return None, None
+    top = same.loc[same["deviation"].abs().idxmax()]
+    return str(top["category"]), float(min(abs(top["deviation"]) / abs(deviation), 1.0))
+
+
+def _rate_test(before: pd.DataFrame, today: pd.DataFrame, base: str,
+               hit: str) -> tuple[float, float, float, float] | None:  # fmt: skip
+    """``(observed, expected, z, half-width)`` of today's rate against the days before, by a
+    quasi-binomial z: the binomial variance times the dispersion the days before showed (carts
+    and purchases come in clusters, so day-to-day rates wobble more than coin flips)."""
+    n, k = float(today[base].sum()), float(today[hit].sum())
+    n0, k0 = float(before[base].sum()), float(before[hit].sum())
+    if n < 30 or n0 <= 0:
+        return None
+    p0 = k0 / n0
+    if not 0 < p0 < 1 or n * p0 < MIN_EXPECTED:  # too few expected hits to judge
+        return None
+    days = before.groupby("day")[[base, hit]].sum()
+    days = days[days[base] >= 10]
+    ratio = (days[hit] - days[base] * p0) ** 2 / (days[base] * p0 * (1 - p0))
+    dispersion = max(1.0, float(ratio.mean())) if len(days) >= 7 else 2.0
+    sd = np.sqrt(dispersion * n * p0 * (1 - p0))
+    return k / n, p0, (k - n * p0) / sd, RATE_Z * sd / n
+
+
+def _rate_alerts(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp,
+                 span: int = 1) -> list[Alert]:  # fmt: skip
+    """Rate alerts for the ``span`` days ending on ``day`` against the 28 days before them."""
+    out: list[Alert] = []
+    first = day - pd.Timedelta(days=span - 1)
+    window = pd.Timedelta(days=BASELINE_DAYS)
+
+    def period(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        before = frame[(frame["day"] < first) & (frame["day"] >= first - window)]
+        return before, frame[(frame["day"] >= first) & (frame["day"] <= day)]
+
+    before, today = period(total)
+    cat_before, cat_today = period(daily)
+    suffix = "" if span == 1 else f" (the {span} days to {day.date()})"
+    if before.empty or today.empty:
+        return out
+    for metric, (base, hit, label) in RATES.items():
+        test = _rate_test(before.drop(columns="category", errors="ignore"), today, base, hit)
+        if test is None:
+            continue
+        observed, p0, z, half = test
+        if abs(z) > RATE_Z and abs(observed - p0) / p0 >= MIN_RELATIVE:
+            rates = cat_before.groupby("category")[[base, hit]].sum()
+            rates = (rates[hit] / rates[base].where(rates[base] > 0)).fillna(p0)
+            now = cat_today.groupby("category")[[base, hit]].sum()
+            per_cat = pd.DataFrame({"category": now.index, "deviation":
+                                    now[hit] - now[base] * rates.reindex(now.index).fillna(p0)})  # fmt: skip
+            n = float(today[base].sum())
+            driver, share = _driver(per_cat, (observed - p0) * n)
+            out.append(Alert(day.date(), metric, label + suffix, observed, p0, max(p0 - half, 0.0),
+                             min(p0 + half, 1.0), "drop" if z < 0 else "rise", driver, share,
+                             "behaviour", True))  # fmt: skip
+            continue
+        # the shop as a whole is in its band: a single category may still have broken
+        for category, part in cat_today.groupby("category"):
+            test = _rate_test(cat_before[cat_before["category"] == category], part, base, hit)
+            if test is None:
+                continue
+            c_obs, c_p0, c_z, c_half = test
+            if abs(c_z) > CATEGORY_Z and abs(c_obs - c_p0) / c_p0 >= CATEGORY_RELATIVE:
+                out.append(Alert(day.date(), metric, f"{label} in {category}{suffix}", c_obs, c_p0,
+                                 max(c_p0 - c_half, 0.0), min(c_p0 + c_half, 1.0),
+                                 "drop" if c_z < 0 else "rise", str(category), 1.0, "behaviour",
+                                 True))  # fmt: skip
+    return out
+
+
+def _traffic_alert(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp) -> Alert | None:
+    from core.forecast import best_forecast, forecast_daily
+
+    history = total[total["day"] < day][["day", "sessions"]]
+    today = total[total["day"] == day]
+    if len(history) < 21 or today.empty:
+        return None
+    forecast, report, method = best_forecast(history, "sessions", days=1)
+    fitted = forecast_daily(history, "sessions", days=1)
+    expected = float(forecast["forecast"].iloc[0])
+    backtest_rmse = report["rmse"] if method == "trend_weekday" else report["rmse_seasonal_naive"]
+    residual = float((fitted["upper"] - fitted["lower"]).iloc[0]) / (2 * 1.96)
+    spread = max(float(backtest_rmse or 0.0), residual)
+    observed = float(today["sessions"].sum())
+    low, high = max(expected - TRAFFIC_K * spread, 0.0), expected + TRAFFIC_K * spread
+    if low <= observed <= high:
+        return None
+    # each category against the mean of its same weekday over the four weeks before
+    same_weekday = [day - pd.Timedelta(days=7 * w) for w in range(1, 5)]
+    usual = daily[daily["day"].isin(same_weekday)].groupby("category")["sessions"].sum() / 4
+    now = daily[daily["day"] == day].groupby("category")["sessions"].sum()
+    both = pd.concat([now.rename("now"), usual.rename("usual")], axis=1).fillna(0)
+    per_cat = pd.DataFrame({"category": both.index, "deviation": both["now"] - both["usual"]})
+    driver, share = _driver(per_cat, observed - expected)
+    return Alert(day.date(), "traffic", "sessions", observed, expected, low, high,
+                 "drop" if observed < expected else "rise", driver, share, "behaviour", False)  # fmt: skip
+
+
+def check_days(daily: pd.DataFrame, total: pd.DataFrame, days: int = 7,
+               until: date | None = None) -> list[Alert]:  # fmt: skip
+    """Alerts for each of the last ``days`` days up to ``until`` (default: the last day with
+    events). ``daily``: one row per day and category (day, category, sessions, views, carts,
+    purchases); ``total``: one row per day over all categories, same columns."""
+    if total.empty:
+        return []
+    daily = daily.assign(
+        day=pd.to_datetime(daily["day"]), category=daily["category"].fillna("(none)")
+    )
+    total = total.assign(day=pd.to_datetime(total["day"])).sort_values("day")
+    last = pd.Timestamp(until) if until is not None else total["day"].max()
+    out: list[Alert] = []
+    for offset in range(days - 1, -1, -1):
+        day = last - timedelta(days=offset)
+        single = _rate_alerts(daily, total, day)
+        seen = {(a.metric, a.driver if "in " in a.label else None) for a in single}
+        # a sustained move: the last three days together, when no single day said it already
+        pooled = [a for a in _rate_alerts(daily, total, day, span=3)
+                  if (a.metric, a.driver if "in " in a.label else None) not in seen]  # fmt: skip
+        out += single + pooled
+        traffic = _traffic_alert(daily, total, day)
+        if traffic is not None:
+            out.append(traffic)
+    return out
+
+
+def daily_from_events(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(per category, total)`` daily frames from raw events, as
+    :func:`db.behaviour_queries.daily_activity` reads them from the store (benchmarks, tests)."""
+    ev = events.assign(day=events["ts"].dt.floor("D"),
+                       view=events["event_type"].eq("view"), cart=events["event_type"].eq("cart"),
+                       buy=events["event_type"].eq("purchase"))  # fmt: skip
+
+    def agg(keys: list[str]) -> pd.DataFrame:
+        g = ev.groupby(keys, dropna=False)
+        return pd.DataFrame({"sessions": g["session_id"].nunique(), "views": g["view"].sum(),
+                             "carts": g["cart"].sum(), "purchases": g["buy"].sum()}).reset_index()  # fmt: skip
+
+    return agg(["day", "category"]), agg(["day"])

@@ -1,0 +1,57 @@
+"""Tests for core/alerts.py: a drop in one category is found within days and named; a steady
+shop raises nothing; a traffic collapse names its category."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from common.settings import DATA_DIR
+from core.alerts import check_days, daily_from_events
+
+pytestmark = pytest.mark.unit
+
+
+def _steady(days: int = 56, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in pd.date_range("2024-01-01", periods=days):
+        for category, size in (("Dresses", 400), ("Knits", 300), ("Tops", 200)):
+            views = rng.poisson(size * 5)
+            carts = rng.binomial(views, 0.08)
+            rows.append((d, category, size + rng.integers(-20, 20), views, carts,
+                         rng.binomial(carts, 0.35)))  # fmt: skip
+    per = pd.DataFrame(rows, columns=["day", "category", "sessions", "views", "carts", "purchases"])
+    return per, per.groupby("day", as_index=False)[["sessions", "views", "carts", "purchases"]].sum()
+
+
+def test_a_steady_shop_raises_no_alert() -> None:
+    per, total = _steady()
+    assert check_days(per, total, days=21) == []
+
+
+def test_a_traffic_collapse_is_named_by_its_category() -> None:
+    per, total = _steady()
+    last = per["day"].max()
+    per.loc[(per["day"] == last) & (per["category"] == "Knits"), "sessions"] = 20
+    total = per.groupby("day", as_index=False)[["sessions", "views", "carts", "purchases"]].sum()
+    alerts = [a for a in check_days(per, total, days=1) if a.metric == "traffic"]
+    assert len(alerts) == 1 and alerts[0].direction == "drop" and alerts[0].driver == "Knits"
+    assert alerts[0].observed < alerts[0].low and alerts[0].driver_share > 0.8
+    assert "driven by Knits" in alerts[0].describe()
+    assert alerts[0].as_dict()["look_at"]["category"] == "Knits"
+
+
+def test_a_conversion_drop_in_one_category_is_found_within_days() -> None:
+    events = pd.read_parquet(DATA_DIR / "sample" / "events_synthetic.parquet")
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2026-10-20")
+    lost = (events["category"].eq("Dresses") & events["event_type"].eq("purchase")
+            & (events["ts"] >= start) & (rng.random(len(events)) < 0.7))  # fmt: skip
+    per, total = daily_from_events(events[~lost])
+    alerts = check_days(per, total, days=14, until=pd.Timestamp("2026-10-26").date())
+    found = [a for a in alerts if a.metric == "cart_to_purchase" and a.direction == "drop"]
+    assert found and found[0].driver == "Dresses"
+    assert (pd.Timestamp(found[0].day) - start).days <= 3  # detection delay
+    assert not [a for a in alerts if pd.Timestamp(a.day) < start]  # nothing before the drop
