@@ -316,21 +316,21 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         version, horizon and drivers; null without a model or a score yet) and top ``k`` items."""
         import json
 
+        from core.signals import shopper_signal_spec
         from db.behaviour_queries import shopper_predictions
 
         _shopper(shop_id, user_id)
-        outcome = {"purchase": "purchase", "churn": "churns", "risk": "anomalous"}
-        rows = shopper_predictions(context.store, shop_id, user_id, tuple(outcome))
+        spec = shopper_signal_spec()  # which task and label each field comes from
+        fields = {spec[f"{f}_task"]: (f, spec[f"{f}_label"]) for f in ("purchase", "churn", "risk")}
+        rows = shopper_predictions(context.store, shop_id, user_id, tuple(fields))
         found: dict[str, Forecast] = {}
         for row in rows.itertuples():
             probs = json.loads(row.probs)
-            horizon = None
-            if row.task != "risk":
-                meta = context.registry.version(shop_id, str(row.task), str(row.model_version))
-                horizon = meta.metrics.get("horizon_days")
-            found[str(row.task)] = Forecast(
-                probability=round(float(probs.get(outcome[str(row.task)], 0.0)), 6),
-                horizon_days=horizon,
+            field, label = fields[str(row.task)]
+            meta = context.registry.version(shop_id, str(row.task), str(row.model_version))
+            found[field] = Forecast(
+                probability=round(float(probs.get(label, 0.0)), 6),
+                horizon_days=meta.metrics.get("horizon_days"),
                 drivers=row.reason if isinstance(row.reason, str) and row.reason else None,
                 model_version=str(row.model_version))  # fmt: skip
         version, items = _recommendations(shop_id, user_id, k)

@@ -65,12 +65,12 @@ class Target:
     """What is forecast: ``purchase`` (at least one purchase in the next ``horizon_days``) or
     ``churn`` (no event at all in the next ``horizon_days``)."""
 
-    name: str
+    kind: str
     horizon_days: int
 
     def __post_init__(self) -> None:
-        if self.name not in TARGET_LABELS:
-            raise ValueError(f"unknown forecast target {self.name!r}")
+        if self.kind not in TARGET_LABELS:
+            raise ValueError(f"unknown forecast target {self.kind!r}")
         if not 1 <= int(self.horizon_days) <= 365:
             raise InputError(
                 f"the horizon must be 1 to 365 days (got {self.horizon_days}); "
@@ -79,7 +79,7 @@ class Target:
 
     @property
     def labels(self) -> tuple[str, str]:
-        return TARGET_LABELS[self.name]
+        return TARGET_LABELS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -221,7 +221,7 @@ def outcome(events: pd.DataFrame, cutoff: pd.Timestamp, target: Target,
     """Per shopper in ``users``: whether the target happened in ``[cutoff, cutoff + horizon)``."""
     window = events[(events["ts"] >= cutoff)
                     & (events["ts"] < cutoff + pd.Timedelta(days=target.horizon_days))]  # fmt: skip
-    if target.name == "purchase":
+    if target.kind == "purchase":
         buyers = set(window.loc[window["event_type"].eq("purchase"), "user_id"].astype(str))
         return pd.Series([u in buyers for u in users], index=users, dtype=bool)
     active = set(window["user_id"].astype(str))
@@ -235,7 +235,7 @@ def window_frame(events: pd.DataFrame, cutoff: pd.Timestamp, target: Target,
     shopper gone for longer has churned already; counting them would reward a recency rule
     for the obvious)."""
     feats = shopper_features(events, cutoff)
-    if target.name == "churn":
+    if target.kind == "churn":
         feats = feats[feats["recency_days"] < target.horizon_days]
     if sequences:
         from core.sequence_model import sequence_columns
@@ -261,7 +261,7 @@ def _fit_raw(name: str, train: pd.DataFrame, target: Target, seed: int) -> Any:
     """A fitted raw scorer: ``fn(x) -> scores`` (higher = more likely)."""
     y = train["y"].to_numpy()
     if name == "recency":
-        return _Recency(target.name == "churn")
+        return _Recency(target.kind == "churn")
     if name == "rfm_lr":
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import make_pipeline
@@ -468,7 +468,7 @@ def fit_forecast(events: pd.DataFrame, target: Target, seed: int = 0,
     for name, part in (("training", train), ("validation", val), ("test", test)):
         if len(part) < min_shoppers or part["y"].nunique() < 2:
             raise InputError(
-                f"the {name} window of the {target.name} forecast has {len(part)} shoppers and "
+                f"the {name} window of the {target.kind} forecast has {len(part)} shoppers and "
                 f"{int(part['y'].sum())} with the outcome: too few to learn from. Load more "
                 "events, or change --horizon-days."
             )
@@ -489,7 +489,7 @@ def fit_forecast(events: pd.DataFrame, target: Target, seed: int = 0,
     candidates = [m for m in models if m != BASELINE] or [BASELINE]
     best = max(candidates, key=lambda m: rows[m]["validation_roc_auc"] or 0.0)
     base = BASELINE if BASELINE in fitted else best
-    common = {"target": target.name, "horizon_days": target.horizon_days, **plan.describe(),
+    common = {"target": target.kind, "horizon_days": target.horizon_days, **plan.describe(),
               "train_rows": int(len(train)), "validation_rows": int(len(val)),
               "test_rows": int(len(test)), "metric": "roc_auc"}  # fmt: skip
     others = {m: {k: v for k, v in r.items() if k != "reliability"} for m, r in rows.items()}
@@ -513,5 +513,5 @@ def evaluate_forecaster(events: pd.DataFrame, forecaster: Forecaster) -> tuple[d
 def _window_fingerprint(plan: CutoffPlan, target: Target, test: pd.DataFrame) -> str:
     """Which test window a figure was measured on: its cutoff, target, horizon and size."""
     return (
-        f"{plan.test.date()}:{target.name}:{target.horizon_days}:{len(test)}:{int(test['y'].sum())}"
+        f"{plan.test.date()}:{target.kind}:{target.horizon_days}:{len(test)}:{int(test['y'].sum())}"
     )

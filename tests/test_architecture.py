@@ -79,7 +79,7 @@ def test_settings_are_read_in_one_place() -> None:
 def test_no_task_is_special_cased_outside_its_module() -> None:
     """``if task == "demand"`` and the like: what a task does lives in core/tasks/<task>.py."""
     pattern = re.compile(
-        r"""(task|name)\s*(==|!=|in)\s*\(?["'](sentiment|intent|demand|purchase|risk)"""
+        r"""(task|name)\s*(==|!=|in)\s*\(?["'](sentiment|intent|demand|purchase|risk|churn|recommend|aspects)"""
     )
     found = [
         f"{path.relative_to(REPO_ROOT)}:{n}"

@@ -69,11 +69,11 @@ class ShopperForecastTask(Task):
             notes.append(f"the shop's {span} days of events allow a {longest}-day horizon at "
                          f"most: trained for {longest} days instead of the default "
                          f"{target.horizon_days} (load more history for the default)")  # fmt: skip
-            target = Target(target.name, longest)
+            target = Target(target.kind, longest)
         progress(0.1, f"building {target.horizon_days}-day windows")
         result = fit_forecast(events, target, seed=getattr(config, "seed", 0))
         progress(0.9, f"served: {result.forecaster.model_type}")
-        meta = {"labels": list(self.labels), "target": target.name,
+        meta = {"labels": list(self.labels), "target": target.kind,
                 "horizon_days": target.horizon_days, **result.plan.describe()}  # fmt: skip
         model = Candidate(result.forecaster.model_type, result.metrics, meta,
                           joblib_writer(result.forecaster, FORECASTER_FILE))  # fmt: skip

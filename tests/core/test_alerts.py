@@ -23,7 +23,9 @@ def _steady(days: int = 56, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
             rows.append((d, category, size + rng.integers(-20, 20), views, carts,
                          rng.binomial(carts, 0.35)))  # fmt: skip
     per = pd.DataFrame(rows, columns=["day", "category", "sessions", "views", "carts", "purchases"])
-    return per, per.groupby("day", as_index=False)[["sessions", "views", "carts", "purchases"]].sum()
+    return per, per.groupby("day", as_index=False)[
+        ["sessions", "views", "carts", "purchases"]
+    ].sum()
 
 
 def test_a_steady_shop_raises_no_alert() -> None:

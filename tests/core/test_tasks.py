@@ -15,12 +15,12 @@ pytestmark = pytest.mark.unit
 def test_registry_lists_every_task_with_its_kind_pages_and_labels():
     assert [t.name for t in all_tasks()] == [
         "sentiment", "aspects", "intent", "demand", "purchase", "session_purchase", "churn",
-        "risk"]  # fmt: skip
+        "recommend", "risk"]  # fmt: skip
     assert {t.name: t.kind for t in all_tasks()} == {
         "sentiment": "text_classification", "aspects": "aspect_sentiment",
         "intent": "text_classification", "demand": "text_classification",
         "purchase": "shopper_forecast", "session_purchase": "text_classification",
-        "churn": "shopper_forecast", "risk": "anomaly",
+        "churn": "shopper_forecast", "recommend": "recommendation", "risk": "anomaly",
     }  # fmt: skip
     assert [t.name for t in labelled_tasks()] == ["sentiment", "aspects", "intent", "demand"]
     assert [t.name for t in tasks_on_page("explain")] == [

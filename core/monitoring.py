@@ -1,0 +1,167 @@
+"""Model monitoring: does what a text model sees and says now still look like what it was trained
+on, and is it still right where people check it?
+
+**Reference**: the rows of the task's fixed split (:mod:`core.training`: the rows the serving
+version was trained and tested on) and the version's predictions on them. **Current**: rows that
+arrived since (not in the split), in a rolling window of the last :data:`WINDOW_DAYS` days of
+their dates. Checks (thresholds in :data:`THRESHOLDS`, each with its reason in words):
+
+- **prediction mix**: the population stability index (PSI) of the predicted labels, current
+  against reference (0.1 = a moderate shift, 0.25 = a large one, by the usual rule of thumb);
+- **language mix**: the largest change in the share of any language;
+- **unseen words**: the share of the current texts' words (English words, single Chinese
+  characters) that never occur in the reference texts, against the same share for a held-out
+  fifth of the reference itself (what "new words" look like without drift);
+- **text length**: the mean length, current over reference;
+- **live accuracy**: agreement with fresh human labels from the labelling loop, with their
+  count, against the version's test accuracy (at least :data:`MIN_LIVE_LABELS` labels).
+
+    >>> profile = reference_profile(texts, languages, labels)
+    >>> report = window_report(profile, new_texts, new_languages, new_labels)
+    >>> report["alerts"]
+    ['prediction mix moved: PSI 0.31 > 0.25', ...]
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+WINDOW_DAYS = 7
+MIN_ROWS = 50
+MIN_LIVE_LABELS = 30
+THRESHOLDS = {
+    "psi": 0.25,  # prediction mix
+    "language_shift": 0.15,  # the largest change in one language's share
+    "unseen_excess": 0.05,  # unseen-word share above the reference's own, absolute
+    "length_ratio": 1.5,  # mean length, either way
+    "live_accuracy_drop": 0.10,  # below the version's test accuracy
+}
+_TOKEN = re.compile(r"[a-z]+|[\u3400-\u9fff]")
+
+
+def _words(text: str) -> list[str]:
+    return _TOKEN.findall(str(text).lower())
+
+
+def psi(reference: dict[str, float], current: dict[str, float], eps: float = 1e-3) -> float:
+    """Population stability index of two label mixes (shares; a label missing on one side
+    counts as ``eps``)."""
+    labels = set(reference) | set(current)
+    total = 0.0
+    for label in labels:
+        r, c = max(reference.get(label, 0.0), eps), max(current.get(label, 0.0), eps)
+        total += (c - r) * np.log(c / r)
+    return float(total)
+
+
+def _shares(values: pd.Series) -> dict[str, float]:
+    counts = values.fillna("unknown").astype(str).value_counts(normalize=True)
+    return {str(k): float(v) for k, v in counts.items()}
+
+
+def _unseen(texts: pd.Series, vocabulary: set[str]) -> float:
+    words = [w for t in texts for w in _words(t)]
+    return float(sum(w not in vocabulary for w in words) / len(words)) if words else 0.0
+
+
+@dataclass
+class Profile:
+    """What the reference looked like."""
+
+    labels: dict[str, float]
+    languages: dict[str, float]
+    vocabulary: set[str]
+    unseen_baseline: float
+    mean_length: float
+    rows: int
+
+
+def reference_profile(texts: pd.Series, languages: pd.Series, labels: pd.Series,
+                      seed: int = 0) -> Profile:  # fmt: skip
+    """The reference profile; the unseen-word baseline is measured on a random fifth of the
+    reference against a vocabulary built from the other four fifths."""
+    texts = texts.fillna("").astype(str).reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    held = rng.random(len(texts)) < 0.2
+    inner = set(Counter(w for t in texts[~held] for w in _words(t)))
+    return Profile(_shares(labels), _shares(languages), set(Counter(w for t in texts for w in _words(t))),
+                   _unseen(texts[held], inner), float(texts.str.len().mean() or 0.0), len(texts))  # fmt: skip
+
+
+def window_report(profile: Profile, texts: pd.Series, languages: pd.Series,
+                  labels: pd.Series) -> dict[str, Any]:  # fmt: skip
+    """The checks on one window of current rows, with the alerts they raise (in words)."""
+    texts = texts.fillna("").astype(str)
+    report: dict[str, Any] = {"rows": int(len(texts)), "alerts": []}
+    if len(texts) < MIN_ROWS:
+        report["note"] = f"fewer than {MIN_ROWS} new rows: not judged"
+        return report
+    mix = _shares(labels)
+    langs = _shares(languages)
+    report["psi"] = psi(profile.labels, mix)
+    report["language_shift"] = max(abs(langs.get(k, 0.0) - profile.languages.get(k, 0.0))
+                                   for k in set(langs) | set(profile.languages))  # fmt: skip
+    report["unseen_share"] = _unseen(texts, profile.vocabulary)
+    report["unseen_baseline"] = profile.unseen_baseline
+    report["length_ratio"] = float(texts.str.len().mean() / max(profile.mean_length, 1.0))
+    t = THRESHOLDS
+    if report["psi"] > t["psi"]:
+        report["alerts"].append(f"prediction mix moved: PSI {report['psi']:.2f} > {t['psi']}")
+    if report["language_shift"] > t["language_shift"]:
+        report["alerts"].append(
+            f"language mix moved by {report['language_shift']:.0%} (now "
+            + ", ".join(f"{k} {v:.0%}" for k, v in sorted(langs.items(), key=lambda kv: -kv[1])[:3])
+            + ")"
+        )
+    excess = report["unseen_share"] - report["unseen_baseline"]
+    if excess > t["unseen_excess"]:
+        report["alerts"].append(f"{report['unseen_share']:.0%} of words never seen in training "
+                                f"(normally {report['unseen_baseline']:.0%})")  # fmt: skip
+    ratio = report["length_ratio"]
+    if ratio > t["length_ratio"] or ratio < 1 / t["length_ratio"]:
+        report["alerts"].append(f"texts are {ratio:.1f}× as long as in training")
+    return report
+
+
+def daily_monitor(profile: Profile, rows: pd.DataFrame,
+                  window_days: int = WINDOW_DAYS) -> pd.DataFrame:  # fmt: skip
+    """For each day of ``rows`` (columns ts, text, language, label): the window report over the
+    ``window_days`` days to it. Columns: day, rows, psi, language_shift, unseen_share,
+    length_ratio, alert (bool), reasons."""
+    if rows.empty:
+        return pd.DataFrame(columns=["day", "rows", "psi", "language_shift", "unseen_share",
+                                     "length_ratio", "alert", "reasons"])  # fmt: skip
+    rows = rows.assign(day=pd.to_datetime(rows["ts"]).dt.floor("D"))
+    out = []
+    for day in sorted(rows["day"].dropna().unique()):
+        day = pd.Timestamp(day)
+        window = rows[(rows["day"] > day - pd.Timedelta(days=window_days)) & (rows["day"] <= day)]
+        r = window_report(profile, window["text"], window["language"], window["label"])
+        out.append({"day": day.date(), "rows": r["rows"], "psi": r.get("psi"),
+                    "language_shift": r.get("language_shift"), "unseen_share": r.get("unseen_share"),
+                    "length_ratio": r.get("length_ratio"), "alert": bool(r["alerts"]),
+                    "reasons": "; ".join(r["alerts"])})  # fmt: skip
+    return pd.DataFrame(out)
+
+
+def live_accuracy(pairs: pd.DataFrame, test_accuracy: float | None) -> dict[str, Any]:
+    """Agreement of the version's predictions with fresh human labels (``label``, ``predicted``)
+    and whether it dropped too far below the test accuracy."""
+    n = int(len(pairs))
+    out: dict[str, Any] = {"labels": n, "accuracy": None, "test_accuracy": test_accuracy,
+                           "alert": None}  # fmt: skip
+    if n == 0:
+        return out
+    accuracy = float((pairs["label"] == pairs["predicted"]).mean())
+    out["accuracy"] = accuracy
+    if (n >= MIN_LIVE_LABELS and test_accuracy is not None
+            and accuracy < test_accuracy - THRESHOLDS["live_accuracy_drop"]):  # fmt: skip
+        out["alert"] = (f"live accuracy {accuracy:.0%} on {n} fresh human labels, "
+                        f"against {test_accuracy:.0%} on the test split")  # fmt: skip
+    return out
