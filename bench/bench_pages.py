@@ -41,7 +41,7 @@ from db.store import Store
 
 PAGES = [
     "overview", "behaviour", "search", "recommendations", "sentiment", "intent", "demand",
-    "segments", "explain", "labelling", "models",
+    "segments", "explain", "labelling", "models", "monitoring",
 ]  # fmt: skip
 FULL_EVENTS = 10_000_000
 QUICK_EVENTS = 500_000

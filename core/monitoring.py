@@ -12,6 +12,8 @@ their dates. Checks (thresholds in :data:`THRESHOLDS`, each with its reason in w
 - **unseen words**: the share of the current texts' words (English words, single Chinese
   characters) that never occur in the reference texts, against the same share for a held-out
   fifth of the reference itself (what "new words" look like without drift);
+- **new frequent words**: words in 3 %+ of the current texts and 5× rarer in the reference
+  (an alert from three such words on, or from one in 5 %+ of the texts and 10× rarer);
 - **text length**: the mean length, current over reference;
 - **live accuracy**: agreement with fresh human labels from the labelling loop, with their
   count, against the version's test accuracy (at least :data:`MIN_LIVE_LABELS` labels).
@@ -40,6 +42,7 @@ THRESHOLDS = {
     "language_shift": 0.15,  # the largest change in one language's share
     "unseen_excess": 0.05,  # unseen-word share above the reference's own, absolute
     "length_ratio": 1.5,  # mean length, either way
+    "new_frequent_words": 3,  # words common now (3 %+ of texts) and 5× rarer in training
     "live_accuracy_drop": 0.10,  # below the version's test accuracy
 }
 _TOKEN = re.compile(r"[a-z]+|[\u3400-\u9fff]")
@@ -80,6 +83,26 @@ class Profile:
     unseen_baseline: float
     mean_length: float
     rows: int
+    doc_share: dict[str, float] | None = None  # share of texts each word occurs in
+
+
+def _doc_share(texts: pd.Series) -> dict[str, float]:
+    counts: Counter[str] = Counter()
+    for t in texts:
+        counts.update(set(_words(t)))
+    n = max(len(texts), 1)
+    return {w: c / n for w, c in counts.items()}
+
+
+def new_frequent_words(profile: Profile, texts: pd.Series, min_share: float = 0.03,
+                       factor: float = 5.0) -> list[str]:  # fmt: skip
+    """Words in at least ``min_share`` of the current texts and ``factor`` times rarer (per
+    text) in the reference, most frequent first."""
+    now = _doc_share(texts)
+    before = profile.doc_share or {}
+    found = [(w, s) for w, s in now.items()
+             if s >= min_share and s >= factor * (before.get(w, 0.0) + 0.002) and len(w) > 1]  # fmt: skip
+    return [w for w, _ in sorted(found, key=lambda ws: -ws[1])]
 
 
 def reference_profile(texts: pd.Series, languages: pd.Series, labels: pd.Series,
@@ -91,7 +114,8 @@ def reference_profile(texts: pd.Series, languages: pd.Series, labels: pd.Series,
     held = rng.random(len(texts)) < 0.2
     inner = set(Counter(w for t in texts[~held] for w in _words(t)))
     return Profile(_shares(labels), _shares(languages), set(Counter(w for t in texts for w in _words(t))),
-                   _unseen(texts[held], inner), float(texts.str.len().mean() or 0.0), len(texts))  # fmt: skip
+                   _unseen(texts[held], inner), float(texts.str.len().mean() or 0.0), len(texts),
+                   _doc_share(texts))  # fmt: skip
 
 
 def window_report(profile: Profile, texts: pd.Series, languages: pd.Series,
@@ -105,14 +129,19 @@ def window_report(profile: Profile, texts: pd.Series, languages: pd.Series,
     mix = _shares(labels)
     langs = _shares(languages)
     report["psi"] = psi(profile.labels, mix)
+    # a small window's mix wobbles: the PSI of a sample of n rows from an unchanged mix of k
+    # labels is about (k - 1) / n, so that much is expected before anything moved
+    k = sum(share >= 0.01 for share in profile.labels.values())
+    report["psi_expected_noise"] = max(k - 1, 0) / len(texts)
     report["language_shift"] = max(abs(langs.get(k, 0.0) - profile.languages.get(k, 0.0))
                                    for k in set(langs) | set(profile.languages))  # fmt: skip
     report["unseen_share"] = _unseen(texts, profile.vocabulary)
     report["unseen_baseline"] = profile.unseen_baseline
     report["length_ratio"] = float(texts.str.len().mean() / max(profile.mean_length, 1.0))
     t = THRESHOLDS
-    if report["psi"] > t["psi"]:
-        report["alerts"].append(f"prediction mix moved: PSI {report['psi']:.2f} > {t['psi']}")
+    if report["psi"] - report["psi_expected_noise"] > t["psi"]:
+        report["alerts"].append(f"prediction mix moved: PSI {report['psi']:.2f} > {t['psi']} "
+                                f"(+{report['psi_expected_noise']:.2f} for the window's size)")  # fmt: skip
     if report["language_shift"] > t["language_shift"]:
         report["alerts"].append(
             f"language mix moved by {report['language_shift']:.0%} (now "
@@ -123,6 +152,11 @@ def window_report(profile: Profile, texts: pd.Series, languages: pd.Series,
     if excess > t["unseen_excess"]:
         report["alerts"].append(f"{report['unseen_share']:.0%} of words never seen in training "
                                 f"(normally {report['unseen_baseline']:.0%})")  # fmt: skip
+    fresh = new_frequent_words(profile, texts)
+    strong = new_frequent_words(profile, texts, min_share=0.05, factor=10.0)
+    report["new_frequent_words"] = fresh[:10]
+    if len(fresh) >= t["new_frequent_words"] or strong:
+        report["alerts"].append("new frequent words: " + ", ".join((strong or fresh)[:6]))
     ratio = report["length_ratio"]
     if ratio > t["length_ratio"] or ratio < 1 / t["length_ratio"]:
         report["alerts"].append(f"texts are {ratio:.1f}× as long as in training")
@@ -164,4 +198,40 @@ def live_accuracy(pairs: pd.DataFrame, test_accuracy: float | None) -> dict[str,
             and accuracy < test_accuracy - THRESHOLDS["live_accuracy_drop"]):  # fmt: skip
         out["alert"] = (f"live accuracy {accuracy:.0%} on {n} fresh human labels, "
                         f"against {test_accuracy:.0%} on the test split")  # fmt: skip
+    return out
+
+
+def monitor_task(ctx: Any, shop_id: str, task: str) -> dict[str, Any]:
+    """The checks for one task's serving version on the shop: ``status`` (``ok``, ``drift``,
+    ``no new rows``, ``no model``), the reasons, the latest window's report, the daily table
+    and live accuracy."""
+    from db.behaviour_queries import fresh_human_pairs, monitoring_rows
+
+    version = ctx.registry.active(shop_id, task)
+    out: dict[str, Any] = {"task": task, "version": version, "status": "no model", "reasons": []}
+    if version is None:
+        return out
+    rows = monitoring_rows(ctx.store, shop_id, task, version)
+    reference, current = rows[rows["reference"]], rows[~rows["reference"]]
+    out.update({"reference_rows": int(len(reference)), "new_rows": int(len(current))})
+    metrics = ctx.registry.version(shop_id, task, version).metrics
+    live = live_accuracy(fresh_human_pairs(ctx.store, shop_id, task, version),
+                         (metrics.get("model") or {}).get("accuracy"))  # fmt: skip
+    out["live"] = live
+    if reference.empty:
+        out["status"] = "no reference"
+        out["reasons"] = ["the task has no fixed split yet: train it once"]
+        return out
+    profile = reference_profile(reference["text"], reference["language"], reference["label"])
+    daily = daily_monitor(profile, current.dropna(subset=["ts"]))
+    out["daily"] = daily
+    if not current.empty:
+        last = pd.to_datetime(current["ts"]).max()
+        window = current[pd.to_datetime(current["ts"]) > last - pd.Timedelta(days=WINDOW_DAYS)]
+        out["latest"] = window_report(profile, window["text"], window["language"], window["label"])
+        out["reasons"] = list(out["latest"]["alerts"])
+    if live["alert"]:
+        out["reasons"].append(live["alert"])
+    judged = "psi" in out.get("latest", {}) or live["alert"]
+    out["status"] = "drift" if out["reasons"] else ("ok" if judged else "no new rows")
     return out

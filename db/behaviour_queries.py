@@ -200,3 +200,42 @@ def daily_activity(store: Store, shop_id: str) -> tuple[pd.DataFrame, pd.DataFra
     per = store.query_df(sql.format(group="category"), {"shop": shop_id})
     total = store.query_df(sql.format(group="CAST(NULL AS VARCHAR)"), {"shop": shop_id})
     return per, total
+
+
+def monitoring_rows(store: Store, shop_id: str, task: str, version: str) -> pd.DataFrame:
+    """A text task's rows with the version's prediction, their text, date and language, and
+    whether the row is in the task's fixed split (``reference``: the rows the serving version was
+    trained and tested on) or arrived since. Reviews, messages and review sentences alike.
+    Columns: target_id, label, ts, text, language, reference."""
+    sql = """
+    SELECT p.target_id, p.label,
+           coalesce(r.ts, m.ts, sr.ts) AS ts, coalesce(r.text, m.text, s.text) AS text,
+           coalesce(r.language, m.language, sr.language) AS language,
+           d.target_id IS NOT NULL AS reference
+    FROM predictions p
+    LEFT JOIN reviews r ON r.shop_id = p.shop_id AND r.review_id = p.target_id
+    LEFT JOIN messages m ON m.shop_id = p.shop_id AND m.message_id = p.target_id
+    LEFT JOIN review_sentences s ON s.shop_id = p.shop_id AND s.sentence_id = p.target_id
+    LEFT JOIN reviews sr ON sr.shop_id = s.shop_id AND sr.review_id = s.review_id
+    LEFT JOIN data_splits d ON d.shop_id = p.shop_id AND d.task = p.task
+                           AND d.target_id = p.target_id
+    WHERE p.shop_id = $shop AND p.task = $task AND p.model_version = $version
+    """
+    return store.query_df(sql, {"shop": shop_id, "task": task, "version": version})
+
+
+def fresh_human_pairs(store: Store, shop_id: str, task: str, version: str) -> pd.DataFrame:
+    """Human labels given after ``version`` was registered, beside its prediction of the same
+    row (the latest label per row). Columns: target_id, label, predicted."""
+    sql = """
+    WITH v AS (SELECT created_at FROM model_versions
+               WHERE shop_id = $shop AND task = $task AND version = $version),
+    h AS (SELECT target_id, arg_max(label, created_at) AS label FROM labels
+          WHERE shop_id = $shop AND task = $task AND source = 'human'
+            AND created_at > (SELECT created_at FROM v) GROUP BY 1)
+    SELECT h.target_id, h.label, p.label AS predicted
+    FROM h JOIN predictions p ON p.shop_id = $shop AND p.task = $task
+                             AND p.model_version = $version AND p.target_id = h.target_id
+    ORDER BY h.target_id
+    """
+    return store.query_df(sql, {"shop": shop_id, "task": task, "version": version})

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 PAGES = [
     "overview", "behaviour", "search", "recommendations", "sentiment", "intent", "demand",
-    "segments", "explain", "labelling", "models",
+    "segments", "explain", "labelling", "models", "monitoring",
 ]  # fmt: skip
 TITLES = {key: key.title() for key in PAGES}
 

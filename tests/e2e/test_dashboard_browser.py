@@ -28,7 +28,7 @@ PAGES = [
     ("overview", "Overview"), ("behaviour", "Behaviour"), ("search", "Search"),
     ("recommendations", "Recommendations"), ("sentiment", "Sentiment"),
     ("intent", "Intent"), ("demand", "Demand"), ("segments", "Segments"),
-    ("explain", "Explain"), ("labelling", "Labelling"), ("models", "Models"),
+    ("explain", "Explain"), ("labelling", "Labelling"), ("models", "Models"), ("monitoring", "Monitoring"),
 ]  # fmt: skip
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
