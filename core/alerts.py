@@ -26,7 +26,7 @@ the direction, the driver and a link (page and filters) to look at.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ TRAFFIC_K = 3.0
 BASELINE_DAYS = 28
 RATES = {"view_to_cart": ("views", "carts", "view → cart"),
          "cart_to_purchase": ("carts", "purchases", "cart → purchase")}  # fmt: skip
+TEXT_RATES = {"negative_share": ("reviews", "negatives", "negative reviews")}
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,12 @@ class Alert:
     driver_share: float | None
     page: str
     is_rate: bool
+    bad_when: str = "drop"  # the direction that is bad news (more negative reviews: "rise")
+    evidence: tuple[str, ...] = ()  # ids of the rows behind it (reviews, where there are)
+
+    @property
+    def bad(self) -> bool:
+        return self.direction == self.bad_when
 
     def describe(self) -> str:
         fmt = (lambda v: f"{v:.1%}") if self.is_rate else (lambda v: f"{v:,.0f}")  # noqa: E731
@@ -73,6 +80,8 @@ class Alert:
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["day"] = str(self.day)
+        out["bad"] = self.bad
+        out["evidence"] = list(self.evidence)
         out["summary"] = self.describe()
         # where to look: the page and the dashboard filters that show the move
         out["look_at"] = {"page": self.page, "category": self.driver,
@@ -113,7 +122,8 @@ def _rate_test(before: pd.DataFrame, today: pd.DataFrame, base: str,
 
 
 def _rate_alerts(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp,
-                 span: int = 1) -> list[Alert]:  # fmt: skip
+                 span: int = 1, metrics: dict[str, tuple[str, str, str]] | None = None,
+                 page: str = "behaviour") -> list[Alert]:  # fmt: skip
     """Rate alerts for the ``span`` days ending on ``day`` against the 28 days before them."""
     out: list[Alert] = []
     first = day - pd.Timedelta(days=span - 1)
@@ -128,7 +138,7 @@ def _rate_alerts(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp,
     suffix = "" if span == 1 else f" (the {span} days to {day.date()})"
     if before.empty or today.empty:
         return out
-    for metric, (base, hit, label) in RATES.items():
+    for metric, (base, hit, label) in (metrics or RATES).items():
         test = _rate_test(before.drop(columns="category", errors="ignore"), today, base, hit)
         if test is None:
             continue
@@ -143,7 +153,7 @@ def _rate_alerts(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp,
             driver, share = _driver(per_cat, (observed - p0) * n)
             out.append(Alert(day.date(), metric, label + suffix, observed, p0, max(p0 - half, 0.0),
                              min(p0 + half, 1.0), "drop" if z < 0 else "rise", driver, share,
-                             "behaviour", True))  # fmt: skip
+                             page, True))  # fmt: skip
             continue
         # the shop as a whole is in its band: a single category may still have broken
         for category, part in cat_today.groupby("category"):
@@ -154,7 +164,7 @@ def _rate_alerts(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp,
             if abs(c_z) > CATEGORY_Z and abs(c_obs - c_p0) / c_p0 >= CATEGORY_RELATIVE:
                 out.append(Alert(day.date(), metric, f"{label} in {category}{suffix}", c_obs, c_p0,
                                  max(c_p0 - c_half, 0.0), min(c_p0 + c_half, 1.0),
-                                 "drop" if c_z < 0 else "rise", str(category), 1.0, "behaviour",
+                                 "drop" if c_z < 0 else "rise", str(category), 1.0, page,
                                  True))  # fmt: skip
     return out
 
@@ -227,3 +237,76 @@ def daily_from_events(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
                              "carts": g["cart"].sum(), "purchases": g["buy"].sum()}).reset_index()  # fmt: skip
 
     return agg(["day", "category"]), agg(["day"])
+
+
+def _need_alert(daily: pd.DataFrame, day: pd.Timestamp) -> Alert | None:
+    """Need sentences of one day against the mean of the 28 days before, with the day-to-day
+    spread those days showed (at least Poisson's): more than 3 spreads above is an alert."""
+    per_day = daily.groupby("day")["needs"].sum()
+    before = per_day[
+        (per_day.index < day) & (per_day.index >= day - pd.Timedelta(days=BASELINE_DAYS))
+    ]
+    if len(before) < 14 or day not in per_day.index:
+        return None
+    mean = float(before.mean())
+    spread = max(float(before.std()), float(np.sqrt(max(mean, 1.0))))
+    observed = float(per_day[day])
+    if observed <= mean + TRAFFIC_K * spread or observed < 10:
+        return None
+    usual = daily[(daily["day"] < day) & (daily["day"] >= day - pd.Timedelta(days=BASELINE_DAYS))]
+    usual = usual.groupby("category")["needs"].sum() / len(before)
+    now = daily[daily["day"] == day].groupby("category")["needs"].sum()
+    both = pd.concat([now.rename("now"), usual.rename("usual")], axis=1).fillna(0)
+    per_cat = pd.DataFrame({"category": both.index, "deviation": both["now"] - both["usual"]})
+    driver, share = _driver(per_cat, observed - mean)
+    return Alert(day.date(), "needs", "need sentences (requests, complaints, questions)", observed,
+                 mean, max(mean - TRAFFIC_K * spread, 0.0), mean + TRAFFIC_K * spread, "rise",
+                 driver, share, "demand", False, bad_when="rise")  # fmt: skip
+
+
+def check_text_days(daily: pd.DataFrame, days: int = 7, until: date | None = None) -> list[Alert]:
+    """Alerts on what shoppers write, per day: the share of reviews the sentiment model calls
+    negative (the rate test, per category too) and the volume of need sentences. ``daily``: one
+    row per day and category (day, category, reviews, negatives, needs)."""
+    if daily.empty:
+        return []
+    daily = daily.assign(
+        day=pd.to_datetime(daily["day"]), category=daily["category"].fillna("(none)")
+    )
+    total = daily.groupby("day", as_index=False)[["reviews", "negatives", "needs"]].sum()
+    last = pd.Timestamp(until) if until is not None else total["day"].max()
+    out: list[Alert] = []
+    for offset in range(days - 1, -1, -1):
+        day = last - timedelta(days=offset)
+        single = _rate_alerts(daily, total, day, metrics=TEXT_RATES, page="sentiment")
+        seen = {(a.metric, a.driver if " in " in a.label else None) for a in single}
+        pooled = [a for a in _rate_alerts(daily, total, day, 3, TEXT_RATES, "sentiment")
+                  if (a.metric, a.driver if " in " in a.label else None) not in seen]  # fmt: skip
+        out += [replace(a, bad_when="rise") for a in single + pooled]
+        need = _need_alert(daily, day)
+        if need is not None:
+            out.append(need)
+    return out
+
+
+def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = None) -> list[Alert]:
+    """Every alert of the shop's last ``days`` days (to ``until``): traffic and funnel steps from
+    the events, negative reviews and needs from the serving text models' predictions, each text
+    alert with up to five of the reviews behind it (masked when shown)."""
+    from core.signals import shopper_signal_spec
+    from db.behaviour_queries import daily_activity, daily_text_signals, negative_reviews
+
+    spec = shopper_signal_spec()
+    per_category, total = daily_activity(store, shop_id)
+    alerts = check_days(per_category, total, days=days, until=until) if not total.empty else []
+    texts = daily_text_signals(store, shop_id, **spec)
+    if not texts.empty:
+        last = until or (total["day"].max() if not total.empty else None)
+        last_day = pd.Timestamp(last).date() if last is not None else None
+        for alert in check_text_days(texts, days=days, until=last_day):
+            if alert.metric == "negative_share":
+                ids = negative_reviews(store, shop_id, spec["sentiment_task"], spec["negative_label"],
+                                       alert.driver, alert.day - timedelta(days=2), alert.day)  # fmt: skip
+                alert = replace(alert, evidence=tuple(ids))
+            alerts.append(alert)
+    return sorted(alerts, key=lambda a: (a.day, a.metric))

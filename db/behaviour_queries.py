@@ -239,3 +239,58 @@ def fresh_human_pairs(store: Store, shop_id: str, task: str, version: str) -> pd
     ORDER BY h.target_id
     """
     return store.query_df(sql, {"shop": shop_id, "task": task, "version": version})
+
+
+def daily_text_signals(store: Store, shop_id: str, *, sentiment_task: str, negative_label: str,
+                       demand_task: str, need_labels: tuple[str, ...],
+                       **_: object) -> pd.DataFrame:  # fmt: skip
+    """Per day and category: reviews scored by the active sentiment version, how many it called
+    ``negative_label``, and review sentences the active demand version called a need.
+    Columns: day, category, reviews, negatives, needs."""
+    sql = """
+    WITH active AS (SELECT task, version FROM active_models WHERE shop_id = $shop),
+    r AS (SELECT r.review_id, CAST(r.ts AS DATE) AS day, coalesce(i.category, '(none)') AS category
+          FROM reviews r LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
+          WHERE r.shop_id = $shop AND r.ts IS NOT NULL),
+    senti AS (SELECT r.day, r.category, count(*) AS reviews,
+                     count(*) FILTER (WHERE p.label = $negative) AS negatives
+              FROM r JOIN predictions p ON p.shop_id = $shop AND p.target_id = r.review_id
+                AND p.task = $sentiment_task
+                AND p.model_version = (SELECT version FROM active WHERE task = $sentiment_task)
+              GROUP BY 1, 2),
+    needs AS (SELECT r.day, r.category, count(*) AS needs
+              FROM predictions p
+              JOIN review_sentences s ON s.shop_id = p.shop_id AND s.sentence_id = p.target_id
+              JOIN r ON r.review_id = s.review_id
+              WHERE p.shop_id = $shop AND p.task = $demand_task
+                AND p.model_version = (SELECT version FROM active WHERE task = $demand_task)
+                AND list_contains($needs, p.label)
+              GROUP BY 1, 2)
+    SELECT coalesce(senti.day, needs.day) AS day, coalesce(senti.category, needs.category) AS category,
+           coalesce(senti.reviews, 0) AS reviews, coalesce(senti.negatives, 0) AS negatives,
+           coalesce(needs.needs, 0) AS needs
+    FROM senti FULL JOIN needs ON senti.day = needs.day AND senti.category = needs.category
+    ORDER BY 1, 2
+    """
+    return store.query_df(sql, {"shop": shop_id, "negative": negative_label,
+                                "sentiment_task": sentiment_task, "demand_task": demand_task,
+                                "needs": list(need_labels)})  # fmt: skip
+
+
+def negative_reviews(store: Store, shop_id: str, task: str, label: str, category: str | None,
+                     start: date, end: date, limit: int = 5) -> list[str]:  # fmt: skip
+    """Ids of reviews of ``category`` (any with None) dated ``start``..``end`` that the serving
+    ``task`` version calls ``label``, most confident first."""
+    lo, hi = period_bounds(start, end)
+    sql = """
+    SELECT r.review_id FROM reviews r
+    LEFT JOIN items i ON i.shop_id = r.shop_id AND i.item_id = r.item_id
+    JOIN predictions p ON p.shop_id = r.shop_id AND p.target_id = r.review_id AND p.task = $task
+     AND p.model_version = (SELECT version FROM active_models WHERE shop_id = $shop AND task = $task)
+    WHERE r.shop_id = $shop AND r.ts >= $lo AND r.ts < $hi AND p.label = $label
+      AND (CAST($category AS VARCHAR) IS NULL OR coalesce(i.category, '(none)') = $category)
+    ORDER BY p.margin DESC, r.review_id LIMIT $limit
+    """
+    df = store.query_df(sql, {"shop": shop_id, "task": task, "label": label, "category": category,
+                              "lo": lo, "hi": hi, "limit": limit})  # fmt: skip
+    return df["review_id"].astype(str).tolist()

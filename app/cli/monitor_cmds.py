@@ -1,5 +1,5 @@
-"""``shoplens alerts``: the shop's business alerts (traffic and funnel steps out of their band),
-each with the category that drives it."""
+"""``shoplens alerts``: the shop's business alerts (traffic, funnel steps, negative reviews and
+needs out of their band), each with the category that drives it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def cmd_alerts(args: argparse.Namespace, rt: Runtime) -> int:
     """Check the last ``--days`` days of the shop's events; print the alerts (``--json``: as a
     JSON list)."""
-    from core.alerts import check_days
+    from core.alerts import shop_alerts
     from db.behaviour_queries import daily_activity
     from db.shops import check_shop_id
 
@@ -27,7 +27,7 @@ def cmd_alerts(args: argparse.Namespace, rt: Runtime) -> int:
     if total.empty:
         raise InputError(f"shop {args.shop!r} has no events to check; load them with "
                          "`shoplens ingest FILE --kind events`")  # fmt: skip
-    alerts = check_days(per_category, total, days=args.days)
+    alerts = shop_alerts(rt.store, args.shop, days=args.days)
     if args.json:
         print(json.dumps({"shop": args.shop, "days_checked": args.days,
                           "last_day": str(total["day"].max())[:10],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from db.store import Store
@@ -12,23 +13,23 @@ from db.store import Store
 
 def shop_alerts(store: Store, shop_id: str, until: date, days: int = 7) -> list[dict[str, Any]]:
     """Alerts of the ``days`` days to ``until`` (or the last day with events, when earlier)."""
-    from core.alerts import check_days
+    from core.alerts import shop_alerts
     from db.behaviour_queries import daily_activity
 
-    per_category, total = daily_activity(store, shop_id)
+    _, total = daily_activity(store, shop_id)
     if total.empty:
         return []
-    last = min(until, total["day"].max().date() if hasattr(total["day"].max(), "date")
-               else total["day"].max())  # fmt: skip
-    return [a.as_dict() for a in check_days(per_category, total, days=days, until=last)]
+    latest = pd.Timestamp(total["day"].max()).date()
+    return [a.as_dict() for a in shop_alerts(store, shop_id, days=days, until=min(until, latest))]
 
 
 def show_alerts(alerts: list[dict[str, Any]], shop_id: str) -> None:
-    """Drops as warnings, rises as good news, newest first, each with where to look."""
+    """Bad news as warnings (a drop in traffic or conversion, a rise in negative reviews or
+    needs), good news as such, newest first, each with where to look."""
     st.subheader("Alerts")
     if not alerts:
-        st.success("Traffic, view → cart and cart → purchase stayed in their expected bands in the "
-                   "last 7 days of the period.")  # fmt: skip
+        st.success("Traffic, view → cart, cart → purchase, negative reviews and needs stayed in "
+                   "their expected bands in the last 7 days of the period.")  # fmt: skip
         return
     for alert in sorted(alerts, key=lambda a: a["day"], reverse=True)[:6]:
         where = (

@@ -57,3 +57,24 @@ def test_a_conversion_drop_in_one_category_is_found_within_days() -> None:
     assert found and found[0].driver == "Dresses"
     assert (pd.Timestamp(found[0].day) - start).days <= 3  # detection delay
     assert not [a for a in alerts if pd.Timestamp(a.day) < start]  # nothing before the drop
+
+
+def test_negative_reviews_and_needs_alert_with_their_category() -> None:
+    from core.alerts import check_text_days
+
+    rng = np.random.default_rng(0)
+    rows = []
+    bad_from, burst = pd.Timestamp("2024-02-20"), pd.Timestamp("2024-02-25")
+    for d in pd.date_range("2024-01-01", periods=56):
+        for category, n in (("Dresses", 120), ("Knits", 80)):
+            reviews = rng.poisson(n)
+            p = 0.35 if category == "Dresses" and d >= bad_from else 0.15
+            needs = rng.poisson(n * 0.2) + (40 if category == "Knits" and d == burst else 0)
+            rows.append((d, category, reviews, rng.binomial(reviews, p), needs))
+    daily = pd.DataFrame(rows, columns=["day", "category", "reviews", "negatives", "needs"])
+    alerts = check_text_days(daily, days=14)
+    negative = [a for a in alerts if a.metric == "negative_share"]
+    assert negative and all(a.driver == "Dresses" and a.bad for a in negative)
+    assert min(pd.Timestamp(a.day) for a in negative) == bad_from  # found on the first day
+    needs = [a for a in alerts if a.metric == "needs"]
+    assert [(str(a.day), a.driver) for a in needs] == [("2024-02-25", "Knits")] and needs[0].bad
