@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install -q "$(TORCH_SPEC)" -e ".[dev]"
+	$(BIN)/pip install -q "$(TORCH_SPEC)" -e ".[dev,ray]"
 	@touch $@
 
 install: $(VENV)/.installed

@@ -97,7 +97,8 @@ def read_table(path: Path) -> pd.DataFrame:
 
 
 def predict_file(ctx: Context, task: str, shop_id: str, input_path: Path, text_column: str,
-                 output_path: Path, overwrite: bool = False) -> int:  # fmt: skip
+                 output_path: Path, overwrite: bool = False,
+                 engine: ScoringEngine | None = None) -> int:  # fmt: skip
     """Predict every row of a CSV/Parquet file with the shop's active model and write a CSV:
     the input columns, ``label`` and one ``prob_<label>`` column per class, one output row per
     input row. The output is checked first (never the store, the runtime folder or the input;
@@ -110,7 +111,17 @@ def predict_file(ctx: Context, task: str, shop_id: str, input_path: Path, text_c
             f"{input_path} has no column {text_column!r}; its columns are: "
             f"{', '.join(map(str, df.columns))}"
         )
-    preds = predict_texts(ctx, task, shop_id, df[text_column].fillna("").astype(str).tolist())
+    texts = df[text_column].fillna("").astype(str).tolist()
+    if engine is None:
+        preds = predict_texts(ctx, task, shop_id, texts)
+    else:  # a distributed engine: rows numbered, results put back in the file's order
+        version = ctx.registry.require_active(shop_id, task)
+        labels = list(ctx.registry.meta(shop_id, task, version).get("labels") or [])
+        rows = pd.DataFrame({"target_id": [str(i) for i in range(len(texts))], "text": texts})
+        got: dict[int, np.ndarray] = {}
+        for ids, probs in engine.predict_texts(ctx, shop_id, task, version, rows):
+            got.update({int(i): p for i, p in zip(ids, probs, strict=True)})
+        preds = probability_frame(labels, np.vstack([got[i] for i in range(len(texts))]))
     # an input column named like an output one keeps its data under "<name>_input"
     clash = {c: f"{c}_input" for c in preds.columns if c in df.columns}
     out = pd.concat([df.rename(columns=clash).reset_index(drop=True), preds], axis=1)

@@ -129,12 +129,14 @@ def cmd_score(args: argparse.Namespace, rt: Runtime) -> int:
 
 def cmd_predict(args: argparse.Namespace, rt: Runtime) -> int:
     """Predict every row of a CSV/Parquet file into an output CSV."""
+    from core.engines import make_engine
     from core.scoring import predict_file
     from core.tasks import check_target
 
     check_target(args.task, args.shop)
+    engine = make_engine(args.engine, args.address) if args.engine != "local" else None
     n = predict_file(rt.ctx, args.task, args.shop, Path(args.input), args.text_column,
-                     Path(args.output), overwrite=args.overwrite)  # fmt: skip
+                     Path(args.output), overwrite=args.overwrite, engine=engine)  # fmt: skip
     print(f"wrote {n} rows to {args.output}")
     return 0
 
@@ -256,6 +258,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--text-column", required=True)
     p.add_argument("--output", required=True)
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    p.add_argument("--engine", default="local", help="where to compute (default: local)")
+    p.add_argument("--address", help="the cluster address of a distributed engine")
     _shop(p)
     p.set_defaults(handler=cmd_predict)
 

@@ -5,8 +5,8 @@ saved version, and yields results in chunks that the task writes through the sto
 writer (an idempotent upsert, so a rerun or a retried chunk never duplicates a prediction).
 
 - :class:`LocalEngine` (the default) loads the version in this process.
-- A distributed engine plugs in beside it as one module of this package, behind
-  :func:`make_engine`.
+- :class:`core.engines.ray_engine.RayEngine` scores on a Ray cluster (an optional extra), the
+  one module that imports Ray, behind :func:`make_engine`.
 
     >>> for ids, probs in LocalEngine().predict_texts(ctx, "acme", "sentiment", version, rows):
     ...     write(ids, probs)
@@ -70,7 +70,7 @@ class LocalEngine:
                 progress(done / total, f"{done} of {total} scored")
 
 
-ENGINES = ("local",)
+ENGINES = ("local", "ray")
 
 
 def make_engine(name: str = "local", address: str | None = None) -> ScoringEngine:
@@ -79,4 +79,10 @@ def make_engine(name: str = "local", address: str | None = None) -> ScoringEngin
         if address:
             raise InputError("--address is for a distributed engine, not the local one")
         return LocalEngine()
+    if name == "ray":
+        if not address:
+            raise InputError("the Ray engine needs --address HOST:PORT of the Ray head")
+        from core.engines.ray_engine import RayEngine  # the one module that imports Ray
+
+        return RayEngine(address)
     raise InputError(f"unknown engine {str(name)[:40]!r}; choose one of: {', '.join(ENGINES)}")
