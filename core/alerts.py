@@ -101,71 +101,92 @@ def _driver(per_category: pd.DataFrame, deviation: float) -> tuple[str | None, f
     return str(top["category"]), float(min(abs(top["deviation"]) / abs(deviation), 1.0))
 
 
-def _rate_test(before: pd.DataFrame, today: pd.DataFrame, base: str,
-               hit: str) -> tuple[float, float, float, float] | None:  # fmt: skip
-    """``(observed, expected, z, half-width)`` of today's rate against the days before, by a
-    quasi-binomial z: the binomial variance times the dispersion the days before showed (carts
-    and purchases come in clusters, so day-to-day rates wobble more than coin flips)."""
-    n, k = float(today[base].sum()), float(today[hit].sum())
-    n0, k0 = float(before[base].sum()), float(before[hit].sum())
+def _rate_test(n_days: np.ndarray, k_days: np.ndarray, n: float,
+               k: float) -> tuple[float, float, float, float] | None:  # fmt: skip
+    """``(observed, expected, z, half-width)`` of a rate (``k`` of ``n``) against the days
+    before (per-day counts ``n_days``, ``k_days``), by a quasi-binomial z: the binomial variance
+    times the dispersion the days before showed (carts and purchases come in clusters, so
+    day-to-day rates wobble more than coin flips)."""
+    n0, k0 = float(n_days.sum()), float(k_days.sum())
     if n < 30 or n0 <= 0:
         return None
     p0 = k0 / n0
     if not 0 < p0 < 1 or n * p0 < MIN_EXPECTED:  # too few expected hits to judge
         return None
-    days = before.groupby("day")[[base, hit]].sum()
-    days = days[days[base] >= 10]
-    ratio = (days[hit] - days[base] * p0) ** 2 / (days[base] * p0 * (1 - p0))
-    dispersion = max(1.0, float(ratio.mean())) if len(days) >= 7 else 2.0
-    sd = np.sqrt(dispersion * n * p0 * (1 - p0))
+    keep = n_days >= 10
+    ratio = (k_days[keep] - n_days[keep] * p0) ** 2 / (n_days[keep] * p0 * (1 - p0))
+    dispersion = max(1.0, float(ratio.mean())) if keep.sum() >= 7 else 2.0
+    sd = float(np.sqrt(dispersion * n * p0 * (1 - p0)))
     return k / n, p0, (k - n * p0) / sd, RATE_Z * sd / n
 
 
-def _rate_alerts(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp,
-                 span: int = 1, metrics: dict[str, tuple[str, str, str]] | None = None,
+@dataclass
+class _Grid:
+    """Per-day counts as arrays: ``cat[column]`` is days × categories, ``tot[column]`` days."""
+
+    days: pd.DatetimeIndex
+    categories: list[str]
+    cat: dict[str, np.ndarray]
+    tot: dict[str, np.ndarray]
+
+    @classmethod
+    def build(cls, daily: pd.DataFrame, total: pd.DataFrame, columns: list[str]) -> _Grid:
+        days = pd.date_range(total["day"].min(), total["day"].max())
+        cat, tot = {}, {}
+        for column in columns:
+            pivot = daily.pivot_table(index="day", columns="category", values=column,
+                                      aggfunc="sum", fill_value=0).reindex(days, fill_value=0)  # fmt: skip
+            cat[column] = pivot.to_numpy(dtype=float)
+            tot[column] = (total.groupby("day")[column].sum().reindex(days, fill_value=0)
+                           .to_numpy(dtype=float))  # fmt: skip
+        categories = [str(c) for c in pivot.columns] if columns else []
+        return cls(days, categories, cat, tot)
+
+    def index(self, day: pd.Timestamp) -> int:
+        return int((day - self.days[0]).days)
+
+
+def _rate_alerts(grid: _Grid, day: pd.Timestamp, span: int = 1,
+                 metrics: dict[str, tuple[str, str, str]] | None = None,
                  page: str = "behaviour") -> list[Alert]:  # fmt: skip
     """Rate alerts for the ``span`` days ending on ``day`` against the 28 days before them."""
     out: list[Alert] = []
-    first = day - pd.Timedelta(days=span - 1)
-    window = pd.Timedelta(days=BASELINE_DAYS)
-
-    def period(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-        before = frame[(frame["day"] < first) & (frame["day"] >= first - window)]
-        return before, frame[(frame["day"] >= first) & (frame["day"] <= day)]
-
-    before, today = period(total)
-    cat_before, cat_today = period(daily)
-    suffix = "" if span == 1 else f" (the {span} days to {day.date()})"
-    if before.empty or today.empty:
+    end = grid.index(day) + 1
+    first = end - span
+    lo = max(first - BASELINE_DAYS, 0)
+    if first <= 0 or end > len(grid.days) or first - lo < 1:
         return out
+    suffix = "" if span == 1 else f" (the {span} days to {day.date()})"
     for metric, (base, hit, label) in (metrics or RATES).items():
-        test = _rate_test(before.drop(columns="category", errors="ignore"), today, base, hit)
-        if test is None:
-            continue
-        observed, p0, z, half = test
-        if abs(z) > RATE_Z and abs(observed - p0) / p0 >= MIN_RELATIVE:
-            rates = cat_before.groupby("category")[[base, hit]].sum()
-            rates = (rates[hit] / rates[base].where(rates[base] > 0)).fillna(p0)
-            now = cat_today.groupby("category")[[base, hit]].sum()
-            per_cat = pd.DataFrame({"category": now.index, "deviation":
-                                    now[hit] - now[base] * rates.reindex(now.index).fillna(p0)})  # fmt: skip
-            n = float(today[base].sum())
-            driver, share = _driver(per_cat, (observed - p0) * n)
-            out.append(Alert(day.date(), metric, label + suffix, observed, p0, max(p0 - half, 0.0),
-                             min(p0 + half, 1.0), "drop" if z < 0 else "rise", driver, share,
-                             page, True))  # fmt: skip
-            continue
+        n_tot, k_tot = grid.tot[base], grid.tot[hit]
+        test = _rate_test(n_tot[lo:first], k_tot[lo:first], n_tot[first:end].sum(),
+                          k_tot[first:end].sum())  # fmt: skip
+        n_cat, k_cat = grid.cat[base], grid.cat[hit]
+        if test is not None:
+            observed, p0, z, half = test
+            if abs(z) > RATE_Z and abs(observed - p0) / p0 >= MIN_RELATIVE:
+                n_before, k_before = n_cat[lo:first].sum(0), k_cat[lo:first].sum(0)
+                rates = np.where(n_before > 0, k_before / np.maximum(n_before, 1), p0)
+                now_n, now_k = n_cat[first:end].sum(0), k_cat[first:end].sum(0)
+                per_cat = pd.DataFrame({"category": grid.categories,
+                                        "deviation": now_k - now_n * rates})  # fmt: skip
+                n = float(n_tot[first:end].sum())
+                driver, share = _driver(per_cat, (observed - p0) * n)
+                out.append(Alert(day.date(), metric, label + suffix, observed, p0,
+                                 max(p0 - half, 0.0), min(p0 + half, 1.0),
+                                 "drop" if z < 0 else "rise", driver, share, page, True))  # fmt: skip
+                continue
         # the shop as a whole is in its band: a single category may still have broken
-        for category, part in cat_today.groupby("category"):
-            test = _rate_test(cat_before[cat_before["category"] == category], part, base, hit)
+        for j, category in enumerate(grid.categories):
+            test = _rate_test(n_cat[lo:first, j], k_cat[lo:first, j], n_cat[first:end, j].sum(),
+                              k_cat[first:end, j].sum())  # fmt: skip
             if test is None:
                 continue
             c_obs, c_p0, c_z, c_half = test
             if abs(c_z) > CATEGORY_Z and abs(c_obs - c_p0) / c_p0 >= CATEGORY_RELATIVE:
                 out.append(Alert(day.date(), metric, f"{label} in {category}{suffix}", c_obs, c_p0,
                                  max(c_p0 - c_half, 0.0), min(c_p0 + c_half, 1.0),
-                                 "drop" if c_z < 0 else "rise", str(category), 1.0, page,
-                                 True))  # fmt: skip
+                                 "drop" if c_z < 0 else "rise", category, 1.0, page, True))  # fmt: skip
     return out
 
 
@@ -209,14 +230,15 @@ def check_days(daily: pd.DataFrame, total: pd.DataFrame, days: int = 7,
     )
     total = total.assign(day=pd.to_datetime(total["day"])).sort_values("day")
     last = pd.Timestamp(until) if until is not None else total["day"].max()
+    grid = _Grid.build(daily, total, ["views", "carts", "purchases"])
     out: list[Alert] = []
     for offset in range(days - 1, -1, -1):
         day = last - timedelta(days=offset)
-        single = _rate_alerts(daily, total, day)
-        seen = {(a.metric, a.driver if "in " in a.label else None) for a in single}
+        single = _rate_alerts(grid, day)
+        seen = {(a.metric, a.driver if " in " in a.label else None) for a in single}
         # a sustained move: the last three days together, when no single day said it already
-        pooled = [a for a in _rate_alerts(daily, total, day, span=3)
-                  if (a.metric, a.driver if "in " in a.label else None) not in seen]  # fmt: skip
+        pooled = [a for a in _rate_alerts(grid, day, span=3)
+                  if (a.metric, a.driver if " in " in a.label else None) not in seen]  # fmt: skip
         out += single + pooled
         traffic = _traffic_alert(daily, total, day)
         if traffic is not None:
@@ -275,12 +297,13 @@ def check_text_days(daily: pd.DataFrame, days: int = 7, until: date | None = Non
     )
     total = daily.groupby("day", as_index=False)[["reviews", "negatives", "needs"]].sum()
     last = pd.Timestamp(until) if until is not None else total["day"].max()
+    grid = _Grid.build(daily, total, ["reviews", "negatives"])
     out: list[Alert] = []
     for offset in range(days - 1, -1, -1):
         day = last - timedelta(days=offset)
-        single = _rate_alerts(daily, total, day, metrics=TEXT_RATES, page="sentiment")
+        single = _rate_alerts(grid, day, metrics=TEXT_RATES, page="sentiment")
         seen = {(a.metric, a.driver if " in " in a.label else None) for a in single}
-        pooled = [a for a in _rate_alerts(daily, total, day, 3, TEXT_RATES, "sentiment")
+        pooled = [a for a in _rate_alerts(grid, day, 3, TEXT_RATES, "sentiment")
                   if (a.metric, a.driver if " in " in a.label else None) not in seen]  # fmt: skip
         out += [replace(a, bad_when="rise") for a in single + pooled]
         need = _need_alert(daily, day)
