@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from bench.common import machine_info, timer
-from bench.core_data import shared_data_dir
+from bench.core_data import shared_data_dir, taobao_events
 from common.settings import DATA_DIR
 
 CALIBRATION_GOAL = 0.02
@@ -38,19 +38,6 @@ RISK_GOAL = 0.8
 def _r(row: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()
             if k != "reliability"}  # fmt: skip
-
-
-def taobao_events() -> pd.DataFrame:
-    """The Taobao slice as ShopLens events (China time, days Nov 25 – Dec 3, 2017)."""
-    raw = pd.read_csv(shared_data_dir() / "taobao_user_behavior_sample" / "events.csv")
-    events = pd.DataFrame({
-        "user_id": raw["user_id"].astype(str), "item_id": raw["item_id"].astype(str),
-        "category": raw["category_id"].astype(str),
-        "event_type": raw["behavior_type"].map({"pv": "view", "buy": "purchase", "cart": "cart",
-                                                "fav": "fav"}),
-        "ts": pd.to_datetime(raw["timestamp"], unit="s") + pd.Timedelta(hours=8),
-    })  # fmt: skip
-    return events[events["ts"] >= "2017-11-25"].reset_index(drop=True)
 
 
 def forecasts(events: pd.DataFrame, target: str, horizon: int,

@@ -73,3 +73,17 @@ def isolated_home(name: str) -> Path:
     home = Path(tempfile.mkdtemp(prefix=f"shoplens-bench-{name}-"))
     os.environ["SHOPLENS_HOME"] = str(home)
     return home
+
+
+def taobao_events() -> pd.DataFrame:
+    """The Taobao UserBehavior slice (research use, read from ``../shared/data``) as ShopLens
+    events: view / cart / fav / purchase, China time, the days Nov 25 – Dec 3, 2017."""
+    raw = pd.read_csv(shared_data_dir() / "taobao_user_behavior_sample" / "events.csv")
+    events = pd.DataFrame({
+        "user_id": raw["user_id"].astype(str), "item_id": raw["item_id"].astype(str),
+        "category": raw["category_id"].astype(str),
+        "event_type": raw["behavior_type"].map({"pv": "view", "buy": "purchase", "cart": "cart",
+                                                "fav": "fav"}),
+        "ts": pd.to_datetime(raw["timestamp"], unit="s") + pd.Timedelta(hours=8),
+    })  # fmt: skip
+    return events[events["ts"] >= "2017-11-25"].reset_index(drop=True)

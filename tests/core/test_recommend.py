@@ -88,14 +88,11 @@ def test_recommend_task_serves_the_validation_winner_and_rescoring_never_duplica
     assert rows["category"].notna().mean() > 0.9
 
 
-def test_reranker_beats_recently_viewed_on_the_taobao_slice(shared_data) -> None:
+def test_reranker_beats_recently_viewed_on_the_taobao_slice(shared_data) -> None:  # noqa: ARG001
+    from bench.core_data import taobao_events
     from core.rerank import fit_reranker
 
-    raw = pd.read_csv(shared_data / "taobao_user_behavior_sample" / "events.csv")
-    events = pd.DataFrame({"user_id": raw["user_id"].astype(str), "item_id": raw["item_id"],
-                           "category": raw["category_id"], "ts": raw["timestamp"],
-                           "event_type": raw["behavior_type"].map(
-                               {"pv": "view", "buy": "purchase", "cart": "cart", "fav": "fav"})})  # fmt: skip
+    events = taobao_events()
     train, held = leave_last_out(events)
     users = held["user_id"].tolist()
     reranker = fit_reranker(train, "item_id", BlendConfig())

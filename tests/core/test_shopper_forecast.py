@@ -107,16 +107,10 @@ def test_churn_forecast_names_its_drivers() -> None:
     assert "last active" in likely["reason"] or "events in the last 7 days" in likely["reason"]
 
 
-def test_taobao_purchase_forecast_time_split(shared_data: Path) -> None:
-    raw = pd.read_csv(shared_data / "taobao_user_behavior_sample" / "events.csv")
-    events = pd.DataFrame({
-        "user_id": raw["user_id"].astype(str), "item_id": raw["item_id"].astype(str),
-        "category": raw["category_id"].astype(str),
-        "event_type": raw["behavior_type"].map({"pv": "view", "buy": "purchase", "cart": "cart",
-                                                "fav": "fav"}),
-        "ts": pd.to_datetime(raw["timestamp"], unit="s") + pd.Timedelta(hours=8),
-    })  # fmt: skip
-    events = events[events["ts"] >= "2017-11-25"]
+def test_taobao_purchase_forecast_time_split(shared_data: Path) -> None:  # noqa: ARG001
+    from bench.core_data import taobao_events
+
+    events = taobao_events()
     result = fit_forecast(events, Target("purchase", 2))
     assert result.plan.describe()["test_cutoff"] == "2017-12-02"
     for row in result.metrics["baselines"].values():
