@@ -98,7 +98,10 @@ def group_needs(
 def cluster_vectors(
     vectors: np.ndarray, config: NeedsConfig, seed: int | None = None
 ) -> np.ndarray:
-    """A group number per row (``-1``: other) for L2-normalised ``vectors``."""
+    """A group number per row (``-1``: other) for L2-normalised ``vectors`` (clustered in
+    float32: half the time of float64 for k-means' distance products, the same groups up to
+    rounding)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
     n = len(vectors)
     rng = np.random.default_rng(config.seed if seed is None else seed)
     sample: np.ndarray = (np.arange(n) if n <= config.max_cluster_rows
