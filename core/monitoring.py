@@ -15,8 +15,9 @@ their dates. Checks (thresholds in :data:`THRESHOLDS`, each with its reason in w
 - **new frequent words**: words in 3 %+ of the current texts and 5× rarer in the reference
   (an alert from three such words on, or from one in 5 %+ of the texts and 10× rarer);
 - **text length**: the mean length, current over reference;
-- **live accuracy**: agreement with fresh human labels from the labelling loop, with their
-  count, against the version's test accuracy (at least :data:`MIN_LIVE_LABELS` labels).
+- **live accuracy** and **calibration**: agreement with fresh human labels from the labelling
+  loop, with their count, against the version's test accuracy, and the expected calibration
+  error of the predictions' confidence on them (at least :data:`MIN_LIVE_LABELS` labels).
 
     >>> profile = reference_profile(texts, languages, labels)
     >>> report = window_report(profile, new_texts, new_languages, new_labels)
@@ -44,6 +45,7 @@ THRESHOLDS = {
     "length_ratio": 1.5,  # mean length, either way
     "new_frequent_words": 3,  # words common now (3 %+ of texts) and 5× rarer in training
     "live_accuracy_drop": 0.10,  # below the version's test accuracy
+    "live_ece": 0.15,  # expected calibration error on fresh labels
 }
 _TOKEN = re.compile(r"[a-z]+|[\u3400-\u9fff]")
 
@@ -189,15 +191,30 @@ def live_accuracy(pairs: pd.DataFrame, test_accuracy: float | None) -> dict[str,
     and whether it dropped too far below the test accuracy."""
     n = int(len(pairs))
     out: dict[str, Any] = {"labels": n, "accuracy": None, "test_accuracy": test_accuracy,
-                           "alert": None}  # fmt: skip
+                           "ece": None, "alert": None}  # fmt: skip
     if n == 0:
         return out
-    accuracy = float((pairs["label"] == pairs["predicted"]).mean())
+    correct = (pairs["label"] == pairs["predicted"]).to_numpy(dtype=float)
+    accuracy = float(correct.mean())
     out["accuracy"] = accuracy
+    if "probs" in pairs:  # calibration: is a 90 % confident prediction right 90 % of the time?
+        import json
+
+        confidence = np.array([max(json.loads(p).values()) if isinstance(p, str) else np.nan
+                               for p in pairs["probs"]], dtype=float)  # fmt: skip
+        known = ~np.isnan(confidence)
+        if known.any():
+            bins = np.clip((confidence[known] * 10).astype(int), 0, 9)
+            gaps = [abs(confidence[known][bins == b].mean() - correct[known][bins == b].mean())
+                    * (bins == b).sum() for b in np.unique(bins)]  # fmt: skip
+            out["ece"] = float(sum(gaps) / known.sum())
     if (n >= MIN_LIVE_LABELS and test_accuracy is not None
             and accuracy < test_accuracy - THRESHOLDS["live_accuracy_drop"]):  # fmt: skip
         out["alert"] = (f"live accuracy {accuracy:.0%} on {n} fresh human labels, "
                         f"against {test_accuracy:.0%} on the test split")  # fmt: skip
+    elif n >= MIN_LIVE_LABELS and out["ece"] is not None and out["ece"] > THRESHOLDS["live_ece"]:
+        out["alert"] = (f"confidence no longer matches accuracy: calibration error "
+                        f"{out['ece']:.2f} on {n} fresh human labels")  # fmt: skip
     return out
 
 

@@ -226,14 +226,14 @@ def monitoring_rows(store: Store, shop_id: str, task: str, version: str) -> pd.D
 
 def fresh_human_pairs(store: Store, shop_id: str, task: str, version: str) -> pd.DataFrame:
     """Human labels given after ``version`` was registered, beside its prediction of the same
-    row (the latest label per row). Columns: target_id, label, predicted."""
+    row (the latest label per row). Columns: target_id, label, predicted, probs (JSON text)."""
     sql = """
     WITH v AS (SELECT created_at FROM model_versions
                WHERE shop_id = $shop AND task = $task AND version = $version),
     h AS (SELECT target_id, arg_max(label, created_at) AS label FROM labels
           WHERE shop_id = $shop AND task = $task AND source = 'human'
             AND created_at > (SELECT created_at FROM v) GROUP BY 1)
-    SELECT h.target_id, h.label, p.label AS predicted
+    SELECT h.target_id, h.label, p.label AS predicted, CAST(p.probs AS VARCHAR) AS probs
     FROM h JOIN predictions p ON p.shop_id = $shop AND p.task = $task
                              AND p.model_version = $version AND p.target_id = h.target_id
     ORDER BY h.target_id

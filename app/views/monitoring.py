@@ -34,6 +34,7 @@ table = pd.DataFrame([{
     "unseen words": (r.get("latest") or {}).get("unseen_share"),
     "live accuracy": r["live"]["accuracy"] if r.get("live") else None,
     "fresh labels": r["live"]["labels"] if r.get("live") else None,
+    "calibration error": r["live"]["ece"] if r.get("live") else None,
     "why": "; ".join(r["reasons"]),
 } for name, r in reports.items()])  # fmt: skip
 st.dataframe(table, hide_index=True, width="stretch",
@@ -52,7 +53,8 @@ st.caption(
     f"Alerts: PSI of the predicted labels > {THRESHOLDS['psi']}, a language's share moving by more "
     f"than {THRESHOLDS['language_shift']:.0%}, unseen words {THRESHOLDS['unseen_excess']:.0%} above "
     f"the reference's own rate, texts {THRESHOLDS['length_ratio']}× longer or shorter, or live "
-    f"accuracy {THRESHOLDS['live_accuracy_drop']:.0%} below the test accuracy on 30+ fresh labels."
+    f"accuracy {THRESHOLDS['live_accuracy_drop']:.0%} below the test accuracy (or a calibration "
+    f"error above {THRESHOLDS['live_ece']}) on 30+ fresh labels."
 )
 chosen = st.selectbox("Daily checks of", tasks, key="mon_task")
 daily = reports[chosen].get("daily")

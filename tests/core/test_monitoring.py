@@ -73,6 +73,10 @@ def test_daily_windows_and_live_accuracy() -> None:
     pairs = pd.DataFrame({"label": ["a"] * 40, "predicted": ["a"] * 20 + ["b"] * 20})
     assert live_accuracy(pairs, 0.9)["alert"].startswith("live accuracy 50% on 40")
     assert live_accuracy(pairs.head(10), 0.9)["alert"] is None  # too few labels to judge
+    # right as often as before, but sure of itself when wrong: calibration breaks
+    sure = pairs.assign(probs='{"a": 0.02, "b": 0.98}')
+    report = live_accuracy(sure, 0.55)
+    assert report["ece"] == pytest.approx(0.48) and report["alert"].startswith("confidence")
 
 
 @pytest.mark.integration
