@@ -7,6 +7,7 @@ from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.textdata import TRAIN_HINT
 from core.forecast import best_forecast
+from core.signals import shopper_signal_spec
 from db import dashboard_queries as dq
 from db import prediction_queries as pq
 
@@ -115,11 +116,13 @@ with right:
     )
 
 st.subheader("Who will buy, who may leave")
+signals = shopper_signal_spec()  # which task and label each forecast comes from
 left, right = st.columns(2)
 for column, (task, label, title, noun) in zip(
     (left, right),
-    (("purchase", "purchase", "Purchase propensity", "likeliest buyers"),
-     ("churn", "churns", "Churn risk", "most at risk of leaving")),
+    ((signals["purchase_task"], signals["purchase_label"], "Purchase propensity",
+      "likeliest buyers"),
+     (signals["churn_task"], signals["churn_label"], "Churn risk", "most at risk of leaving")),
     strict=True,
 ):  # fmt: skip
     with column:
