@@ -10,7 +10,7 @@ How a job runs:
    each; one GPU each, in bf16 where the model supports it, when the cluster has GPUs). Each
    replica loads the saved version from its folder once.
 3. Results stream back to this process as they complete; each chunk is written to the job
-   folder as Parquet and merged into the store by its single writer (``INSERT OR REPLACE`` on
+   folder as Parquet and merged into the store by its single writer (an upsert on
    the prediction's key), so a retried batch or a rerun never duplicates a prediction, and a
    job that dies leaves every merged chunk in place: the rerun scores only the rest.
 

@@ -41,7 +41,7 @@ def test_roles_and_pages():
     merchant = Viewer("ana", "merchant", ("shop_a",))
     annotator = Viewer("lee", "annotator", ("shop_a",))
     admin = Viewer("root", "admin", None)
-    assert merchant.pages_allowed == set(page_keys()) - {"labelling", "models"}
+    assert merchant.pages_allowed == set(page_keys()) - {"labelling", "models", "monitoring"}
     assert annotator.pages_allowed == {"labelling"}
     assert admin.pages_allowed == set(page_keys())
     assert merchant.can_see_shop("shop_a") and not merchant.can_see_shop("shop_b")
