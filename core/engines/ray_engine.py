@@ -121,6 +121,7 @@ class RayEngine:
         exported = pd.read_parquet(source)
         parts = [exported.iloc[i : i + self.rows_per_block]
                  for i in range(0, len(exported), self.rows_per_block)]  # fmt: skip
+        workers = min(workers, len(parts))  # no replica without a block to score
         dataset = ray.data.from_pandas(parts).map_batches(
             _Replica,
             fn_constructor_args=(task, str(folder), meta, "cuda" if gpus else "cpu",
