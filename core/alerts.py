@@ -190,6 +190,16 @@ def _rate_alerts(grid: _Grid, day: pd.Timestamp, span: int = 1,
     return out
 
 
+def _day_and_pooled(grid: _Grid, day: pd.Timestamp, metrics: dict[str, tuple[str, str, str]],
+                    page: str) -> list[Alert]:  # fmt: skip
+    """The rate alerts of ``day`` alone, and of the three days to it pooled (a sustained move)
+    where the day alone did not already say it for the same metric and scope."""
+    single = _rate_alerts(grid, day, 1, metrics, page)
+    scope = lambda a: (a.metric, a.driver if " in " in a.label else None)  # noqa: E731
+    seen = {scope(a) for a in single}
+    return single + [a for a in _rate_alerts(grid, day, 3, metrics, page) if scope(a) not in seen]
+
+
 def _traffic_alert(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp) -> Alert | None:
     from core.forecast import best_forecast, forecast_daily
 
@@ -234,12 +244,7 @@ def check_days(daily: pd.DataFrame, total: pd.DataFrame, days: int = 7,
     out: list[Alert] = []
     for offset in range(days - 1, -1, -1):
         day = last - timedelta(days=offset)
-        single = _rate_alerts(grid, day)
-        seen = {(a.metric, a.driver if " in " in a.label else None) for a in single}
-        # a sustained move: the last three days together, when no single day said it already
-        pooled = [a for a in _rate_alerts(grid, day, span=3)
-                  if (a.metric, a.driver if " in " in a.label else None) not in seen]  # fmt: skip
-        out += single + pooled
+        out += _day_and_pooled(grid, day, RATES, "behaviour")
         traffic = _traffic_alert(daily, total, day)
         if traffic is not None:
             out.append(traffic)
@@ -301,31 +306,33 @@ def check_text_days(daily: pd.DataFrame, days: int = 7, until: date | None = Non
     out: list[Alert] = []
     for offset in range(days - 1, -1, -1):
         day = last - timedelta(days=offset)
-        single = _rate_alerts(grid, day, metrics=TEXT_RATES, page="sentiment")
-        seen = {(a.metric, a.driver if " in " in a.label else None) for a in single}
-        pooled = [a for a in _rate_alerts(grid, day, 3, TEXT_RATES, "sentiment")
-                  if (a.metric, a.driver if " in " in a.label else None) not in seen]  # fmt: skip
-        out += [replace(a, bad_when="rise") for a in single + pooled]
+        out += [replace(a, bad_when="rise")
+                for a in _day_and_pooled(grid, day, TEXT_RATES, "sentiment")]  # fmt: skip
         need = _need_alert(daily, day)
         if need is not None:
             out.append(need)
     return out
 
 
-def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = None) -> list[Alert]:
-    """Every alert of the shop's last ``days`` days (to ``until``): traffic and funnel steps from
-    the events, negative reviews and needs from the serving text models' predictions, each text
-    alert with up to five of the reviews behind it (masked when shown)."""
+def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = None,
+                activity: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> list[Alert]:  # fmt: skip
+    """Every alert of the shop's last ``days`` days to ``until`` (at most the last day with
+    events): traffic and funnel steps from the events, negative reviews and needs from the
+    serving text models' predictions, each text alert with up to five of the reviews behind it
+    (masked when shown). ``activity``: :func:`db.behaviour_queries.daily_activity`'s answer when
+    the caller has read it already."""
     from core.signals import shopper_signal_spec
     from db.behaviour_queries import daily_activity, daily_text_signals, negative_reviews
 
     spec = shopper_signal_spec()
-    per_category, total = daily_activity(store, shop_id)
+    per_category, total = activity if activity is not None else daily_activity(store, shop_id)
+    if not total.empty:
+        latest = pd.Timestamp(total["day"].max()).date()
+        until = latest if until is None else min(until, latest)
     alerts = check_days(per_category, total, days=days, until=until) if not total.empty else []
     texts = daily_text_signals(store, shop_id, **spec)
     if not texts.empty:
-        last = until or (total["day"].max() if not total.empty else None)
-        last_day = pd.Timestamp(last).date() if last is not None else None
+        last_day = until
         for alert in check_text_days(texts, days=days, until=last_day):
             if alert.metric == "negative_share":
                 ids = negative_reviews(store, shop_id, spec["sentiment_task"], spec["negative_label"],

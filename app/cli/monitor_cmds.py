@@ -27,7 +27,7 @@ def cmd_alerts(args: argparse.Namespace, rt: Runtime) -> int:
     if total.empty:
         raise InputError(f"shop {args.shop!r} has no events to check; load them with "
                          "`shoplens ingest FILE --kind events`")  # fmt: skip
-    alerts = shop_alerts(rt.store, args.shop, days=args.days)
+    alerts = shop_alerts(rt.store, args.shop, days=args.days, activity=(per_category, total))
     if args.json:
         print(json.dumps({"shop": args.shop, "days_checked": args.days,
                           "last_day": str(total["day"].max())[:10],

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from db.store import Store
@@ -16,11 +15,10 @@ def shop_alerts(store: Store, shop_id: str, until: date, days: int = 7) -> list[
     from core.alerts import shop_alerts
     from db.behaviour_queries import daily_activity
 
-    _, total = daily_activity(store, shop_id)
-    if total.empty:
+    activity = daily_activity(store, shop_id)
+    if activity[1].empty:
         return []
-    latest = pd.Timestamp(total["day"].max()).date()
-    return [a.as_dict() for a in shop_alerts(store, shop_id, days=days, until=min(until, latest))]
+    return [a.as_dict() for a in shop_alerts(store, shop_id, days, until, activity)]
 
 
 def show_alerts(alerts: list[dict[str, Any]], shop_id: str) -> None:

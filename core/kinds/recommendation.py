@@ -91,11 +91,6 @@ class Recommender:
                      for rank, (item, score) in enumerate(filled, start=1)]  # fmt: skip
         return pd.DataFrame(rows, columns=["user_id", "rank", "item_id", "category", "score"])
 
-    def recommend_categories(self, events: pd.DataFrame, users: list[str],
-                             k: int = 3) -> dict[str, list[str]]:  # fmt: skip
-        scored = self.scored(events, users, "category", k)
-        return {user: [c for c, _ in ranked] for user, ranked in scored.items()}
-
 
 def _evaluate_methods(train: pd.DataFrame, held: pd.DataFrame, key: str,
                       configs: dict[str, BlendConfig]) -> dict[str, dict[str, float]]:  # fmt: skip
