@@ -9,7 +9,9 @@ Two stores, each in a temporary ``SHOPLENS_HOME``:
 
 Both get one prediction per row for every task (sentiment from the stars, intent from the
 messages' own labels, demand from the labelling rules, purchase and risk at random) written as
-one model version, so the text pages render their full content without training a model here.
+one model version, so the text pages render their full content without training a model here;
+the demand version's need sentences are then grouped into needs as the scoring job does (timed:
+``needs_grouping_s``).
 
 Each page is rendered with AppTest as an admin: one warm-up run (imports), then ``repeat`` pairs
 of timed runs: *cold* (``st.cache_data`` cleared first: every query runs, as on a first visit or
@@ -269,6 +271,8 @@ def time_filtered(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
 
 def main(quick: bool = False) -> dict:
     """Render every page on both stores; report per-page times and the slowest page."""
+    from core.text_insight import group_shop_needs
+
     n_events = QUICK_EVENTS if quick else FULL_EVENTS
     out: dict = {"goal_s": GOAL_S, "synthetic_events": n_events, "repeat": 2 if quick else 3}
     with tempfile.TemporaryDirectory(prefix="bench_pages_") as tmp:
@@ -280,15 +284,19 @@ def main(quick: bool = False) -> dict:
                     store = build_sample_store(home)
                 else:
                     store = build_synthetic_store(home, n_events)
+            with timer() as grouping:  # what the demand scoring job does after scoring
+                needs = group_shop_needs(store, SHOP, VERSION)
             counts = store.table_counts(SHOP)
-            print(f"{name}: {counts['events']:,} events, built in {build.seconds:.0f} s")
+            print(f"{name}: {counts['events']:,} events, built in {build.seconds:.0f} s; "
+                  f"{needs} needs grouped in {grouping.seconds:.0f} s")  # fmt: skip
             pages = time_pages(home, repeat=out["repeat"])
             filtered = time_filtered(home, repeat=out["repeat"]) if name == "synthetic" else None
             slowest = max(pages, key=lambda p: pages[p]["cold_s"])
             out[name] = {
                 "events": counts["events"], "reviews": counts["reviews"],
                 "messages": counts["messages"], "predictions": counts["predictions"],
-                "build_s": round(build.seconds, 1), "pages": pages, "slowest_page": slowest,
+                "build_s": round(build.seconds, 1), "needs": needs,
+                "needs_grouping_s": round(grouping.seconds, 1), "pages": pages, "slowest_page": slowest,
                 "slowest_cold_s": pages[slowest]["cold_s"],
                 "pages_over_goal_cold": [p for p, t in pages.items() if t["cold_s"] > GOAL_S],
                 "pages_over_goal_warm": [p for p, t in pages.items() if t["warm_s"] > GOAL_S],

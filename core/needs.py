@@ -90,9 +90,22 @@ def group_needs(
             "share": float(other["share"].sum()), "quotes": other.iloc[0]["quotes"],
             "is_other": True, "need_id": 0}])], ignore_index=True)  # fmt: skip
     to_need = dict(zip(needs["group"], needs["need_id"], strict=True))
-    assignments = pd.DataFrame({"target_id": df["target_id"],
-                                "need_id": [to_need.get(g, 0) for g in groups]})  # fmt: skip
+    need_ids = np.array([to_need.get(g, 0) for g in groups])
+    similarity = np.zeros(len(df))
+    for need_id, centre in _centres(vectors, need_ids).items():  # need 0 (other) included
+        members = need_ids == need_id
+        similarity[members] = vectors[members] @ centre
+    assignments = pd.DataFrame({"target_id": df["target_id"], "need_id": need_ids,
+                                "similarity": similarity.round(6),
+                                "informative": [informative(t) for t in df["text"].astype(str)]})  # fmt: skip
     return needs[columns].reset_index(drop=True), assignments
+
+
+def informative(text: str) -> bool:
+    """Whether a sentence says enough to be quoted: five words or more, or eight Chinese
+    characters or more ("returned it." / "退货了" say nothing)."""
+    han = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    return han >= 8 or len(text.split()) >= 5
 
 
 def cluster_vectors(
@@ -238,12 +251,11 @@ def _phrases(weights: np.ndarray, terms: np.ndarray, n: int) -> str:
 
 
 def _quotes(texts: pd.Series, vectors: np.ndarray, members: np.ndarray, n: int) -> list[str]:
-    """Distinct member sentences closest to the group centre, those of 5+ words first (a quote
-    like "returned it." says nothing)."""
+    """Distinct member sentences closest to the group centre, :func:`informative` ones first."""
     centre = vectors[members].mean(axis=0)
     sims = vectors[members] @ centre
-    informative = np.array([len(str(texts.iloc[m]).split()) >= 5 for m in members])
-    order = members[np.lexsort((members, -sims, ~informative))]
+    says_enough = np.array([informative(str(texts.iloc[m])) for m in members])
+    order = members[np.lexsort((members, -sims, ~says_enough))]
     seen: set[str] = set()
     out: list[str] = []
     for index in order:

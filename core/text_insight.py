@@ -16,9 +16,10 @@ from typing import Any
 import pandas as pd
 
 from core.aspects import decode_mentions
-from core.needs import NeedsConfig, group_needs
+from core.needs import Embed, NeedsConfig, group_needs
 from core.stats import MIN_SUPPORT, wilson_bounds
 from db import prediction_queries as pq
+from db.repo import needs as needs_repo
 from db.store import Store
 
 ASPECT_TASK = "aspects"
@@ -89,17 +90,24 @@ def top_complaints(summary: pd.DataFrame, keys: list[str], min_support: int = MI
 def shop_needs(store: Store, shop_id: str, start: date | None = None, end: date | None = None,
                category: str | None = None, kinds: tuple[str, ...] = NEED_KINDS,
                config: NeedsConfig | None = None, top: int = 3) -> pd.DataFrame:  # fmt: skip
-    """The period's needs (:func:`core.needs.group_needs` over the sentences the active demand
-    model calls a need), each with ``name``, ``sentences``, ``share``, ``quotes``,
+    """The period's needs among the sentences the active demand model calls a need (the
+    grouping :func:`group_shop_needs` stored for that version; sentences it has not grouped yet
+    are grouped now by :func:`core.needs.group_needs`), each with ``need_id``, ``name``,
+    ``sentences``, ``share``, ``quotes``,
     ``top_products`` (title and sentences), ``aspects`` (the aspects its sentences mention most,
     when an aspect model has scored them) and ``trend`` (sentences in the first and second half
     of the period)."""
     predicted = pq.sentence_predictions(store, shop_id, DEMAND_TASK, start=start, end=end,
                                         category=category, strict=True)  # fmt: skip
     wanted = predicted[predicted["label"].isin(kinds)]
-    texts = pq.sentence_texts(store, shop_id, wanted["target_id"].tolist())
-    needs, assigned = group_needs(wanted[["target_id"]].merge(texts[["target_id", "text"]],
-                                                              on="target_id"), config)  # fmt: skip
+    config = config or NeedsConfig()
+    stored = pq.need_memberships(store, shop_id, wanted["target_id"].tolist())
+    if len(wanted) and len(stored) == len(wanted):  # grouped by the scoring job
+        needs, assigned = _needs_of_members(store, shop_id, stored, config.quotes), stored
+    else:  # not grouped yet (an older version, or a scoring job still running): group now
+        texts = pq.sentence_texts(store, shop_id, wanted["target_id"].tolist())
+        needs, assigned = group_needs(wanted[["target_id"]].merge(texts[["target_id", "text"]],
+                                                                  on="target_id"), config)  # fmt: skip
     if needs.empty:
         return needs.assign(top_products=[], aspects=[], trend=[])
     rows = assigned.merge(wanted[["target_id", "title", "ts"]], on="target_id")
@@ -122,3 +130,41 @@ def shop_needs(store: Store, shop_id: str, start: date | None = None, end: date 
         early = int((part["ts"] <= middle).sum()) if middle is not None else 0
         extra["trend"].append({"first_half": early, "second_half": int(len(part) - early)})
     return needs.assign(**extra)
+
+
+def _needs_of_members(store: Store, shop_id: str, members: pd.DataFrame,
+                      quotes: int) -> pd.DataFrame:  # fmt: skip
+    """Needs as :func:`core.needs.group_needs` returns them, from stored memberships: sizes and
+    shares within ``members``, quotes among them (informative first, then closest to the
+    need's centre, distinct texts)."""
+    needs = members.groupby(["need_id", "name"]).size().rename("sentences").reset_index()
+    needs["share"] = needs["sentences"] / len(members)
+    needs["is_other"] = needs["need_id"] == 0
+    needs = needs.sort_values(["is_other", "sentences", "name"], ascending=[True, False, True])
+    ranked = members.sort_values(["need_id", "informative", "similarity", "target_id"],
+                                 ascending=[True, False, False, True])  # fmt: skip
+    candidates = ranked.groupby("need_id").head(4 * quotes)
+    text_of = dict(pq.sentence_texts(store, shop_id, candidates["target_id"].tolist())
+                   [["target_id", "text"]].itertuples(index=False))  # fmt: skip
+    chosen: dict[int, list[str]] = {}
+    for need_id, part in candidates.groupby("need_id"):
+        seen: set[str] = set()
+        for target in part["target_id"]:
+            text = str(text_of.get(target, ""))
+            if text and text.strip().lower() not in seen and len(seen) < quotes:
+                seen.add(text.strip().lower())
+                chosen.setdefault(int(need_id), []).append(text)
+    needs["quotes"] = [chosen.get(int(n), []) for n in needs["need_id"]]
+    return needs[["need_id", "name", "sentences", "share", "quotes"]].reset_index(drop=True)
+
+
+def group_shop_needs(store: Store, shop_id: str, version: str, config: NeedsConfig | None = None,
+                     embed: Embed | None = None) -> int:  # fmt: skip
+    """Group every sentence the demand ``version`` calls a need (:data:`NEED_KINDS`) into needs
+    and store them for that version (:mod:`db.repo.needs`), so pages read needs instead of
+    clustering; returns the number of needs (the other bucket included)."""
+    predicted = pq.sentence_predictions(store, shop_id, DEMAND_TASK, version=version)
+    wanted = predicted[predicted["label"].isin(NEED_KINDS)]
+    texts = pq.sentence_texts(store, shop_id, wanted["target_id"].tolist())
+    needs, members = group_needs(texts[["target_id", "text"]], config, embed)
+    return needs_repo.replace(store, shop_id, version, needs, members)

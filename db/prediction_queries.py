@@ -119,6 +119,20 @@ def sentence_texts(store: Store, shop_id: str, sentence_ids: Sequence[str]) -> p
     )
 
 
+def need_memberships(store: Store, shop_id: str, sentence_ids: Sequence[str],
+                     task: str = "demand", version: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """The stored need of each given sentence under the demand version (default: active):
+    ``target_id, need_id, name, similarity, informative``; sentences the version's grouping
+    did not see are left out."""
+    sql = f"""SELECT m.target_id, m.need_id, g.name, m.similarity, m.informative
+              FROM need_members m JOIN need_groups g ON g.shop_id = m.shop_id
+                   AND g.model_version = m.model_version AND g.need_id = m.need_id
+              WHERE m.shop_id = $shop AND m.model_version = {_VERSION}
+                AND m.target_id IN (SELECT unnest($ids::VARCHAR[]))
+              ORDER BY m.target_id"""
+    return store.query_df(sql, _params(shop_id, task, version, ids=list(sentence_ids)))
+
+
 def task_predictions(store: Store, shop_id: str, task: str,
                      version: str | None = None) -> pd.DataFrame:  # fmt: skip
     """Every prediction of the version (default: active): target_id, label, probs, entropy,

@@ -231,6 +231,32 @@ class Recommendation(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
+class NeedGroup(SQLModel, table=True):
+    """A need found in the shop's need sentences by the grouping run after a demand version
+    scores (:mod:`core.needs`); ``need_id`` 0 is the **other** bucket."""
+
+    __tablename__ = "need_groups"
+    shop_id: str = Field(primary_key=True)
+    model_version: str = Field(primary_key=True)  # the demand version whose predictions it groups
+    need_id: int = Field(primary_key=True)
+    name: str
+    sentences: int  # over all the shop's need sentences when it was grouped
+    created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
+class NeedMember(SQLModel, table=True):
+    """A need sentence's need: how close it is to the need's centre (cosine) and whether it says
+    enough to be quoted."""
+
+    __tablename__ = "need_members"
+    shop_id: str = Field(primary_key=True)
+    model_version: str = Field(primary_key=True)
+    target_id: str = Field(primary_key=True)  # the review sentence
+    need_id: int
+    similarity: float = Field(sa_column=Column(Double))
+    informative: bool = Field(sa_column=Column(Boolean, nullable=False))
+
+
 class ReviewSentence(SQLModel, table=True):
     """A review split into sentences (by ``core``), so sentence-level predictions join their
     review without any id pattern in SQL."""

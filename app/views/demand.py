@@ -52,22 +52,23 @@ st.subheader("Named needs")
 kinds = st.multiselect(
     "Kinds of need", list(NEED_LABELS), default=list(NEED_LABELS), key="demand_kinds"
 )
-with st.spinner("Grouping the need sentences (a few seconds on a first visit)…"):
+with st.spinner("Reading the needs…"):
     needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
                    category=f.category, kinds=tuple(kinds))  # fmt: skip
 st.caption(
     "Needs group similar need sentences (k-means on sentence embeddings of the clause that "
     "carries the need), named by their distinctive phrases; near-duplicates are merged and "
-    "sentences that fit no need stay in **other**. Trend: sentences in the first and the second "
-    "half of the period."
+    "sentences that fit no need stay in **other**. The scoring job groups all of the shop's "
+    "need sentences, so a need keeps its name from one period to the next; sizes and quotes are "
+    "the period's. Trend: sentences in the first and the second half of the period."
 )
-for need in needs.head(12).itertuples():
+for position, need in enumerate(needs.head(12).itertuples()):
     trend = need.trend
     arrow = ("↑" if trend["second_half"] > trend["first_half"] else
              "↓" if trend["second_half"] < trend["first_half"] else "→")  # fmt: skip
     title = (f"**{need.name}** · {need.sentences} sentences ({need.share:.0%}) · "
              f"{trend['first_half']} {arrow} {trend['second_half']}")  # fmt: skip
-    with st.expander(title, expanded=need.need_id in (1, 2)):
+    with st.expander(title, expanded=position < 2 and need.need_id > 0):
         for text in need.quotes:
             quote(masked(text))
         products = ", ".join(f"{p['title']} ({p['sentences']})" for p in need.top_products)

@@ -123,7 +123,7 @@ with right:
     st.markdown("**Top demands** (named needs from reviews)")
     need_rows = sentences[sentences["label"].isin(NEED_LABELS)] if len(sentences) else sentences
     if len(need_rows):
-        with st.spinner("Grouping the need sentences…"):
+        with st.spinner("Reading the needs…"):
             needs = cached(shop_needs, store, shop_id=f.shop_id, start=f.start, end=f.end,
                            category=f.category)  # fmt: skip
         needs = needs[needs["need_id"] > 0]  # named needs; the other bucket is on Demand

@@ -12,13 +12,15 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from core.demand_rules import DEMAND_LABELS, rule_labels
-from core.kinds.base import register_task
+from core.kinds.base import Progress, register_task
 from core.kinds.text_classification import TextClassificationTask
 from core.tasks._review_sentences import review_sentences, store_sentences, with_review_context
 from db.repo import labels as label_repo
+from db.repo import needs as needs_repo
 
 if TYPE_CHECKING:
     from core.context import Context
+    from core.engines import ScoringEngine
 
 # the demand labels that express a need (the rest: praise, other)
 NEED_LABELS = ("feature_request", "complaint", "question")
@@ -45,6 +47,19 @@ class SentenceDemand(TextClassificationTask):
     def rows_to_score(self, ctx: Context, shop_id: str, version: str) -> pd.DataFrame:
         store_sentences(ctx, shop_id)
         return super().rows_to_score(ctx, shop_id, version)
+
+    def score(self, ctx: Context, shop_id: str, version: str, engine: ScoringEngine,
+              progress: Progress) -> int:  # fmt: skip
+        """Score the sentences ``version`` has not scored, then (when any were scored, or the
+        version's needs were never grouped) group its need sentences into needs and store
+        them, so the Overview and Demand pages read needs instead of clustering."""
+        from core.text_insight import group_shop_needs
+
+        written = super().score(ctx, shop_id, version, engine, progress)
+        if written or not needs_repo.grouped(ctx.store, shop_id, version):
+            progress(0.99, "grouping the need sentences into needs")
+            group_shop_needs(ctx.store, shop_id, version)
+        return written
 
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:
         return with_review_context(ctx, shop_id, super().labelling_rows(ctx, shop_id, target_ids))

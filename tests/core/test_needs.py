@@ -7,7 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.needs import NeedsConfig, group_needs, matched_overlap, need_clause, need_quality
+from core.needs import (
+    NeedsConfig,
+    group_needs,
+    informative,
+    matched_overlap,
+    need_clause,
+    need_quality,
+)
 
 THEMES = {
     "size": [
@@ -81,6 +88,12 @@ def test_empty_and_tiny_inputs() -> None:
 
 
 @pytest.mark.unit
+def test_a_quote_must_say_enough_in_either_language() -> None:
+    assert not informative("returned it.") and informative("I returned it, it runs small.")
+    assert not informative("退货了") and informative("尺码偏小，建议买大一码")
+
+
+@pytest.mark.unit
 def test_need_clause_picks_the_complaint_not_the_praise() -> None:
     assert (
         need_clause("Pretty top, though i do think it runs large.") == "i do think it runs large."
@@ -118,17 +131,39 @@ def test_needs_command_prints_the_shops_needs_as_json(ctx, store, capsys) -> Non
     """`shoplens needs --json` over the active demand model's need sentences, with quotes
     masked, products and trend; a clear error without a demand model or with a bad date."""
     import json
-    from datetime import datetime
 
     from app.cli import main
+
+    assert main(["needs"]) == 2  # an input error
+    assert "no demand model" in capsys.readouterr().err
+    _seed_demand(store)
+    assert main(["needs", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    named = [n for n in answer["needs"] if n["name"] != "other"]
+    assert {n["size"] for n in named} >= {12}
+    assert any("small" in n["name"] for n in named) and any("colors" in n["name"] for n in named)
+    quotes = " ".join(q for n in answer["needs"] for q in n["example_quotes"])
+    assert "07700 900123" not in quotes  # personal data masked
+    assert all(set(n["trend"]) == {"first_half", "second_half"} for n in answer["needs"])
+    assert named[0]["top_products"][0]["sentences"] > 0
+    assert main(["needs", "--since", "2024-13-01"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+VERSION = "v20240101-000000-000001"
+
+
+def _seed_demand(store) -> None:  # noqa: ANN001
+    """26 review sentences (14 "runs small" complaints, 12 colour requests; review i dated
+    2024-01-(1 + i % 20)) scored by the active demand version :data:`VERSION`."""
+    from datetime import datetime
+
     from core.demand_rules import split_review_sentences
     from core.scoring import prediction_frame
     from db.repo import predictions as prediction_repo
     from db.repo import texts as text_repo
     from db.repo.models import VersionRow, register_version, set_active
 
-    assert main(["needs"]) == 2  # an input error
-    assert "no demand model" in capsys.readouterr().err
     texts = (["It runs small, order a size up."] * 12 + ["I wish it came in more colors."] * 12
              + ["Call me on 07700 900123, it runs small."] * 2)  # fmt: skip
     with store.write() as con:
@@ -146,20 +181,49 @@ def test_needs_command_prints_the_shops_needs_as_json(ctx, store, capsys) -> Non
     )
     labels = ["complaint" if "small" in t else "feature_request" for t in sentences["text"]]
     probs = np.eye(5)[[0 if label == "feature_request" else 1 for label in labels]]
-    frame = prediction_frame("sample", "demand", "v1", ("feature_request", "complaint", "praise",
+    frame = prediction_frame("sample", "demand", VERSION, ("feature_request", "complaint", "praise",
                              "question", "other"), sentences["target_id"], probs)  # fmt: skip
     prediction_repo.write(store, frame)
-    register_version(store, VersionRow("sample", "demand", "v1", "text_classification", "test",
+    register_version(store, VersionRow("sample", "demand", VERSION, "text_classification", "test",
                                        datetime(2024, 1, 1)))  # fmt: skip
-    set_active(store, "sample", "demand", "v1")
-    assert main(["needs", "--json"]) == 0
-    answer = json.loads(capsys.readouterr().out)
-    named = [n for n in answer["needs"] if n["name"] != "other"]
-    assert {n["size"] for n in named} >= {12}
-    assert any("small" in n["name"] for n in named) and any("colors" in n["name"] for n in named)
-    quotes = " ".join(q for n in answer["needs"] for q in n["example_quotes"])
-    assert "07700 900123" not in quotes  # personal data masked
-    assert all(set(n["trend"]) == {"first_half", "second_half"} for n in answer["needs"])
-    assert named[0]["top_products"][0]["sentences"] > 0
-    assert main(["needs", "--since", "2024-13-01"]) == 2
-    assert "YYYY-MM-DD" in capsys.readouterr().err
+    set_active(store, "sample", "demand", VERSION)
+
+
+@pytest.mark.integration
+def test_scoring_groups_needs_once_and_pages_read_the_stored_needs(ctx, store,
+                                                                   monkeypatch) -> None:  # fmt: skip
+    """The demand scoring job groups the version's need sentences and stores them; the page
+    query then reads them (no clustering), counting and quoting only the period's sentences."""
+    from datetime import date
+
+    from core import text_insight
+    from core.scoring import score_task
+
+    _seed_demand(store)
+    folder = ctx.registry.folder("sample", "demand", VERSION)
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text('{"labels": ["feature_request", "complaint", "praise", '
+                                      '"question", "other"]}')  # fmt: skip
+    assert score_task(ctx, "demand", "sample") == 0  # all scored already: only the grouping runs
+    stored = store.query_df("SELECT need_id, name, sentences FROM need_groups "
+                            f"WHERE shop_id = 'sample' AND model_version = '{VERSION}'")  # fmt: skip
+    assert stored["sentences"].sum() == 26 and (stored["need_id"] > 0).sum() >= 2
+
+    def no_clustering(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("grouped again")
+
+    monkeypatch.setattr(text_insight, "group_needs", no_clustering)
+    assert score_task(ctx, "demand", "sample") == 0  # nothing new: not grouped again
+    needs = text_insight.shop_needs(store, "sample")
+    assert needs["sentences"].sum() == 26 and set(needs["name"]) <= set(stored["name"])
+    small = needs[needs["name"].str.contains("small")].iloc[0]
+    assert small["sentences"] == 14 and small["quotes"][0] == "It runs small, order a size up."
+    assert needs["need_id"].iloc[-1] == 0 or (needs["need_id"] > 0).all()  # other comes last
+    week = text_insight.shop_needs(store, "sample", date(2024, 1, 1), date(2024, 1, 5))
+    assert week["sentences"].sum() == 10  # reviews 0-4 (runs small), 20-23 (colours), 24 (small)
+    assert dict(zip(week["name"], week["sentences"], strict=True)) == {
+        small["name"]: 6,
+        needs[needs["name"].str.contains("colors")]["name"].iloc[0]: 4,
+    }
+    wishes = text_insight.shop_needs(store, "sample", kinds=("feature_request",))
+    assert wishes["sentences"].tolist() == [12] and "colors" in wishes["name"].iloc[0]
