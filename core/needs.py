@@ -72,6 +72,11 @@ def group_needs(
     vectors = (embed or _default_embed)(clauses)
     groups = cluster_vectors(vectors, config)
     names = name_groups(clauses, groups)
+    first_named: dict[str, int] = {}  # groups named alike say the same thing: one need
+    for group in sorted(names):
+        if names[group]:
+            first_named.setdefault(names[group], group)
+    groups = np.array([first_named.get(names.get(g) or "", g) for g in groups])
     rows = []
     for group in sorted(set(groups)):
         members = np.flatnonzero(groups == group)

@@ -88,6 +88,26 @@ def test_empty_and_tiny_inputs() -> None:
 
 
 @pytest.mark.unit
+def test_groups_named_alike_are_one_need() -> None:
+    """Two clusters of vectors whose sentences name them the same ("runs small") are one need,
+    not two needs under one name."""
+    texts = ["it runs small"] * 20 + ["runs small, size up"] * 20 + ["wish more colors"] * 20
+
+    def two_small_clusters(batch: list[str]) -> np.ndarray:
+        rows = np.zeros((len(batch), 3))
+        for i, text in enumerate(batch):
+            rows[i, 2 if "colors" in text else i % 2] = 1.0  # the small ones split in two
+        return rows
+
+    sentences = pd.DataFrame({"target_id": [f"r{i:02d}:0" for i in range(60)], "text": texts})
+    config = NeedsConfig(sentences_per_need=20, max_share=0.9, min_size=2, runs=2)
+    needs, _ = group_needs(sentences, config, two_small_clusters)
+    named = needs[needs["need_id"] > 0]
+    assert named["name"].is_unique and len(named) == 2
+    assert named["sentences"].tolist() == [40, 20]
+
+
+@pytest.mark.unit
 def test_a_quote_must_say_enough_in_either_language() -> None:
     assert not informative("returned it.") and informative("I returned it, it runs small.")
     assert not informative("退货了") and informative("尺码偏小，建议买大一码")
