@@ -89,6 +89,7 @@ class IngestReport:
     recognised_columns: dict[str, str] = field(default_factory=dict)  # file column -> field
     already_ingested: bool = False
     seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)  # what the loader decided for the file
 
     def summary(self) -> str:
         if self.already_ingested:
@@ -107,6 +108,8 @@ class IngestReport:
             text += f" Columns recognised by their common names: {pairs} (use --map to change)."
         if self.ignored_columns:
             text += f" Ignored columns: {', '.join(self.ignored_columns)}."
+        for note in self.notes:
+            text += f" Note: {note}."
         return text
 
 
@@ -224,12 +227,13 @@ def ingest_file(
         )
         sources, report.ignored_columns = match.sources, match.ignored
         report.recognised_columns = match.recognised
+        if _content_ids(con, spec, sources, file_columns):
+            report.notes.append(f"no {spec.key[0]} column: each row's id is made from its content")
         _check_required_columns(path, spec, sources, file_columns)
         _check_shop_column(con, path, sources.pop("shop_id", None), shop_id)
-        _load_value_maps(con, spec, value_maps)
-        con.execute(
-            f"CREATE TABLE typed AS {typed_query(spec, sources, file_types, label_targets, shop_id)}"
-        )
+        mapped = _load_value_maps(con, spec, value_maps)
+        typed = typed_query(spec, sources, file_types, label_targets, shop_id, mapped)
+        con.execute(f"CREATE TABLE typed AS {typed}")
         _find_problems(con, spec, sources)
         total, bad_rows = con.execute(
             "SELECT count(*), count(DISTINCT _row) FROM problems"
@@ -248,6 +252,33 @@ def ingest_file(
         shutil.rmtree(spill, ignore_errors=True)
     report.seconds = time.perf_counter() - started
     return report
+
+
+CONTENT_ID = "_content_id"
+
+
+def _content_ids(con: duckdb.DuckDBPyConnection, spec: KindSpec, sources: dict[str, str],
+                 file_columns: list[str]) -> bool:  # fmt: skip
+    """A review or message file without an id column (a public data set of labelled texts)
+    gets one made from each row's content: a hash of all its cells, numbered among identical
+    rows, so loading the same rows again adds nothing and two identical reviews stay two. Returns
+    whether ids were made."""
+    key = spec.key[0] if len(spec.key) == 1 else None
+    if key is None or key in sources or spec.name not in ("reviews", "messages"):
+        return False
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = 'raw'"
+    ).fetchone()
+    con.execute(f"ALTER {'VIEW' if kind and kind[0] == 'VIEW' else 'TABLE'} raw "
+                "RENAME TO raw_file")  # fmt: skip
+    cells = ", ".join(f"coalesce({quote_ident(c)}::VARCHAR, '')" for c in file_columns)
+    con.execute(
+        f"CREATE VIEW raw AS SELECT * EXCLUDE (_content), '{spec.name[0]}' || substr(_content, 1, "
+        f"16) || '-' || row_number() OVER (PARTITION BY _content ORDER BY _row) AS {CONTENT_ID} "
+        f"FROM (SELECT *, md5(concat_ws(chr(31), {cells})) AS _content FROM raw_file)"
+    )  # fmt: skip
+    sources[key] = CONTENT_ID
+    return True
 
 
 def _check_mapping_targets(
@@ -302,7 +333,9 @@ def _check_shop_column(
 
 def _load_value_maps(
     con: duckdb.DuckDBPyConnection, spec: KindSpec, value_maps: dict[str, dict[str, str]] | None
-) -> None:
+) -> frozenset[str]:
+    """Fill the ``value_map`` table (built-in aliases and ``--value`` pairs); returns the fields
+    the user gave values for."""
     con.execute("CREATE TABLE value_map (field VARCHAR, src VARCHAR, dst VARCHAR)")
     rows = [
         (column.name, src, dst) for column in spec.columns for src, dst in column.aliases.items()
@@ -316,6 +349,7 @@ def _load_value_maps(
         rows += [(field_name, src.strip().lower(), dst) for src, dst in pairs.items()]
     if rows:
         con.executemany("INSERT INTO value_map VALUES (?, ?, ?)", rows)
+    return frozenset(value_maps or {})
 
 
 def _already_ingested(store: Store, shop_id: str, kind: str, sha: str) -> bool:

@@ -68,11 +68,12 @@ def _alias(column: ColumnSpec) -> str:
     return f"vm_{column.name}"
 
 
-def _from_raw(spec: KindSpec, sources: dict[str, str]) -> str:
-    """``raw`` joined to the value map of every enumerated column present in the file."""
+def _from_raw(spec: KindSpec, sources: dict[str, str], mapped: frozenset[str]) -> str:
+    """``raw`` joined to the value map of every enumerated column present in the file, and of
+    every other column the user gave values for (``--value rating:0=1``)."""
     joins = ["raw"]
     for column in spec.columns:
-        if column.allowed and column.name in sources:
+        if (column.allowed or column.name in mapped) and column.name in sources:
             a = _alias(column)
             joins.append(
                 f"LEFT JOIN value_map {a} ON {a}.field = '{column.name}' "
@@ -106,11 +107,13 @@ def typed_query(
     source_types: dict[str, str],
     label_targets: tuple[str, ...],
     shop_id: str,
+    mapped: frozenset[str] = frozenset(),
 ) -> str:
     """SELECT reading every cell once: ``<field>`` (typed) and ``<field>__blank`` per column.
 
     Blankness is derived from the typed value where that says it (ids, enums, typed Parquet
-    columns), so most cells are trimmed once, not twice."""
+    columns), so most cells are trimmed once, not twice. A non-enumerated field in ``mapped``
+    reads the user's replacement value where one matches the cell."""
     inner = ["raw._row AS _row"]
     outer = ["*"]
     for column in spec.columns:
@@ -119,6 +122,9 @@ def typed_query(
         c = column.name
         src = quote_ident(sources[c])
         source_type = source_types.get(sources[c], "VARCHAR").upper()
+        if c in mapped and not column.allowed:
+            src = f"coalesce({_alias(column)}.dst, {_text(src)})"
+            source_type = "VARCHAR"
         inner.append(f"{_typed_value(column, src, source_type)} AS {c}")
         if column.allowed:
             outer.append(f"({c} IS NULL OR {c} = '') AS {c}__blank")
@@ -132,7 +138,7 @@ def typed_query(
         inner.append(f"NULLIF(trim({_text(quote_ident(sources[label]))}), '') AS {label}")
     if spec.name == "events":
         outer.append(f"{event_key_expr(shop_id, sources)} AS event_key")
-    return f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {_from_raw(spec, sources)})"
+    return f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {_from_raw(spec, sources, mapped)})"
 
 
 def event_key_expr(shop_id: str, sources: dict[str, str]) -> str:

@@ -142,6 +142,25 @@ def test_identical_duplicate_rows_collapse(store: Store, tmp_path: Path) -> None
     assert report.rows_added == 1
 
 
+def test_texts_without_ids_get_ids_from_their_content(store: Store, tmp_path: Path) -> None:
+    """A labelled review set with no id column (cat,label,review): each row's id is made from
+    its cells; two identical reviews stay two; a second file repeating rows adds only the new."""
+    first = "cat,label,review\n衣服,1,质量很好\n衣服,1,质量很好\n衣服,0,尺码偏小\n"
+    mapping = {"label": "rating"}
+    values = {"rating": {"1": "5", "0": "1"}}
+    report = ingest_file(store, write(tmp_path, "a.csv", first), "reviews", shop_id="zh",
+                         mapping=mapping, value_maps=values)  # fmt: skip
+    assert report.rows_added == 3 and "made from its content" in report.summary()
+    rows = store.query_df("SELECT review_id, text, rating FROM reviews WHERE shop_id = 'zh' "
+                          "ORDER BY review_id")  # fmt: skip
+    assert rows["review_id"].is_unique and rows["review_id"].str.match(r"^r[0-9a-f]{16}-\d$").all()
+    assert sorted(rows["rating"]) == [1, 5, 5]
+    again = first + "衣服,0,发货太慢了\n"
+    report = ingest_file(store, write(tmp_path, "b.csv", again), "reviews", shop_id="zh",
+                         mapping=mapping, value_maps=values)  # fmt: skip
+    assert (report.rows_added, report.rows_already_present) == (1, 3)
+
+
 def test_skip_bad_loads_good_rows_and_writes_reasons(store: Store, tmp_path: Path) -> None:
     content = "user_id,event_type,ts\nu1,view,2024-05-01\nu2,fly,2024-05-01\nu3,view,2024-13-45\n"
     path = write(tmp_path, "e.csv", content)
