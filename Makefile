@@ -48,6 +48,11 @@ e2e-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
 	      || echo "note: could not install chromium; the e2e tier will be skipped"; \
 	  else echo "note: chromium not installed and not root; the e2e tier will be skipped"; fi; }
+	@# a Chinese font, so screenshots of the Chinese dashboard show characters, not boxes
+	@fc-list :lang=zh 2>/dev/null | grep -q . || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null \
+	      || echo "note: no Chinese font; Chinese screenshots will show boxes"; fi; }
 
 # Scoring the sample shop takes minutes on a laptop CPU: it runs in the background while the
 # dashboard is already up, and pages fill in as predictions land (see docs/architecture.md).

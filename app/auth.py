@@ -25,6 +25,7 @@ import streamlit as st
 from accounts.service import Account, authenticate
 from accounts.sessions import COOKIE, SESSION_HOURS, end_sessions, resume, start_session
 from accounts.throttle import SignInThrottle
+from app.ui.i18n import label, t
 from app.ui.nav import ROLES, role_pages
 from common.errors import InputError
 from db.repo import accounts as account_repo
@@ -96,22 +97,22 @@ def _source() -> str:
 def _login_form(store: Store) -> None:
     state = st.session_state
     st.title("ShopLens")
-    st.caption("Sign in with the account an admin created for you (`shoplens users add`).")
+    st.caption(t("Sign in with the account an admin created for you (`shoplens users add`)."))
     with st.form("shoplens_login"):
-        username = st.text_input("Username", max_chars=64)
-        password = st.text_input("Password", type="password", max_chars=1024)
-        submitted = st.form_submit_button("Sign in")
+        username = st.text_input(t("Username"), max_chars=64)
+        password = st.text_input(t("Password"), type="password", max_chars=1024)
+        submitted = st.form_submit_button(t("Sign in"))
     if not submitted:
         return
     username = username.strip()
     attempt = THROTTLE.reserve(_source(), username)  # counted before the password is checked
     if not attempt.allowed:
-        st.error(f"Too many failed sign-ins. Wait {max(1, round(attempt.wait_s))} seconds and "
-                 "try again.")  # fmt: skip
+        st.error(t("Too many failed sign-ins. Wait {seconds} seconds and try again.",
+                   seconds=max(1, round(attempt.wait_s))))  # fmt: skip
         return
     account = authenticate(store, username, password)
     if account is None:
-        st.error("Wrong username or password.")
+        st.error(t("Wrong username or password."))
         return
     THROTTLE.succeeded(attempt)
     state[SESSION_KEY] = Viewer.from_account(account)
@@ -176,9 +177,9 @@ def login_gate(store: Store, before_form: Callable[[], object] | None = None) ->
     if not account_repo.count(store):
         st.title("ShopLens")
         st.info(
-            "No accounts yet. Create the admin account with `shoplens setup-admin` "
-            "(it prints the username and where the password is stored), then reload this page."
-        )
+            t("No accounts yet. Create the admin account with `shoplens setup-admin` (it prints "
+              "the username and where the password is stored), then reload this page.")
+        )  # fmt: skip
         st.stop()
     _login_form(store)
     st.stop()
@@ -192,9 +193,10 @@ def logout_button(container: Any = None, store: Store | None = None) -> None:
     viewer = st.session_state.get(SESSION_KEY)
     if not isinstance(viewer, Viewer):
         return
-    shops = ", ".join(viewer.shop_ids) if viewer.shop_ids else "all shops"
-    target.caption(f"Signed in as **{viewer.username}** ({viewer.role}, {shops})")
-    if target.button("Sign out", key="shoplens_logout"):
+    shops = ", ".join(viewer.shop_ids) if viewer.shop_ids else t("all shops")
+    target.caption(t("Signed in as **{user}** ({role}, {shops})", user=viewer.username,
+                     role=label(viewer.role), shops=shops))  # fmt: skip
+    if target.button(t("Sign out"), key="shoplens_logout"):
         if store is not None:
             end_sessions(store, viewer.username)
         st.session_state.pop(SESSION_KEY, None)

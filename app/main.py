@@ -20,6 +20,7 @@ import streamlit as st  # noqa: E402
 from app.auth import login_gate, logout_button  # noqa: E402
 from app.ui.context import PageContext, PageStore, allowed_pages, get_context  # noqa: E402
 from app.ui.filters import render_sidebar  # noqa: E402
+from app.ui.i18n import language_switch, t  # noqa: E402
 from app.ui.nav import discover_pages  # noqa: E402
 
 st.set_page_config(page_title="ShopLens", page_icon=":material/storefront:", layout="wide")
@@ -31,7 +32,7 @@ assert isinstance(store, PageStore)  # get_context builds the app's stores
 
 def _pages(keys: set[str] | None = None) -> list:
     return [
-        st.Page(str(page.path), title=page.title, icon=page.icon, url_path=page.key)
+        st.Page(str(page.path), title=t(page.title), icon=page.icon, url_path=page.key)
         for page in discover_pages()
         if keys is None or page.key in keys
     ]
@@ -42,11 +43,13 @@ def _pages(keys: set[str] | None = None) -> list:
 viewer = login_gate(store, before_form=lambda: st.navigation(_pages(), position="hidden"))
 pages = _pages(allowed_pages(viewer))
 if not pages:
-    st.warning(f"The account **{viewer.username}** has no pages. Ask an admin to check its role.")
+    st.warning(t("The account **{user}** has no pages. Ask an admin to check its role.",
+                 user=viewer.username))  # fmt: skip
     st.stop()
 
 navigation = st.navigation(pages)
 st.sidebar.title("ShopLens")
+language_switch()
 logout_button(store=store)
 with store.page_run():  # one read connection for the whole run (see PageStore)
     filters = render_sidebar(store, viewer)

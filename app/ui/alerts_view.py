@@ -7,6 +7,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.ui.i18n import t
 from db.store import Store
 
 
@@ -24,21 +25,22 @@ def shop_alerts(store: Store, shop_id: str, until: date, days: int = 7) -> list[
 def show_alerts(alerts: list[dict[str, Any]], shop_id: str) -> None:
     """Bad news as warnings (a drop in traffic or conversion, a rise in negative reviews or
     needs), good news as such, newest first, each with where to look."""
-    st.subheader("Alerts")
+    st.subheader(t("Alerts"))
     if not alerts:
-        st.success("Traffic, view → cart, cart → purchase, negative reviews and needs stayed in "
-                   "their expected bands in the last 7 days of the period.")  # fmt: skip
+        st.success(t("Traffic, view → cart, cart → purchase, negative reviews and needs stayed in "
+                     "their expected bands in the last 7 days of the period."))  # fmt: skip
         return
     for alert in sorted(alerts, key=lambda a: a["day"], reverse=True)[:6]:
         where = (
-            f"Behaviour page, category **{alert['driver']}**"
+            t("Behaviour page, category **{category}**", category=alert["driver"])
             if alert["driver"]
-            else "Behaviour page"
+            else t("Behaviour page")
         )
-        text = f"{alert['summary']}.  \nLook at: {where}, {alert['look_at']['start']} – {alert['day']}."
+        text = t("{summary}.  \nLook at: {where}, {start} – {end}.", summary=alert["summary"],
+                 where=where, start=alert["look_at"]["start"], end=alert["day"])  # fmt: skip
         if alert["direction"] == "drop":
             st.warning(text, icon=":material/trending_down:")
         else:
             st.success(text, icon=":material/trending_up:")
-    st.caption(f"Checked daily against each metric's expected band (`shoplens alerts --shop "
-               f"{shop_id} --json`; how in docs/dashboard.md).")  # fmt: skip
+    st.caption(t("Checked daily against each metric's expected band (`shoplens alerts --shop "
+                 "{shop} --json`; how in docs/dashboard.md).", shop=shop_id))  # fmt: skip

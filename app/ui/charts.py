@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from app.ui.i18n import label, t
 from app.ui.metrics import confidence
 
 PALETTE = ["#2E6FDB", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B07AA1"]
@@ -38,7 +39,7 @@ def traffic_figure(
     ``reference``, a second (dotted) line, e.g. every shopper's traffic beside a segment's."""
     fig = go.Figure()
     fig.add_scatter(
-        x=history["day"], y=history[value], mode="lines+markers", name=name or value.title()
+        x=history["day"], y=history[value], mode="lines+markers", name=name or t(value.title())
     )
     if reference is not None:
         fig.add_scatter(
@@ -58,7 +59,7 @@ def traffic_figure(
             fillcolor="rgba(46,111,219,0.12)",
             mode="lines",
             line={"width": 0},
-            name="95% band",
+            name=t("95% band"),
             hoverinfo="skip",
         )
         fig.add_scatter(
@@ -66,7 +67,7 @@ def traffic_figure(
             y=forecast["forecast"],
             mode="lines",
             line={"dash": "dash"},
-            name="Forecast",
+            name=t("Forecast"),
         )
     return _layout(fig)
 
@@ -75,8 +76,8 @@ def funnel_figure(funnel: pd.DataFrame) -> go.Figure:
     """Grouped bars of sessions that viewed, carted and bought, per group."""
     fig = go.Figure()
     for stage in ("view", "cart", "purchase"):
-        fig.add_bar(x=funnel["group"].astype(str), y=funnel[stage], name=stage)
-    fig.update_layout(barmode="group", yaxis_title="sessions", xaxis_type="category")
+        fig.add_bar(x=funnel["group"].astype(str), y=funnel[stage], name=label(stage))
+    fig.update_layout(barmode="group", yaxis_title=t("sessions"), xaxis_type="category")
     return _layout(fig)
 
 
@@ -84,7 +85,7 @@ def funnel_totals_figure(view: int, cart: int, purchase: int) -> go.Figure:
     """The overall view -> cart -> purchase funnel."""
     fig = go.Figure(
         go.Funnel(
-            y=["view", "cart", "purchase"],
+            y=[label("view"), label("cart"), label("purchase")],
             x=[view, cart, purchase],
             textinfo="value+percent initial",
         )
@@ -107,7 +108,7 @@ def cohort_heatmap(cohorts: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Heatmap(
             z=table.to_numpy(),
-            x=[f"week {w}" for w in table.columns],
+            x=[t("week {n}", n=w) for w in table.columns],
             y=labels,
             colorscale="Blues",
             zmin=0,
@@ -140,7 +141,7 @@ def histogram_figure(values: pd.Series, title: str, bins: int = 20) -> go.Figure
     """A histogram over [0, 1] (for probabilities)."""
     fig = go.Figure(go.Histogram(x=values, xbins={"start": 0, "end": 1, "size": 1 / bins}))
     fig.update_xaxes(title=title, range=[0, 1])
-    fig.update_yaxes(title="count")
+    fig.update_yaxes(title=t("count"))
     return _layout(fig, height=280)
 
 
@@ -149,7 +150,7 @@ def binned_histogram_figure(spread: pd.DataFrame, title: str) -> go.Figure:
     centres = (spread["low"] + spread["high"]) / 2
     fig = go.Figure(go.Bar(x=centres, y=spread["rows"], width=spread["high"] - spread["low"]))
     fig.update_xaxes(title=title, range=[0, 1])
-    fig.update_yaxes(title="count")
+    fig.update_yaxes(title=t("count"))
     return _layout(fig, height=280)
 
 
@@ -179,7 +180,13 @@ def mix_figure(counts: pd.Series, colours: dict[str, str] | None = None) -> go.F
     labels = [str(k) for k in counts.index]
     marker = {"colors": [colours.get(k, "#999") for k in labels]} if colours else None
     fig = go.Figure(
-        go.Pie(labels=labels, values=counts.to_numpy(), hole=0.5, marker=marker, sort=False)
+        go.Pie(
+            labels=[label(k) for k in labels],
+            values=counts.to_numpy(),
+            hole=0.5,
+            marker=marker,
+            sort=False,
+        )
     )
     return _layout(fig, height=300)
 
@@ -207,11 +214,11 @@ def confusion_figure(matrix: pd.DataFrame) -> go.Figure:
             text=counts,
             texttemplate="%{text}",
             showscale=False,
-            hovertemplate="true %{y}, predicted %{x}: %{text}<extra></extra>",
+            hovertemplate=t("true %{y}, predicted %{x}: %{text}") + "<extra></extra>",
         )
     )
-    fig.update_xaxes(title="predicted", type="category")
-    fig.update_yaxes(title="true", autorange="reversed", type="category")
+    fig.update_xaxes(title=t("predicted"), type="category")
+    fig.update_yaxes(title=t("true"), autorange="reversed", type="category")
     return _layout(fig, height=max(300, 28 * len(matrix) + 120))
 
 
@@ -237,24 +244,25 @@ def calibration_bins(pairs: pd.DataFrame, bins: int = 10) -> pd.DataFrame:
     return out
 
 
-def calibration_figure(table: pd.DataFrame, x_title: str = "confidence",
-                       y_title: str = "accuracy") -> go.Figure:  # fmt: skip
+def calibration_figure(table: pd.DataFrame, x_title: str | None = None,
+                       y_title: str | None = None) -> go.Figure:  # fmt: skip
     """Accuracy against confidence per bin (or, for a forecast, the observed rate against the
     predicted probability), with the diagonal of a perfectly calibrated model."""
+    x_title, y_title = x_title or t("confidence"), y_title or t("accuracy")
     fig = go.Figure()
     fig.add_scatter(
         x=[0, 1],
         y=[0, 1],
         mode="lines",
         line={"dash": "dot", "color": "#999"},
-        name="perfectly calibrated",
+        name=t("perfectly calibrated"),
     )
     fig.add_scatter(
         x=table["confidence"],
         y=table["accuracy"],
         mode="lines+markers",
         marker={"size": np.clip(np.sqrt(table["count"]) * 2, 6, 24)},
-        name="model",
+        name=t("model"),
         text=table["count"],
         hovertemplate=f"{x_title} %{{x:.2f}}, {y_title} %{{y:.2f}}, n=%{{text}}<extra></extra>",
     )

@@ -20,12 +20,13 @@ from typing import Any
 
 import streamlit as st
 
+from app.ui.i18n import N_, t
 from app.ui.nav import page_keys
 from common.settings import load_settings
 from core.context import Context
 from db.store import Store
 
-LOAD_HINT = (
+LOAD_HINT = N_(
     "`shoplens load-sample` (the bundled sample shop) or `shoplens ingest FILE --kind events`"
 )
 
@@ -176,7 +177,8 @@ def missing(what: str, command: str | None = None) -> None:
     """Show what is missing and, when there is one, the command that fixes it."""
     text = f"**{what}**"
     if command:
-        text += f"  \nRun {command}" if command.startswith("`") else f"  \n{command}"
+        text += "  \n" + (t("Run {command}", command=command) if command.startswith("`")
+                          else command)  # fmt: skip
     st.info(text, icon=":material/info:")
 
 
@@ -189,10 +191,11 @@ def page_context() -> ShopPage:
     if page.filters is None:
         if getattr(page.viewer, "shop_ids", None) == ():
             name = getattr(page.viewer, "username", "NAME")
-            missing("No shops are assigned to you yet.",
-                    f"Ask an admin to run `shoplens users assign {name} --shop SHOP`.")  # fmt: skip
+            missing(t("No shops are assigned to you yet."),
+                    t("Ask an admin to run `shoplens users assign {name} --shop SHOP`.",
+                      name=name))  # fmt: skip
         else:
-            missing("No shop data yet.", LOAD_HINT)
+            missing(t("No shop data yet."), t(LOAD_HINT))
         st.stop()
     return ShopPage(page.ctx, page.viewer, page.filters)
 

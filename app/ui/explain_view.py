@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from app.ui.highlight import highlight_html
+from app.ui.i18n import label, t
 from common.errors import ShopLensError
 from core.context import Context
 from core.kinds.base import get_task
@@ -99,7 +100,7 @@ def _explain(home: str, shop_id: str, task: str, version: str, text: str, n_step
         html=highlight_html(list(result.words), [float(s) for s in result.scores])
         if result.words else "",
         delta=float(result.delta) if result.delta is not None else None,
-        terms_html=highlight_html([t for t, _ in terms], [w for _, w in terms]) if terms else "",
+        terms_html=highlight_html([term for term, _ in terms], [w for _, w in terms]) if terms else "",
         encoder_weight=float(result.encoder_weight), terms_title=str(result.terms_title),
     )  # fmt: skip
 
@@ -108,15 +109,18 @@ def show_explanation(result: TaskExplanation, container: Any = None) -> None:
     """Both parts of a served text model's explanation, each labelled as what it is."""
     target = container if container is not None else st
     if result.html:
-        share = f" ({result.encoder_weight:.0%} of the blend)" if result.terms_html else ""
-        target.caption(f"Encoder{share}: words by integrated gradients")
+        share = (t(" ({share} of the blend)", share=f"{result.encoder_weight:.0%}")
+                 if result.terms_html else "")  # fmt: skip
+        target.caption(t("Encoder{share}: words by integrated gradients", share=share))
         target.html(result.html)
         if result.delta is not None:
-            target.caption(f"Attribution convergence error {abs(result.delta):.3f}")
+            target.caption(t("Attribution convergence error {delta}",
+                             delta=f"{abs(result.delta):.3f}"))  # fmt: skip
     if result.terms_html:
-        share = f" ({1 - result.encoder_weight:.0%} of the blend)" if result.html else ""
+        share = (t(" ({share} of the blend)", share=f"{1 - result.encoder_weight:.0%}")
+                 if result.html else "")  # fmt: skip
         title, _, rest = result.terms_title.partition(":")
-        target.caption(f"{title}{share}:{rest}")
+        target.caption(f"{t(title)}{share}: {t(rest.strip())}")
         target.html(result.terms_html)
 
 
@@ -124,37 +128,40 @@ def show_prediction(ctx: Context, shop_id: str, task: str, version: str, text: s
                     highlights: bool) -> None:  # fmt: skip
     """The version's label and confidence for ``text``, with word highlights if asked."""
     if highlights or not hasattr(_model(ctx, shop_id, task, version), "predict_proba"):
-        with st.spinner("Explaining…"):
+        with st.spinner(t("Explaining…")):
             result = explain(ctx, shop_id, task, version, text)
-        st.metric("Prediction", result.label, f"confidence {result.confidence:.0%}",
-                  delta_color="off", border=True)  # fmt: skip
+        st.metric(t("Prediction"), label(result.label),
+                  t("confidence {p}", p=f"{result.confidence:.0%}"), delta_color="off",
+                  border=True)  # fmt: skip
         show_explanation(result)
         return
     probs = predict(ctx, shop_id, task, version, text)
-    label = max(probs, key=lambda k: probs[k])
-    st.metric("Prediction", label, f"confidence {probs[label]:.0%}", delta_color="off",
-              border=True)  # fmt: skip
-    st.bar_chart(probs, horizontal=True)
+    best = max(probs, key=lambda k: probs[k])
+    st.metric(t("Prediction"), label(best), t("confidence {p}", p=f"{probs[best]:.0%}"),
+              delta_color="off", border=True)  # fmt: skip
+    st.bar_chart({label(k): p for k, p in probs.items()}, horizontal=True)
 
 
 def explain_block(ctx: Context, shop_id: str, task: str, text: str, key: str) -> None:
     """Show a (PII-masked) text and, on request, the serving model's label and why."""
     text = masked(text)
     quote(text)
-    if not st.toggle("Show why (word highlights)", key=f"why-{key}"):
+    if not st.toggle(t("Show why (word highlights)"), key=f"why-{key}"):
         return
     version = ctx.registry.active(shop_id, task)
     if version is None:
         st.info(
-            f"No {task} model to explain with yet: run `shoplens train {task} --shop {shop_id}`."
-        )
+            t("No {task} model to explain with yet: run `shoplens train {task} --shop {shop}`.",
+              task=task, shop=shop_id)
+        )  # fmt: skip
         return
     try:
-        with st.spinner("Computing word attributions (about a second)…"):
+        with st.spinner(t("Computing word attributions (about a second)…")):
             result = explain(ctx, shop_id, task, version, text)
     except ShopLensError as exc:
         st.error(str(exc))
         return
-    st.markdown(f"**{result.label}** · confidence {result.confidence:.0%}")
+    st.markdown(f"**{label(result.label)}** · "
+                + t("confidence {p}", p=f"{result.confidence:.0%}"))  # fmt: skip
     show_explanation(result)
-    st.caption("Green pushed the model towards this label, red against it.")
+    st.caption(t("Green pushed the model towards this label, red against it."))

@@ -9,10 +9,11 @@ from typing import Any
 import streamlit as st
 
 from app.ui.context import Filters, cached, can_see_shop
+from app.ui.i18n import N_, t
 from db import dashboard_queries as dq
 from db.store import Store
 
-ALL_CATEGORIES = "All categories"
+ALL_CATEGORIES = N_("All categories")
 
 
 def default_period(first: date, last: date) -> tuple[date, date]:
@@ -45,7 +46,7 @@ def render_sidebar(store: Store, viewer: Any) -> Filters | None:
         return None
     if st.session_state.get("f_shop") not in shops:
         st.session_state["f_shop"] = shops[0]
-    shop_id = sidebar.selectbox("Shop", shops, key="f_shop", disabled=len(shops) == 1)
+    shop_id = sidebar.selectbox(t("Shop"), shops, key="f_shop", disabled=len(shops) == 1)
 
     first, last = cached(dq.data_span, store, shop_id=shop_id)
     if first is None:  # undated rows only (e.g. messages): pages still open on today
@@ -55,19 +56,26 @@ def render_sidebar(store: Store, viewer: Any) -> Filters | None:
         st.session_state["f_dates"] = default
         st.session_state["f_dates_shop"] = shop_id
     dates = sidebar.date_input(
-        "Period", key="f_dates", min_value=first - timedelta(days=366), max_value=last
+        t("Period"), key="f_dates", min_value=first - timedelta(days=366), max_value=last
     )
     start, end = _period(dates, default)
 
     categories = [ALL_CATEGORIES, *cached(dq.categories, store, shop_id=shop_id)]
+    all_label = t(ALL_CATEGORIES)
+    segment_names = {key: t(name) for key, (name, _) in dq.SEGMENTS.items()}
     if st.session_state.get("f_category") not in categories:
         st.session_state["f_category"] = ALL_CATEGORIES
-    category = sidebar.selectbox("Category", categories, key="f_category")
+    category = sidebar.selectbox(
+        t("Category"),
+        categories,
+        key="f_category",
+        format_func=lambda c: all_label if c == ALL_CATEGORIES else c,
+    )
 
     segment = sidebar.selectbox(
-        "Shopper segment",
+        t("Shopper segment"),
         list(dq.SEGMENTS),
-        format_func=lambda key: dq.SEGMENTS[key][0],
+        format_func=segment_names.__getitem__,
         key="f_segment",
     )
     return Filters(

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
+from app.ui.i18n import label, t
 from common.settings import Settings
 from labeling.jobs import job_status
 
@@ -28,10 +29,12 @@ def job_progress(settings: Settings, task: str) -> None:
     message = state.get("message") or state.get("state", "")
     if state.get("state") in FINISHED_STATES:
         st.session_state.pop(job_key(task), None)
-        text = f"Retrain {state['state']}: {message}"
+        text = t("Retrain {state}: {message}", state=label(state["state"]), message=message)
         if state["state"] == "finished":
             st.success(text)
         else:
             st.error(text)
         st.rerun()  # a full rerun shows the new version in the table
-    st.progress(min(max(progress, 0.0), 1.0), text=f"Retraining {task}: {message} ({progress:.0%})")
+    st.progress(min(max(progress, 0.0), 1.0),
+                text=t("Retraining {task}: {message} ({progress})", task=label(task),
+                       message=message, progress=f"{progress:.0%}"))  # fmt: skip

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from app.ui.i18n import label, t
 from privacy.masking import PiiConfig, mask_pii, pseudonymise
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -40,24 +41,28 @@ class SegmentRule:
         """The rule in words, for the portrait and the export's summary."""
         parts = []
         if self.buyers is not None:
-            parts.append("bought in the period" if self.buyers else "did not buy in the period")
+            parts.append(t("bought in the period") if self.buyers
+                         else t("did not buy in the period"))  # fmt: skip
         if self.max_recency_days is not None:
-            parts.append(f"active in the last {self.max_recency_days} days of the period")
+            parts.append(t("active in the last {days} days of the period",
+                           days=self.max_recency_days))  # fmt: skip
         if self.min_sessions is not None:
-            parts.append(f"at least {self.min_sessions} sessions")
+            parts.append(t("at least {n} sessions", n=self.min_sessions))
         if self.min_propensity is not None:
-            parts.append(f"purchase propensity >= {self.min_propensity:.2f}")
+            parts.append(t("purchase propensity >= {p}", p=f"{self.min_propensity:.2f}"))
         if self.min_risk is not None:
-            parts.append(f"risk score >= {self.min_risk:.2f}")
+            parts.append(t("risk score >= {p}", p=f"{self.min_risk:.2f}"))
         if self.intents:
-            parts.append("top intent in " + ", ".join(self.intents))
+            parts.append(t("top intent in {intents}",
+                           intents=", ".join(map(label, self.intents))))  # fmt: skip
         if self.min_negative_share is not None:
-            parts.append(f"negative reviews >= {self.min_negative_share:.0%}")
+            parts.append(t("negative reviews >= {share}", share=f"{self.min_negative_share:.0%}"))
         if self.with_needs:
-            parts.append("wrote at least one need (request, complaint or question)")
+            parts.append(t("wrote at least one need (request, complaint or question)"))
         if self.complained_about:
-            parts.append("complained about " + " or ".join(self.complained_about))
-        return "; ".join(parts) or "every active shopper"
+            parts.append(t("complained about {aspects}",
+                           aspects=t(" or ").join(map(label, self.complained_about))))  # fmt: skip
+        return "; ".join(parts) or t("every active shopper")
 
 
 def build_segment(users: pd.DataFrame, rule: SegmentRule) -> pd.DataFrame:
@@ -149,27 +154,30 @@ def _safe_text(value: object, pii: PiiConfig | None = None) -> object:
 
 
 def segment_csv(users: pd.DataFrame, summary: Mapping[str, object], rule_text: str,
-                id_key: bytes = b"", pii: PiiConfig | None = None) -> bytes:  # fmt: skip
+                id_key: bytes = b"", pii: PiiConfig | None = None,
+                header: Callable[[str], str] = str) -> bytes:  # fmt: skip
     """The export: one row per shopper, a blank line, then the summary as ``metric,value`` rows.
 
     UTF-8 with BOM; text cells PII-masked and made inert (see the module docstring). Key columns
     (``*_id``) are never masked into a placeholder: an id holding personal data (an email used as
     user id) becomes a stable pseudonym keyed by ``id_key``, so rows stay distinct and joinable.
+    ``header`` names the columns and summary rows (the dashboard's language; default: as they
+    are).
     """
     out = io.StringIO()
-    writer = _write_rows(out, users, id_key, pii)
+    writer = _write_rows(out, users, id_key, pii, header)
     writer.writerow([])
-    writer.writerow(["summary", "value"])
-    writer.writerow(["segment", _safe_text(rule_text, pii)])
+    writer.writerow([header("summary"), header("value")])
+    writer.writerow([header("segment"), _safe_text(rule_text, pii)])
     for key, value in summary.items():
-        writer.writerow([key, "" if _missing(value) else _safe_text(_plain(value), pii)])
+        writer.writerow([header(key), "" if _missing(value) else _safe_text(_plain(value), pii)])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 def _write_rows(out: io.StringIO, frame: pd.DataFrame, id_key: bytes,
-                pii: PiiConfig | None) -> Any:  # fmt: skip
+                pii: PiiConfig | None, header: Callable[[str], str] = str) -> Any:  # fmt: skip
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow([_safe_text(c, pii) for c in frame.columns])
+    writer.writerow([_safe_text(header(str(c)), pii) for c in frame.columns])
     keys = [str(c).endswith("_id") for c in frame.columns]
     for row in frame.itertuples(index=False):
         writer.writerow([

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from app.ui.context import Filters, cached
+from app.ui.i18n import N_
 from app.ui.metrics import confidence
 from db import dashboard_queries as dq
 from db import prediction_queries as pq
 from db.store import Store
 
-TRAIN_HINT = (
+TRAIN_HINT = N_(
     "`shoplens train {task} --shop {shop}` then `shoplens score {task} --shop {shop}` "
     "(train a model, score the rows)"
 )

@@ -5,6 +5,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
+from app.ui.i18n import columns, day, t
 from core.search import trending, unmatched_queries
 from db import behaviour_queries as bq
 
@@ -17,14 +18,17 @@ PAGE = {
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
-st.title("Search")
-st.caption(f"Shop **{f.shop_id}** · searches from {f.start:%d %b %Y} – {f.end:%d %b %Y}")
+st.title(t("Search"))
+st.caption(t("Shop **{shop}** · searches from {start} – {end}", shop=f.shop_id,
+             start=day(f.start), end=day(f.end)))  # fmt: skip
 queries = cached(bq.search_queries, store, shop_id=f.shop_id, start=f.start, end=f.end)
 if queries.empty:
     missing(
-        "No searches in this period.",
-        "Widen the period in the sidebar, or load events with search queries "
-        "(`shoplens ingest FILE --kind events`, event type `search` with a `query`).",
+        t("No searches in this period."),
+        t(
+            "Widen the period in the sidebar, or load events with search queries "
+            "(`shoplens ingest FILE --kind events`, event type `search` with a `query`)."
+        ),
     )
     st.stop()
 # shoppers type what they like into a search box, personal data included
@@ -40,58 +44,63 @@ def weighted(col: str) -> float:
 
 
 cols = st.columns(4)
-cols[0].metric("Searches", f"{searches:,}", border=True)
-cols[1].metric("Distinct queries", f"{int(queries['query'].nunique()):,}"
+cols[0].metric(t("Searches"), f"{searches:,}", border=True)
+cols[1].metric(t("Distinct queries"), f"{int(queries['query'].nunique()):,}"
                + ("+" if len(queries) >= 500 else ""), border=True)  # fmt: skip
-cols[2].metric("Search → view", f"{weighted('view_rate'):.0%}", border=True,
-               help="share of searches followed by a product view in the same session")  # fmt: skip
-cols[3].metric("Search → purchase", f"{weighted('purchase_rate'):.0%}", border=True,
-               help="share of searches followed by a purchase in the same session")  # fmt: skip
+cols[2].metric(t("Search → view"), f"{weighted('view_rate'):.0%}", border=True,
+               help=t("share of searches followed by a product view in the same session"))  # fmt: skip
+cols[3].metric(t("Search → purchase"), f"{weighted('purchase_rate'):.0%}", border=True,
+               help=t("share of searches followed by a purchase in the same session"))  # fmt: skip
 
-st.subheader("Searches per day")
-st.plotly_chart(charts.trend_figure(daily.melt("day", ["searches", "dead_ends"], "series", "n"),
-                                    "day", "n", colour="series", y_title="searches"),
+st.subheader(t("Searches per day"))
+series = daily.melt("day", ["searches", "dead_ends"], "series", "n")
+st.plotly_chart(charts.trend_figure(series.assign(series=series["series"].map(t)), "day", "n",
+                                    colour="series", y_title=t("searches")),
                 width="stretch")  # fmt: skip
-st.caption(f"Dead ends: searches after which the session viewed and bought nothing "
-           f"({dead:,} of {searches:,}, {dead / max(searches, 1):.0%}).")  # fmt: skip
+st.caption(t("Dead ends: searches after which the session viewed and bought nothing "
+             "({dead} of {searches}, {share}).", dead=f"{dead:,}", searches=f"{searches:,}",
+             share=f"{dead / max(searches, 1):.0%}"))  # fmt: skip
 
-percent = {c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
+percent = {t(c): st.column_config.NumberColumn(t(c), format="percent")
            for c in ("view_rate", "purchase_rate")}  # fmt: skip
 left, right = st.columns(2)
 with left:
-    st.subheader("Top queries")
-    st.dataframe(queries.head(20)[["query", "searches", "shoppers", "view_rate", "purchase_rate"]],
+    st.subheader(t("Top queries"))
+    st.dataframe(columns(queries.head(20)[["query", "searches", "shoppers", "view_rate",
+                                           "purchase_rate"]]),
                  hide_index=True, width="stretch", column_config=percent)  # fmt: skip
 with right:
-    st.subheader("Trending")
+    st.subheader(t("Trending"))
     rising = trending(queries)
     if rising.empty:
-        st.caption("No query with 5+ searches grew from the period's first half to its second.")
+        st.caption(t("No query with 5+ searches grew from the period's first half to its second."))
     else:
-        st.dataframe(rising[["query", "searches", "earlier", "later", "growth"]], hide_index=True,
-                     width="stretch",
-                     column_config={"growth": st.column_config.NumberColumn(format="%.1f×")})  # fmt: skip
-        st.caption("Searches in the first and second half of the period; queries with 5+ searches.")
+        st.dataframe(columns(rising[["query", "searches", "earlier", "later", "growth"]]),
+                     hide_index=True, width="stretch",
+                     column_config={t("growth"): st.column_config.NumberColumn(format="%.1f×")})  # fmt: skip
+        st.caption(t("Searches in the first and second half of the period; queries with 5+ "
+                     "searches."))  # fmt: skip
 
 left, right = st.columns(2)
 with left:
-    st.subheader("Searches that lead nowhere")
+    st.subheader(t("Searches that lead nowhere"))
     nowhere = queries.assign(dead_ends=(queries["searches"] * (1 - queries["view_rate"])).round())
     nowhere = nowhere[nowhere["dead_ends"] > 0].sort_values("dead_ends", ascending=False).head(15)
-    st.dataframe(nowhere[["query", "searches", "dead_ends", "view_rate"]], hide_index=True,
-                 width="stretch", column_config=percent)  # fmt: skip
-    st.caption("Queries after which shoppers most often viewed nothing: check what the search "
-               "returns for them.")  # fmt: skip
+    st.dataframe(columns(nowhere[["query", "searches", "dead_ends", "view_rate"]]),
+                 hide_index=True, width="stretch", column_config=percent)  # fmt: skip
+    st.caption(t("Queries after which shoppers most often viewed nothing: check what the search "
+                 "returns for them."))  # fmt: skip
 with right:
-    st.subheader("Unmet demand")
+    st.subheader(t("Unmet demand"))
     catalogue = cached(bq.catalogue_texts, store, shop_id=f.shop_id)
     unmet = set(unmatched_queries(queries["query"].tolist(), catalogue))
     gaps = queries[queries["query"].isin(unmet)].head(15)
     if gaps.empty:
-        st.success("Every searched query matches an item title or category.")
+        st.success(t("Every searched query matches an item title or category."))
     else:
-        st.dataframe(gaps[["query", "searches", "shoppers", "earlier", "later"]],
+        st.dataframe(columns(gaps[["query", "searches", "shoppers", "earlier", "later"]]),
                      hide_index=True, width="stretch")  # fmt: skip
         share = gaps["searches"].sum() / max(searches, 1)
-        st.caption(f"Queries whose words match no item title or category: shoppers ask for "
-                   f"things the shop does not list ({share:.0%} of searches in the top 15).")  # fmt: skip
+        st.caption(t("Queries whose words match no item title or category: shoppers ask for "
+                     "things the shop does not list ({share} of searches in the top 15).",
+                     share=f"{share:.0%}"))  # fmt: skip

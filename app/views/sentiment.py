@@ -7,6 +7,7 @@ from app.ui import charts
 from app.ui.aspects_view import customers_say
 from app.ui.context import missing, page_context
 from app.ui.explain_view import explain_block
+from app.ui.i18n import columns, day, label, t
 from app.ui.metrics import (
     index_by,
     rating_disagreements,
@@ -26,21 +27,22 @@ PAGE = {
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
-st.title("Sentiment")
+st.title(t("Sentiment"))
 st.caption(
-    f"Shop **{f.shop_id}** · reviews from {f.start:%d %b %Y} – {f.end:%d %b %Y}"
-    + (f" · category {f.category}" if f.category else "")
-)
+    t("Shop **{shop}** · reviews from {start} – {end}", shop=f.shop_id, start=day(f.start),
+      end=day(f.end))
+    + (t(" · category {category}", category=f.category) if f.category else "")
+)  # fmt: skip
 if not has_predictions(store, f.shop_id, "sentiment"):
     missing(
-        "No sentiment model has scored this shop's reviews yet.",
-        TRAIN_HINT.format(task="sentiment", shop=f.shop_id),
+        t("No sentiment model has scored this shop's reviews yet."),
+        t(TRAIN_HINT, task="sentiment", shop=f.shop_id),
     )
     st.stop()
 
 reviews = reviews_scored(store, f, strict=True)
 if reviews.empty:
-    missing("No scored reviews in this period.", "Widen the period in the sidebar.")
+    missing(t("No scored reviews in this period."), t("Widen the period in the sidebar."))
     st.stop()
 
 customers_say(store, f, key="sentiment_aspects")
@@ -51,80 +53,82 @@ recent = reviews[reviews["category"].isin(busiest)]
 per_line_per_day = len(recent) / max(len(busiest), 1) / days
 trend = index_by(recent.assign(bucket=time_bucket(recent["ts"], days, per_line_per_day)),
                  ["bucket", "category"])  # fmt: skip
-st.subheader("Sentiment index by category over time")
+st.subheader(t("Sentiment index by category over time"))
 st.caption(
-    "The six categories with the most reviews in the period (pick a category in the sidebar for "
-    "another). Shaded: the 95 % interval of each point; points are weekly when a line averages "
-    "fewer than 20 reviews a day."
-)
+    t("The six categories with the most reviews in the period (pick a category in the sidebar "
+      "for another). Shaded: the 95 % interval of each point; points are weekly when a line "
+      "averages fewer than 20 reviews a day.")
+)  # fmt: skip
 st.plotly_chart(
     charts.trend_figure(
-        trend, "bucket", "sentiment_index", "category", "sentiment index", band=("low", "high")
+        trend, "bucket", "sentiment_index", "category", t("sentiment index"), band=("low", "high")
     ),  # fmt: skip
     width="stretch",
 )
 
 left, right = st.columns(2)
 with left:
-    st.subheader("By product")
+    st.subheader(t("By product"))
     products = worst_products(reviews)
     st.caption(
-        f"Products with at least {MIN_SUPPORT} reviews in the period, worst first by the upper "
-        "bound of their index's 95 % interval (sure to be bad, not bad by chance)."
-    )
+        t("Products with at least {n} reviews in the period, worst first by the upper bound of "
+          "their index's 95 % interval (sure to be bad, not bad by chance).", n=MIN_SUPPORT)
+    )  # fmt: skip
     st.dataframe(
-        products,
+        columns(products),
         hide_index=True,
         width="stretch",
         column_config={
-            "sentiment_index": st.column_config.ProgressColumn(
-                "sentiment index", min_value=-1, max_value=1, format="%.2f"
+            t("sentiment_index"): st.column_config.ProgressColumn(
+                t("sentiment index"), min_value=-1, max_value=1, format="%.2f"
             ),
-            "low": st.column_config.NumberColumn("95 % low", format="%+.2f"),
-            "high": st.column_config.NumberColumn("95 % high", format="%+.2f"),
+            t("low"): st.column_config.NumberColumn(t("95 % low"), format="%+.2f"),
+            t("high"): st.column_config.NumberColumn(t("95 % high"), format="%+.2f"),
         },
     )
 with right:
-    st.subheader("Products getting worse")
+    st.subheader(t("Products getting worse"))
     worse = worsening_products(reviews, reviews_scored(store, f, strict=True, previous=True))
     if worse.empty:
         st.success(
-            f"No product's sentiment fell significantly against the previous period (Welch's "
-            f"t-test, p < 0.05, products with {MIN_SUPPORT}+ reviews in both periods)."
-        )
+            t("No product's sentiment fell significantly against the previous period (Welch's "
+              "t-test, p < 0.05, products with {n}+ reviews in both periods).", n=MIN_SUPPORT)
+        )  # fmt: skip
     else:
-        st.caption(f"Falls significant under Welch's t-test on review scores (p < 0.05), "
-                   f"products with {MIN_SUPPORT}+ reviews in both periods.")  # fmt: skip
+        st.caption(t("Falls significant under Welch's t-test on review scores (p < 0.05), "
+                     "products with {n}+ reviews in both periods.", n=MIN_SUPPORT))  # fmt: skip
         st.dataframe(
-            worse, hide_index=True, width="stretch",
-            column_config={**{c: st.column_config.NumberColumn(format="%+.2f")
+            columns(worse), hide_index=True, width="stretch",
+            column_config={**{t(c): st.column_config.NumberColumn(format="%+.2f")
                               for c in ("before", "now", "change")},
-                           "p_value": st.column_config.NumberColumn("p", format="%.3f")},
+                           t("p_value"): st.column_config.NumberColumn("p", format="%.3f")},
         )  # fmt: skip
 
-st.subheader("Stars vs predicted sentiment")
+st.subheader(t("Stars vs predicted sentiment"))
 disagree = rating_disagreements(reviews)
 st.caption(
-    f"{len(disagree)} of {len(reviews)} reviews contradict their star rating: worth a read "
-    "(sarcasm, wrong stars, or a model mistake to label)."
-)
+    t("{n} of {total} reviews contradict their star rating: worth a read (sarcasm, wrong stars, "
+      "or a model mistake to label).", n=len(disagree), total=len(reviews))
+)  # fmt: skip
 if len(disagree):
+    shown = disagree[["review_id", "title", "rating", "from_stars", "label", "confidence"]].head(50)
     st.dataframe(
-        disagree[["review_id", "title", "rating", "from_stars", "label", "confidence"]].head(50),
+        columns(shown.assign(from_stars=shown["from_stars"].map(label),
+                             label=shown["label"].map(label))),
         hide_index=True,
         width="stretch",
         column_config={
-            "label": "predicted",
-            "confidence": st.column_config.NumberColumn(format="percent"),
+            t("label"): t("predicted"),
+            t("confidence"): st.column_config.NumberColumn(format="percent"),
         },
-    )
+    )  # fmt: skip
 
-st.subheader("Review drill-down")
+st.subheader(t("Review drill-down"))
 pool = (disagree if len(disagree) else reviews).head(300)
 titles = dict(zip(pool["review_id"], pool["title"], strict=True))
 texts = dict(zip(pool["review_id"], pool["text"], strict=True))
 choice = st.selectbox(
-    "Review (the most confident disagreements first)", list(titles), key="sentiment_review",
+    t("Review (the most confident disagreements first)"), list(titles), key="sentiment_review",
     format_func=lambda rid: f"{rid} · {titles[rid]}",
 )  # fmt: skip
 if choice:

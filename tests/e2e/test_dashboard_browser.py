@@ -184,6 +184,56 @@ def test_every_page_renders_in_a_real_browser(app_url: str, tmp_path: Path) -> N
     assert sorted(p.stem for p in shots.glob("*.png")) == sorted(k for k, _ in PAGES)
 
 
+ZH_TITLES = {"overview": "概览", "behaviour": "行为", "search": "搜索", "recommendations": "推荐",
+             "sentiment": "情感", "intent": "意图", "demand": "需求", "segments": "分群",
+             "explain": "解释", "labelling": "标注", "models": "模型", "monitoring": "监控"}  # fmt: skip
+
+
+def test_the_dashboard_in_simplified_chinese(app_url: str, tmp_path: Path) -> None:
+    """A link with ``?lang=zh`` opens the sign-in form in Chinese; every page then shows in
+    Chinese (titles, sidebar, navigation) with no exception; a screenshot of each page is saved
+    (``$SHOPLENS_SCREENSHOTS/zh``)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    chromium, driver_path = _browser_paths()
+    base = os.environ.get("SHOPLENS_SCREENSHOTS")
+    shots = (Path(base) if base else tmp_path / "screenshots") / "zh"
+    shots.mkdir(parents=True, exist_ok=True)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.set_page_load_timeout(60)
+        driver.get(f"{app_url}/?lang=zh")
+        WebDriverWait(driver, 60).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="用户名"]')
+        )
+        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="用户名"]').send_keys(USERNAME)
+        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="密码"]').send_keys(PASSWORD)
+        driver.find_element(By.XPATH, '//button[.//p[text()="登录"]]').click()
+        _wait_idle(driver, ZH_TITLES["overview"])
+        for key, _ in PAGES:
+            title = ZH_TITLES[key]
+            links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')
+            link = next((a for a in links if a.text.strip().endswith(title)), None)
+            assert link is not None, f"no link to {title}: {[a.text for a in links]}"
+            link.click()
+            _wait_idle(driver, title)
+            exceptions = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+            sidebar = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]').text
+            driver.save_screenshot(str(shots / f"{key}.png"))
+            assert not exceptions, f"{title}: {exceptions[0].text[:500]}"
+            assert "店铺" in sidebar and "时间段" in sidebar, sidebar[:300]  # still Chinese
+    finally:
+        driver.quit()
+    assert sorted(p.stem for p in shots.glob("*.png")) == sorted(k for k, _ in PAGES)
+
+
 def _sign_in(driver: object) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
