@@ -97,6 +97,7 @@ class TextClassificationTask(Task):
         return data, train, val, test
 
     def train(self, ctx: Context, shop_id: str, config: Any, progress: Progress) -> TrainOutcome:
+        from core.evaluation import classification_metrics, fit_tfidf
         from core.modeling import base_model_path, pick_device
         from core.text_model import fit_frames, write_encoder_blend, write_tfidf
 
@@ -109,6 +110,17 @@ class TextClassificationTask(Task):
         fitted = fit_frames(labels, train, val, test, config, base_model_path(ctx.base_model),
                             device, progress, clock)  # fmt: skip
         fit, tfidf, baselines = fitted.fit, fitted.tfidf, fitted.metrics["baselines"]
+        base_meta = {"labels": list(labels), "n_train": len(train), "n_test": len(test)}
+        if len(val) and not val["target_id"].isin(train["target_id"]).all():
+            # the baseline tunes nothing on validation, so the one that would serve learns from
+            # those rows too (never from the test rows every later version is judged on); the
+            # blend is judged against it
+            rows = pd.concat([train, val], ignore_index=True)
+            tfidf = fit_tfidf(rows["text"], rows["label"], labels, config.seed)
+            baselines = {**baselines, "tfidf_lr_train_only": baselines["tfidf_lr"],
+                         "tfidf_lr": classification_metrics(
+                             test["label"], tfidf.predict_proba(test["text"].tolist()), labels)}  # fmt: skip
+            base_meta["n_train"] = len(rows)
         test_fp = fingerprint(test, ("target_id", "label", "text"))
         common = {"metric": self.metric, "eval_rows": config.max_eval_examples,
                   "test_fingerprint": test_fp, "n_test": len(test),
@@ -118,10 +130,8 @@ class TextClassificationTask(Task):
                          "encoder_only": fitted.metrics["encoder_only"]}  # fmt: skip
         meta = {"labels": list(labels), "config": asdict(config), **fit.meta,
                 "n_validation": len(val), "n_test": len(test), "losses": fit.losses}  # fmt: skip
-        base_meta = {"labels": list(labels), "n_train": len(train), "n_test": len(test)}
         model = Candidate("encoder_blend", model_metrics, meta, write_encoder_blend(fit))
         if self.few_shot:
-            from core.evaluation import classification_metrics
             from core.fewshot import fit_few_shot
             from core.tuning import macro_f1
 

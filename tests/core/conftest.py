@@ -89,6 +89,8 @@ TRAIN_NEG = ["awful ripped seams", "terrible cheap fabric", "horrible returned i
 TEST_POS = ["wonderful, I adore it", "fantastic purchase, delighted", "superb, very happy",
             "excellent and lovely"]  # fmt: skip
 TEST_NEG = ["dreadful, so disappointed", "bad, I hate it", "poor and nasty", "rubbish, a mess"]
+VALIDATION_POS = ["marvellous, pleased", "brilliant, thrilled", "gorgeous, glad", "splendid, joy"]
+VALIDATION_NEG = ["appalling, upset", "dire, annoyed", "lousy, angry", "shoddy, miserable"]
 
 
 def seed_splits(store: Store, task: str, splits: dict[str, str], shop_id: str = "sample") -> None:
@@ -101,7 +103,9 @@ def seed_splits(store: Store, task: str, splits: dict[str, str], shop_id: str = 
 
 
 def synonym_reviews(store: Store, shop_id: str = "sample", n_train: int = 32) -> None:
-    """Reviews whose validation and test rows use only words the training rows never use."""
+    """Reviews whose validation and test rows use only words the training rows never use (and
+    the test rows none that the validation rows use: a baseline that also learns from the
+    validation rows still meets only unseen words)."""
     rows, splits = [], {}
     for i in range(n_train):
         pos = i % 2 == 1
@@ -111,7 +115,10 @@ def synonym_reviews(store: Store, shop_id: str = "sample", n_train: int = 32) ->
     for name, count in (("validation", 8), ("test", 16)):
         for i in range(count):
             pos = i % 2 == 1
-            words = TEST_POS if pos else TEST_NEG
+            if name == "test":
+                words = TEST_POS if pos else TEST_NEG
+            else:
+                words = VALIDATION_POS if pos else VALIDATION_NEG
             rid = f"{name[:2]}{i:03d}"
             rows.append((rid, 5 if pos else 1, words[(i // 2) % 4]))
             splits[rid] = name
