@@ -16,7 +16,9 @@ Checks, for each day checked (by default the last 7 days of events):
 
 The **driver** of an alert is the category whose own deviation (observed minus what its own
 recent rate or volume predicts) explains most of the shop's deviation in the alert's direction,
-with the share it explains. An alert carries the day, the metric, observed and expected values,
+with the share it explains. A rise in need sentences also names the **need** (the stored
+grouping of the demand model's need sentences) that rose most against its own daily mean, and
+carries the reviews behind it; a rise in negative reviews carries its reviews too. An alert carries the day, the metric, observed and expected values,
 the direction, the driver and a link (page and filters) to look at.
 
     >>> alerts = check_days(daily, days=7)
@@ -63,6 +65,8 @@ class Alert:
     is_rate: bool
     bad_when: str = "drop"  # the direction that is bad news (more negative reviews: "rise")
     evidence: tuple[str, ...] = ()  # ids of the rows behind it (reviews, where there are)
+    need: str | None = None  # the named need whose change explains most of it (need alerts)
+    need_share: float | None = None
 
     @property
     def bad(self) -> bool:
@@ -75,6 +79,10 @@ class Alert:
                 f"({change:+.0%})")  # fmt: skip
         if self.driver is not None:
             text += f"; driven by {self.driver} ({self.driver_share:.0%} of the {self.direction})"
+        if self.need is not None:
+            text += (
+                f"; mostly the need “{self.need}” ({self.need_share:.0%} of the {self.direction})"
+            )
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,7 +92,7 @@ class Alert:
         out["evidence"] = list(self.evidence)
         out["summary"] = self.describe()
         # where to look: the page and the dashboard filters that show the move
-        out["look_at"] = {"page": self.page, "category": self.driver,
+        out["look_at"] = {"page": self.page, "category": self.driver, "need": self.need,
                           "start": str(self.day - timedelta(days=6)), "end": str(self.day)}  # fmt: skip
         return out
 
@@ -266,9 +274,12 @@ def daily_from_events(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]
     return agg(["day", "category"]), agg(["day"])
 
 
-def _need_alert(daily: pd.DataFrame, day: pd.Timestamp) -> Alert | None:
+def _need_alert(daily: pd.DataFrame, day: pd.Timestamp,
+                needs: pd.DataFrame | None = None) -> Alert | None:  # fmt: skip
     """Need sentences of one day against the mean of the 28 days before, with the day-to-day
-    spread those days showed (at least Poisson's): more than 3 spreads above is an alert."""
+    spread those days showed (at least Poisson's): more than 3 spreads above is an alert. With
+    ``needs`` (per day and named need: day, need_id, name, sentences, review_ids), the alert
+    also names the need that rose most against its own mean, and the reviews behind it."""
     per_day = daily.groupby("day")["needs"].sum()
     before = per_day[
         (per_day.index < day) & (per_day.index >= day - pd.Timedelta(days=BASELINE_DAYS))
@@ -286,15 +297,41 @@ def _need_alert(daily: pd.DataFrame, day: pd.Timestamp) -> Alert | None:
     both = pd.concat([now.rename("now"), usual.rename("usual")], axis=1).fillna(0)
     per_cat = pd.DataFrame({"category": both.index, "deviation": both["now"] - both["usual"]})
     driver, share = _driver(per_cat, observed - mean)
+    need, need_share, evidence = _need_driver(needs, day, len(before), observed - mean)
     return Alert(day.date(), "needs", "need sentences (requests, complaints, questions)", observed,
                  mean, max(mean - TRAFFIC_K * spread, 0.0), mean + TRAFFIC_K * spread, "rise",
-                 driver, share, "demand", False, bad_when="rise")  # fmt: skip
+                 driver, share, "demand", False, bad_when="rise", evidence=evidence,
+                 need=need, need_share=need_share)  # fmt: skip
 
 
-def check_text_days(daily: pd.DataFrame, days: int = 7, until: date | None = None) -> list[Alert]:
+def _need_driver(needs: pd.DataFrame | None, day: pd.Timestamp, baseline_days: int,
+                 deviation: float) -> tuple[str | None, float | None, tuple[str, ...]]:  # fmt: skip
+    """The named need (not the other bucket) whose sentences on ``day`` exceed its own daily
+    mean of the ``baseline_days`` before by the most, its share of ``deviation``, and the
+    reviews behind it that day."""
+    if needs is None or needs.empty:
+        return None, None, ()
+    named = needs[needs["need_id"] > 0]
+    window = named[(named["day"] < day)
+                   & (named["day"] >= day - pd.Timedelta(days=BASELINE_DAYS))]  # fmt: skip
+    usual = window.groupby("name")["sentences"].sum() / max(baseline_days, 1)
+    today = named[named["day"] == day]
+    now = today.groupby("name")["sentences"].sum()
+    both = pd.concat([now.rename("now"), usual.rename("usual")], axis=1).fillna(0)
+    per_need = pd.DataFrame({"category": both.index, "deviation": both["now"] - both["usual"]})
+    name, share = _driver(per_need, deviation)
+    if name is None:
+        return None, None, ()
+    ids = [str(i) for ids in today.loc[today["name"] == name, "review_ids"] for i in ids]
+    return name, share, tuple(ids[:5])
+
+
+def check_text_days(daily: pd.DataFrame, days: int = 7, until: date | None = None,
+                    needs: pd.DataFrame | None = None) -> list[Alert]:  # fmt: skip
     """Alerts on what shoppers write, per day: the share of reviews the sentiment model calls
     negative (the rate test, per category too) and the volume of need sentences. ``daily``: one
-    row per day and category (day, category, reviews, negatives, needs)."""
+    row per day and category (day, category, reviews, negatives, needs); ``needs``: per day and
+    named need (:func:`db.behaviour_queries.daily_needs`), to name the need behind a rise."""
     if daily.empty:
         return []
     daily = daily.assign(
@@ -308,7 +345,7 @@ def check_text_days(daily: pd.DataFrame, days: int = 7, until: date | None = Non
         day = last - timedelta(days=offset)
         out += [replace(a, bad_when="rise")
                 for a in _day_and_pooled(grid, day, TEXT_RATES, "sentiment")]  # fmt: skip
-        need = _need_alert(daily, day)
+        need = _need_alert(daily, day, needs)
         if need is not None:
             out.append(need)
     return out
@@ -322,7 +359,12 @@ def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = No
     (masked when shown). ``activity``: :func:`db.behaviour_queries.daily_activity`'s answer when
     the caller has read it already."""
     from core.signals import shopper_signal_spec
-    from db.behaviour_queries import daily_activity, daily_text_signals, negative_reviews
+    from db.behaviour_queries import (
+        daily_activity,
+        daily_needs,
+        daily_text_signals,
+        negative_reviews,
+    )
 
     spec = shopper_signal_spec()
     per_category, total = activity if activity is not None else daily_activity(store, shop_id)
@@ -332,8 +374,9 @@ def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = No
     alerts = check_days(per_category, total, days=days, until=until) if not total.empty else []
     texts = daily_text_signals(store, shop_id, **spec)
     if not texts.empty:
-        last_day = until
-        for alert in check_text_days(texts, days=days, until=last_day):
+        needs = daily_needs(store, shop_id, **spec)
+        needs = needs.assign(day=pd.to_datetime(needs["day"])) if len(needs) else None
+        for alert in check_text_days(texts, days=days, until=until, needs=needs):
             if alert.metric == "negative_share":
                 ids = negative_reviews(store, shop_id, spec["sentiment_task"], spec["negative_label"],
                                        alert.driver, alert.day - timedelta(days=2), alert.day)  # fmt: skip

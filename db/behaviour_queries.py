@@ -277,6 +277,25 @@ def daily_text_signals(store: Store, shop_id: str, *, sentiment_task: str, negat
                                 "needs": list(need_labels)})  # fmt: skip
 
 
+def daily_needs(store: Store, shop_id: str, *, demand_task: str, **_: object) -> pd.DataFrame:
+    """Per day and stored need (the grouping of the active demand version's need sentences,
+    :mod:`db.repo.needs`): need sentences and up to five of their reviews (the most central
+    sentences first). Columns: day, need_id, name, sentences, review_ids (a list)."""
+    sql = """
+    SELECT CAST(r.ts AS DATE) AS day, m.need_id, g.name, count(*) AS sentences,
+           list(DISTINCT r.review_id ORDER BY r.review_id)[:5] AS review_ids
+    FROM need_members m
+    JOIN need_groups g ON g.shop_id = m.shop_id AND g.model_version = m.model_version
+         AND g.need_id = m.need_id
+    JOIN review_sentences s ON s.shop_id = m.shop_id AND s.sentence_id = m.target_id
+    JOIN reviews r ON r.shop_id = s.shop_id AND r.review_id = s.review_id
+    WHERE m.shop_id = $shop AND r.ts IS NOT NULL AND m.model_version =
+          (SELECT version FROM active_models WHERE shop_id = $shop AND task = $task)
+    GROUP BY 1, 2, 3 ORDER BY 1, 2
+    """
+    return store.query_df(sql, {"shop": shop_id, "task": demand_task})
+
+
 def negative_reviews(store: Store, shop_id: str, task: str, label: str, category: str | None,
                      start: date, end: date, limit: int = 5) -> list[str]:  # fmt: skip
     """Ids of reviews of ``category`` (any with None) dated ``start``..``end`` that the serving

@@ -7,8 +7,11 @@ from typing import Any
 
 import streamlit as st
 
-from app.ui.i18n import t
+from app.ui.i18n import N_, t
 from db.store import Store
+
+PAGES = {"behaviour": N_("Behaviour page"), "demand": N_("Demand page"),
+         "sentiment": N_("Sentiment page")}  # fmt: skip
 
 
 def shop_alerts(store: Store, shop_id: str, until: date, days: int = 7) -> list[dict[str, Any]]:
@@ -31,16 +34,21 @@ def show_alerts(alerts: list[dict[str, Any]], shop_id: str) -> None:
                      "their expected bands in the last 7 days of the period."))  # fmt: skip
         return
     for alert in sorted(alerts, key=lambda a: a["day"], reverse=True)[:6]:
-        where = (
-            t("Behaviour page, category **{category}**", category=alert["driver"])
-            if alert["driver"]
-            else t("Behaviour page")
-        )
+        page = t(PAGES.get(alert["page"], "Behaviour page"))
+        where = (t("{page}, category **{category}**", page=page, category=alert["driver"])
+                 if alert["driver"] else page)  # fmt: skip
+        if alert.get("need"):
+            where += t(", need **{need}**", need=alert["need"])
         text = t("{summary}.  \nLook at: {where}, {start} – {end}.", summary=alert["summary"],
                  where=where, start=alert["look_at"]["start"], end=alert["day"])  # fmt: skip
-        if alert["direction"] == "drop":
-            st.warning(text, icon=":material/trending_down:")
+        if alert.get("evidence"):
+            text += "  \n" + t("Reviews behind it: {ids}", ids=", ".join(alert["evidence"]))
+        icon = (
+            ":material/trending_down:" if alert["direction"] == "drop" else ":material/trending_up:"
+        )
+        if alert["bad"]:  # a drop in conversion, a rise in negative reviews or needs
+            st.warning(text, icon=icon)
         else:
-            st.success(text, icon=":material/trending_up:")
+            st.success(text, icon=icon)
     st.caption(t("Checked daily against each metric's expected band (`shoplens alerts --shop "
                  "{shop} --json`; how in docs/dashboard.md).", shop=shop_id))  # fmt: skip

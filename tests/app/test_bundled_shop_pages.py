@@ -18,14 +18,17 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def sample_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The sample shop loaded once for the module (about 10 s), copied per test."""
-    from bench.bench_pages import add_predictions
+    """The sample shop loaded once for the module (about 30 s), copied per test; its need
+    sentences grouped into needs as the demand scoring job does."""
+    from bench.bench_pages import VERSION, add_predictions
+    from core.text_insight import group_shop_needs
 
     home = tmp_path_factory.mktemp("sample_home")
     store = Store(home / "shoplens.duckdb")
     store.init_schema()
     load_sample(store)
     add_predictions(store)
+    assert group_shop_needs(store, SAMPLE_SHOP, VERSION) >= 10
     yield home
 
 
@@ -46,6 +49,9 @@ def test_page_renders_on_the_bundled_shop(sample_store: Store, open_page, page: 
         assert not at.info, [i.value for i in at.info]  # nothing reported missing
     if page == "overview":
         assert int(_metric(at, "Sessions").replace(",", "")) > 1000
+        # a rise in need sentences is bad news: a warning, with the reviews behind it
+        rise = [w.value for w in at.warning if "need sentences" in w.value]
+        assert rise and "mostly the need" in rise[0] and "Reviews behind it:" in rise[0], rise
 
 
 def test_every_page_in_simplified_chinese(sample_store: Store, open_page, media_files) -> None:

@@ -78,3 +78,33 @@ def test_negative_reviews_and_needs_alert_with_their_category() -> None:
     assert min(pd.Timestamp(a.day) for a in negative) == bad_from  # found on the first day
     needs = [a for a in alerts if a.metric == "needs"]
     assert [(str(a.day), a.driver) for a in needs] == [("2024-02-25", "Knits")] and needs[0].bad
+
+
+def test_a_rise_in_needs_names_the_need_behind_it_and_its_reviews() -> None:
+    """A burst of "runs small" sentences: the alert names that need (not the steady "colours"
+    one, nor the other bucket) with the share of the rise it explains, and the reviews."""
+    from core.alerts import check_text_days
+
+    rng = np.random.default_rng(1)
+    burst = pd.Timestamp("2024-02-25")
+    days = pd.date_range("2024-01-01", periods=56)
+    daily, needs = [], []
+    for d in days:
+        small = rng.poisson(6) + (45 if d == burst else 0)
+        colours, other = rng.poisson(8), rng.poisson(10)
+        daily.append((d, "Dresses", 100, 15, small + colours + other))
+        for need_id, name, n in ((1, "runs small · size up", small), (2, "colors · wish", colours),
+                                 (0, "other", other)):  # fmt: skip
+            needs.append((d, need_id, name, n, [f"r{d:%m%d}-{need_id}-{i}" for i in range(n)][:5]))
+    daily = pd.DataFrame(daily, columns=["day", "category", "reviews", "negatives", "needs"])
+    needs = pd.DataFrame(needs, columns=["day", "need_id", "name", "sentences", "review_ids"])
+    alerts = [a for a in check_text_days(daily, days=14, needs=needs) if a.metric == "needs"]
+    assert [str(a.day) for a in alerts] == ["2024-02-25"]
+    alert = alerts[0]
+    assert alert.need == "runs small · size up" and alert.need_share > 0.8
+    assert alert.evidence and all(e.startswith("r0225-1-") for e in alert.evidence)
+    assert "mostly the need “runs small · size up”" in alert.describe()
+    assert alert.as_dict()["look_at"]["need"] == "runs small · size up"
+    # without the stored needs the alert still stands, named by its category only
+    plain = [a for a in check_text_days(daily, days=14) if a.metric == "needs"]
+    assert plain[0].need is None and plain[0].driver == "Dresses"
