@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 
-from db.dashboard_queries import _segment_sql, period_bounds
+from db.dashboard_queries import period_bounds, segment_sql
 from db.store import Store
 
 _SEARCHES = """
@@ -128,7 +128,7 @@ def segment_promotions(store: Store, shop_id: str, start: date, end: date, segme
     the segment's shoppers have it), share, mean_rank."""
     lo, hi = period_bounds(start, end)
     sql = (
-        _segment_sql(store, shop_id, segment)
+        segment_sql(store, shop_id, segment)
         + """
     , members AS (SELECT DISTINCT user_id FROM ev)
     SELECT r.item_id, i.title, coalesce(i.category, any_value(r.category)) AS category,

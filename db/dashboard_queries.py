@@ -99,9 +99,10 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     """
 
 
-def _segment_sql(store: Store, shop_id: str, segment: str | None) -> str:
-    """:func:`_filtered_events_sql`, taking first events from the summaries when they cover
-    the shop (checked only for the segments that need first events)."""
+def segment_sql(store: Store, shop_id: str, segment: str | None) -> str:
+    """The SQL of the shop's events of a shopper segment (:data:`SEGMENTS`; the other query
+    modules build on it), taking first events from the summaries when they cover the shop
+    (checked only for the segments that need first events)."""
     needs_first = "first_ever" in segment_condition(segment)
     return _filtered_events_sql(segment, needs_first and summaries_cover(store, shop_id))
 
@@ -166,7 +167,7 @@ def period_kpis(
     purchased item has a price.
     """
     sql = (
-        _segment_sql(store, shop_id, segment)
+        segment_sql(store, shop_id, segment)
         + """
     -- grouped per session first: count(DISTINCT) straight over a million events is slow
     , s AS (
@@ -232,7 +233,7 @@ def daily_traffic(
         df["day"] = pd.to_datetime(df["day"])
         return df
     sql = (
-        _segment_sql(store, shop_id, segment)
+        segment_sql(store, shop_id, segment)
         + """
     , days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST($first_day AS DATE),
                CAST($last_day AS DATE) + 1, INTERVAL 1 DAY) t(d))
@@ -270,7 +271,7 @@ def funnel_by(
         raise ValueError("by must be 'category' or 'total'")
     group = "coalesce(category, '(none)')" if by == "category" else "'all'"
     sql = (
-        _segment_sql(store, shop_id, segment)
+        segment_sql(store, shop_id, segment)
         + f"""
     , s AS (
         SELECT {group} AS grp, session_id,
@@ -296,7 +297,7 @@ def top_items_period(
 ) -> pd.DataFrame:
     """The most viewed items of the period with carts, purchases and view-to-purchase rate."""
     sql = (
-        _segment_sql(store, shop_id, segment)
+        segment_sql(store, shop_id, segment)
         + """
     SELECT ev.item_id, any_value(coalesce(i.title, '')) AS title,
            any_value(coalesce(ev.category, i.category)) AS category,
