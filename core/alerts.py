@@ -216,7 +216,8 @@ def _traffic_alert(daily: pd.DataFrame, total: pd.DataFrame, day: pd.Timestamp) 
     if len(history) < 21 or today.empty:
         return None
     forecast, report, method = best_forecast(history, "sessions", days=1)
-    fitted = forecast_daily(history, "sessions", days=1)
+    # the trend model's own residual band (it is the forecast already when that model serves)
+    fitted = forecast if method == "trend_weekday" else forecast_daily(history, "sessions", days=1)
     expected = float(forecast["forecast"].iloc[0])
     backtest_rmse = report["rmse"] if method == "trend_weekday" else report["rmse_seasonal_naive"]
     residual = float((fitted["upper"] - fitted["lower"]).iloc[0]) / (2 * 1.96)
