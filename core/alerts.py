@@ -45,6 +45,8 @@ BASELINE_DAYS = 28
 RATES = {"view_to_cart": ("views", "carts", "view → cart"),
          "cart_to_purchase": ("carts", "purchases", "cart → purchase")}  # fmt: skip
 TEXT_RATES = {"negative_share": ("reviews", "negatives", "negative reviews")}
+# shopper segments an alert may name (keys of the dashboard's segment filter)
+SEGMENT_NAMES = {"new": "new shoppers", "returning": "returning shoppers"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ class Alert:
     evidence: tuple[str, ...] = ()  # ids of the rows behind it (reviews, where there are)
     need: str | None = None  # the named need whose change explains most of it (need alerts)
     need_share: float | None = None
+    segment: str | None = None  # new or returning shoppers, when one explains most of it
+    segment_share: float | None = None
 
     @property
     def bad(self) -> bool:
@@ -83,6 +87,9 @@ class Alert:
             text += (
                 f"; mostly the need “{self.need}” ({self.need_share:.0%} of the {self.direction})"
             )
+        if self.segment is not None:
+            text += (f"; mostly {SEGMENT_NAMES[self.segment]} ({self.segment_share:.0%} of the "
+                     f"{self.direction})")  # fmt: skip
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -93,6 +100,7 @@ class Alert:
         out["summary"] = self.describe()
         # where to look: the page and the dashboard filters that show the move
         out["look_at"] = {"page": self.page, "category": self.driver, "need": self.need,
+                          "segment": self.segment,
                           "start": str(self.day - timedelta(days=6)), "end": str(self.day)}  # fmt: skip
         return out
 
@@ -352,6 +360,34 @@ def check_text_days(daily: pd.DataFrame, days: int = 7, until: date | None = Non
     return out
 
 
+def segment_driver(alert: Alert, rows: pd.DataFrame) -> Alert:
+    """``alert`` (shop-wide traffic or funnel step) with the shopper segment, new or returning,
+    whose own deviation explains most of the move, when it explains at least half of it and at
+    least 1.5 times its share of the volume (a move spread evenly names no segment).
+    ``rows``: :func:`db.behaviour_queries.segment_activity` for the alert's checked days and the
+    baseline days before them."""
+    if rows.empty or alert.metric not in (*RATES, "traffic"):
+        return alert
+    before = rows[~rows["checked"]].set_index("segment")
+    now = rows[rows["checked"]].set_index("segment")
+    if alert.metric == "traffic":
+        per_day = before["sessions"] / before["days"].clip(lower=1)
+        deviation = now["sessions"] - per_day.reindex(now.index).fillna(0) * now["days"]
+        total = alert.observed - alert.expected
+        volume = per_day / max(float(per_day.sum()), 1e-9)
+    else:
+        base, hit, _ = RATES[alert.metric]
+        rate = (before[hit] / before[base].clip(lower=1)).reindex(now.index).fillna(alert.expected)
+        deviation = now[hit] - now[base] * rate
+        total = (alert.observed - alert.expected) * float(now[base].sum())
+        volume = now[base] / max(float(now[base].sum()), 1e-9)
+    per = pd.DataFrame({"category": deviation.index, "deviation": deviation.to_numpy()})
+    name, share = _driver(per, total)
+    if name is None or share is None or share < max(0.5, 1.5 * float(volume.get(name, 0.0))):
+        return alert
+    return replace(alert, segment=name, segment_share=share)
+
+
 def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = None,
                 activity: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> list[Alert]:  # fmt: skip
     """Every alert of the shop's last ``days`` days to ``until`` (at most the last day with
@@ -365,6 +401,7 @@ def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = No
         daily_needs,
         daily_text_signals,
         negative_reviews,
+        segment_activity,
     )
 
     spec = shopper_signal_spec()
@@ -373,6 +410,13 @@ def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = No
         latest = pd.Timestamp(total["day"].max()).date()
         until = latest if until is None else min(until, latest)
     alerts = check_days(per_category, total, days=days, until=until) if not total.empty else []
+    for i, alert in enumerate(alerts):  # shop-wide moves: new or returning shoppers?
+        if alert.metric in (*RATES, "traffic") and " in " not in alert.label:
+            span = 3 if "days to" in alert.label else 1
+            first = alert.day - timedelta(days=span - 1)
+            rows = segment_activity(store, shop_id, first - timedelta(days=BASELINE_DAYS), first,
+                                    alert.day)  # fmt: skip
+            alerts[i] = segment_driver(alert, rows)
     texts = daily_text_signals(store, shop_id, **spec)
     if not texts.empty:
         needs = daily_needs(store, shop_id, **spec)

@@ -202,6 +202,30 @@ def daily_activity(store: Store, shop_id: str) -> tuple[pd.DataFrame, pd.DataFra
     return per, total
 
 
+def segment_activity(store: Store, shop_id: str, start: date, first: date,
+                     end: date) -> pd.DataFrame:  # fmt: skip
+    """Sessions, views, carts and purchases of new and returning shoppers (``segment``: new when
+    the shopper was first seen within the 7 days to the event's day), for the baseline days
+    ``start``..``first`` (exclusive) and the checked days ``first``..``end`` (``checked``).
+    Columns: segment, checked, days, sessions, views, carts, purchases."""
+    lo, _ = period_bounds(start, start)
+    _, hi = period_bounds(end, end)
+    sql = """
+    SELECT CASE WHEN CAST(u.first_seen AS DATE) > CAST(e.ts AS DATE) - INTERVAL 7 DAY
+                THEN 'new' ELSE 'returning' END AS segment,
+           CAST(e.ts AS DATE) >= $first AS checked,
+           count(DISTINCT CAST(e.ts AS DATE)) AS days,
+           count(DISTINCT e.session_id) AS sessions,
+           count(*) FILTER (WHERE e.event_type = 'view') AS views,
+           count(*) FILTER (WHERE e.event_type = 'cart') AS carts,
+           count(*) FILTER (WHERE e.event_type = 'purchase') AS purchases
+    FROM events e JOIN users u ON u.shop_id = e.shop_id AND u.user_id = e.user_id
+    WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi
+    GROUP BY 1, 2 ORDER BY 1, 2
+    """
+    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi, "first": first})
+
+
 def monitoring_rows(store: Store, shop_id: str, task: str, version: str) -> pd.DataFrame:
     """A text task's rows with the version's prediction, their text, date and language, and
     whether the row is in the task's fixed split (``reference``: the rows the serving version was

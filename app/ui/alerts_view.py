@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from app.ui.i18n import N_, t
+from db.dashboard_queries import SEGMENTS
 from db.store import Store
 
 PAGES = {"behaviour": N_("Behaviour page"), "demand": N_("Demand page"),
@@ -39,6 +40,9 @@ def show_alerts(alerts: list[dict[str, Any]], shop_id: str) -> None:
                  if alert["driver"] else page)  # fmt: skip
         if alert.get("need"):
             where += t(", need **{need}**", need=alert["need"])
+        segment = alert["look_at"].get("segment")
+        if segment in SEGMENTS:  # the sidebar's shopper segment that shows the move
+            where += t(", segment **{segment}**", segment=t(SEGMENTS[segment][0]))
         text = t("{summary}.  \nLook at: {where}, {start} – {end}.", summary=alert["summary"],
                  where=where, start=alert["look_at"]["start"], end=alert["day"])  # fmt: skip
         if alert.get("evidence"):

@@ -82,6 +82,7 @@ ZH: dict[str, str] = {
     'Sentiment page': '“情感”页',
     '{page}, category **{category}**': '{page}，类目 **{category}**',
     ', need **{need}**': '，需求 **{need}**',
+    ', segment **{segment}**': '，分群 **{segment}**',
     'All products': '全部商品',
     ' · no opinion': ' · 无观点',
     '{aspect} · {share} of reviews': '{aspect} · {share} 的评价',

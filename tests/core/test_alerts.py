@@ -108,3 +108,26 @@ def test_a_rise_in_needs_names_the_need_behind_it_and_its_reviews() -> None:
     # without the stored needs the alert still stands, named by its category only
     plain = [a for a in check_text_days(daily, days=14) if a.metric == "needs"]
     assert plain[0].need is None and plain[0].driver == "Dresses"
+
+
+def test_a_funnel_move_names_the_shopper_segment_behind_it() -> None:
+    """New shoppers stop buying after carting, returning ones do not: the alert says so, and
+    points the dashboard's segment filter there; a move shared by both names neither."""
+    from dataclasses import replace
+
+    from core.alerts import Alert, segment_driver
+
+    rows = pd.DataFrame(
+        [("new", False, 28, 900, 5000, 1000, 300), ("returning", False, 28, 2000, 15000, 3000, 900),
+         ("new", True, 1, 30, 500, 100, 5), ("returning", True, 1, 70, 1500, 300, 90)],
+        columns=["segment", "checked", "days", "sessions", "views", "carts", "purchases"],
+    )  # fmt: skip
+    alert = Alert(pd.Timestamp("2024-02-25").date(), "cart_to_purchase", "cart → purchase",
+                  95 / 400, 0.3, 0.25, 0.35, "drop", None, None, "behaviour", True)  # fmt: skip
+    named = segment_driver(alert, rows)
+    assert named.segment == "new" and named.segment_share == pytest.approx(1.0)
+    assert "mostly new shoppers (100% of the drop)" in named.describe()
+    assert named.as_dict()["look_at"]["segment"] == "new"
+    both = rows.assign(purchases=[300, 900, 20, 60])  # each segment a third down
+    shared = replace(alert, observed=80 / 400)
+    assert segment_driver(shared, both).segment is None  # neither explains half of it
