@@ -27,6 +27,7 @@ from core.recommend import BlendConfig, Lists, leave_last_out, recommend_scored,
 FEATURES = [
     "blend_score", "blend_rank", "in_history", "recency_rank", "n_touch", "n_cart", "n_fav",
     "n_buy", "hours_since", "is_last", "log_popularity", "same_category_as_last", "history_size",
+    "share_of_history", "n_last10", "transition",
 ]  # fmt: skip
 
 
@@ -75,7 +76,19 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     else:
         cand["same_category_as_last"] = 0.0
     cand["history_size"] = cand["user_id"].map(hist.groupby("user_id").size()).fillna(0)
-    return cand
+    touches = cand["user_id"].map(per.groupby("user_id").size()).fillna(0)
+    cand["share_of_history"] = cand["n_touch"] / touches.clip(lower=1)
+    ordered = per.sort_values(["user_id", "ts"], kind="stable")
+    recent = (ordered.groupby("user_id").tail(10).groupby(["user_id", "k"]).size()
+              .rename("n_last10").reset_index())  # fmt: skip
+    cand = cand.merge(recent, on=["user_id", "k"], how="left")
+    # how often the shop's shoppers went from the shopper's last key straight to this one
+    pairs = pd.DataFrame({"a": ordered["k"], "k": ordered.groupby("user_id")["k"].shift(-1)})
+    pairs = pairs.dropna().groupby(["a", "k"]).size().rename("n").reset_index()
+    pairs["transition"] = pairs["n"] / pairs.groupby("a")["n"].transform("sum")
+    cand = cand.assign(a=cand["user_id"].map(last["k"])).merge(
+        pairs[["a", "k", "transition"]], on=["a", "k"], how="left").drop(columns="a")  # fmt: skip
+    return cand.fillna({"n_last10": 0, "transition": 0.0})
 
 
 @dataclass
@@ -108,20 +121,33 @@ class Reranker:
 
 
 def fit_reranker(train: pd.DataFrame, key: str = "item_id", config: BlendConfig | None = None,
-                 depth: int = 50, seed: int = 0) -> Reranker:  # fmt: skip
-    """Learn the re-ranker on ``train``'s own validation split (its shoppers' last events)."""
+                 depth: int = 50, seed: int = 0, steps: int = 3) -> Reranker:  # fmt: skip
+    """Learn the re-ranker on ``train``'s own events: each shopper's last ``steps`` events are
+    held out one after the other (the last, then the one before it on the events before it …),
+    each a next-key question asked of the events before it."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     config = config or BlendConfig()
-    fit, held = leave_last_out(with_key(train, key))
-    users = held["user_id"].astype(str).tolist()
-    cand = _candidates(fit, users, key, config, depth)
-    truth = dict(zip(held["user_id"].astype(str), held[key].astype(str), strict=True))
-    y = (cand["k"] == cand["user_id"].map(truth)).astype(int).to_numpy()
+    parts, ys, asked = [], [], 0
+    fit = with_key(train, key)
+    for _ in range(steps):
+        fit, held = leave_last_out(fit)
+        if held.empty:
+            break
+        users = held["user_id"].astype(str).tolist()
+        part = _candidates(fit, users, key, config, depth)
+        truth = dict(zip(held["user_id"].astype(str), held[key].astype(str), strict=True))
+        parts.append(part)
+        ys.append((part["k"] == part["user_id"].map(truth)).astype(int).to_numpy())
+        asked += len(held)
+    if not parts:
+        raise ValueError("too few events to learn a re-ranker from")
+    cand, y = pd.concat(parts, ignore_index=True), np.concatenate(ys)
     model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
                                            min_samples_leaf=20, random_state=seed)  # fmt: skip
     if y.sum() == 0 or y.sum() == len(y):
         raise ValueError("no held-out key among the candidates: too few events to learn from")
     model.fit(cand[FEATURES].to_numpy(dtype=float), y)
-    recall = float(y.sum() / max(len(held), 1))
-    return Reranker(key, config, depth, model, {"candidate_recall": recall, "pairs": int(len(y))})
+    recall = float(y.sum() / max(asked, 1))
+    return Reranker(key, config, depth, model, {"candidate_recall": recall, "pairs": int(len(y)),
+                                                "steps": len(parts)})  # fmt: skip
