@@ -59,6 +59,9 @@ class TrainingConfig:
     - ``min_examples``: fewer labelled rows than this is an error that says what to do.
     - ``horizon_days``: the forecast horizon of a shopper forecast (purchase, churn); None: the
       task's default.
+    - ``encoder_minutes``: a text task on a mostly Chinese shop without an extended encoder first
+      extends the bundled one (:mod:`core.encoder_vocab`) for this long; None: 40 % of
+      ``max_minutes`` (8 minutes without a budget); 0: never.
     """
 
     max_length: int = 128
@@ -81,6 +84,7 @@ class TrainingConfig:
     device: str | None = None
     min_examples: int = 8
     horizon_days: int | None = None
+    encoder_minutes: float | None = None
 
     def clock(self) -> tuple[float, float]:
         """(start, deadline) in ``time.monotonic`` seconds for this run's budget."""

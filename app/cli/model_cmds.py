@@ -67,7 +67,8 @@ def cmd_train(args: argparse.Namespace, rt: Runtime) -> int:
     overrides: dict[str, Any] = {}
     if args.all:
         overrides.update(FIRST_MODEL_OVERRIDES)
-    for name in ("max_minutes", "epochs", "max_train_examples", "trainable_layers", "horizon_days"):
+    for name in ("max_minutes", "epochs", "max_train_examples", "trainable_layers", "horizon_days",
+                 "encoder_minutes"):  # fmt: skip
         value = getattr(args, name)
         if value is not None:
             overrides[name] = value
@@ -235,6 +236,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--force-promote", action="store_true", help="activate even if not better")
     p.add_argument("--horizon-days", type=int,
                    help="forecast horizon of purchase / churn (default 7 / 28)")  # fmt: skip
+    p.add_argument("--encoder-minutes", type=float,
+                   help="a mostly Chinese shop's encoder extension (default: 40%% of "
+                        "--max-minutes; 0: none; done once per shop)")  # fmt: skip
     _shop(p)
     p.set_defaults(handler=cmd_train)
 

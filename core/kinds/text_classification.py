@@ -98,7 +98,7 @@ class TextClassificationTask(Task):
 
     def train(self, ctx: Context, shop_id: str, config: Any, progress: Progress) -> TrainOutcome:
         from core.evaluation import classification_metrics, fit_tfidf
-        from core.modeling import base_model_path, pick_device
+        from core.modeling import pick_device
         from core.text_model import fit_frames, write_encoder_blend, write_tfidf
 
         config = config if isinstance(config, TrainingConfig) else TrainingConfig()
@@ -107,8 +107,8 @@ class TextClassificationTask(Task):
         data, train, val, test = self._split_data(ctx, shop_id, config)
         labels = self.label_set(ctx, shop_id)
         device = pick_device(config.device or ctx.device)
-        fitted = fit_frames(labels, train, val, test, config, base_model_path(ctx.base_model),
-                            device, progress, clock)  # fmt: skip
+        base = self._encoder(ctx, shop_id, data["text"], config, progress)
+        fitted = fit_frames(labels, train, val, test, config, base, device, progress, clock)
         fit, tfidf, baselines = fitted.fit, fitted.tfidf, fitted.metrics["baselines"]
         base_meta = {"labels": list(labels), "n_train": len(train), "n_test": len(test)}
         if len(val) and not val["target_id"].isin(train["target_id"]).all():
@@ -158,6 +158,29 @@ class TextClassificationTask(Task):
             data_fingerprint=fingerprint(data),
             labels_used={str(k): int(v) for k, v in data["source"].value_counts().items()},
         )  # fmt: skip
+
+    def _encoder(self, ctx: Context, shop_id: str, texts: pd.Series, config: TrainingConfig,
+                 progress: Progress) -> Path:  # fmt: skip
+        """The encoder to fine-tune: the shop's extended one; else, for a mostly Chinese shop
+        (and the bundled base), one extended now (:mod:`core.encoder_vocab`); else the base."""
+        from core.encoder_vocab import CHINESE_SHARE, chinese_share, extend_encoder, shop_encoder
+        from core.modeling import base_model_path
+
+        own = shop_encoder(ctx.home, shop_id)
+        if own is not None:
+            return own
+        base = base_model_path(ctx.base_model)
+        minutes = config.encoder_minutes
+        if minutes is None:
+            minutes = 0.4 * config.max_minutes if config.max_minutes else 8.0
+        sample = texts.sample(min(len(texts), 2000), random_state=0).tolist()
+        if ctx.base_model is not None or minutes <= 0 or chinese_share(sample) < CHINESE_SHARE:
+            return base
+        progress(0.02, f"extending the encoder with Chinese characters ({minutes:.0f} min)")
+        folder = ctx.home / "encoders" / shop_id
+        extend_encoder(base, folder, texts.tolist(), minutes=minutes,
+                       progress=lambda f, m: progress(0.02 + 0.2 * f, m))  # fmt: skip
+        return folder
 
     def evaluate(self, ctx: Context, shop_id: str, predictor: Any,
                  max_rows: int | None = None) -> tuple[dict[str, Any], str]:  # fmt: skip

@@ -28,14 +28,24 @@ def _slice(shared_data, per_label: int, skip: int = 0) -> pd.DataFrame:
                       for label in (0, 1)], ignore_index=True)  # fmt: skip
 
 
-def test_a_chinese_shop_trains_scores_and_predicts(shared_data, store, tmp_path, capsys) -> None:
+def test_a_chinese_shop_trains_scores_and_predicts(shared_data, settings, store, tmp_path,
+                                                   capsys) -> None:  # fmt: skip
     train = tmp_path / "zh_train.csv"
     _slice(shared_data, 150).to_csv(train, index=False)
     assert main(["ingest", str(train), *INGEST]) == 0
     assert "300 reviews added" in capsys.readouterr().out  # ids made from each row's content
     assert main(["train", "sentiment", "--shop", "zh", "--epochs", "1", "--trainable-layers", "1",
-                 "--max-minutes", "3"]) == 0  # fmt: skip
+                 "--max-minutes", "3", "--encoder-minutes", "0.1"]) == 0  # fmt: skip
     assert "for shop zh" in capsys.readouterr().out
+    # a Chinese shop first extends the encoder: the characters are no longer [UNK]
+    from transformers import AutoTokenizer
+
+    from core.encoder_vocab import shop_encoder
+
+    encoder = shop_encoder(settings.home, "zh")
+    assert encoder is not None
+    tokens = AutoTokenizer.from_pretrained(encoder).tokenize("尺码偏小，希望有大码")
+    assert "[UNK]" not in tokens and "码" in tokens
     assert main(["evaluate", "sentiment", "--shop", "zh"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["model"]["n"] > 0 and report["model"]["macro_f1"] >= 0.75
