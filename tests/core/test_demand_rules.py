@@ -85,6 +85,18 @@ TRICKY_DEMAND = [
     ("尺码偏小，建议买大一码", "complaint"),
     ("希望有更多颜色", "feature_request"),
     ("有大码吗？", "question"),
+    # real Chinese review sentences the rules once missed (bench/bench_chinese_rules.py)
+    ("不满意，裤子小了一个码，要求换货", "complaint"),  # not praise for 满意
+    ("真心一般，不喜欢。", "complaint"),
+    ("售后太差，我退了两件给一件，这几个意思？", "complaint"),  # not a question
+    ("垃圾裤子 一股胶水的刺鼻味！", "complaint"),
+    ("和实体不一样 上当了", "complaint"),
+    ("就是物流真慢的没话说。", "complaint"),
+    ("穿着挺舒服的，夏天穿正好，建议买偏小一码的", "complaint"),
+    ("价格也不贵", "praise"),
+    ("不怎么褪色，不怎么掉毛。", "praise"),
+    ("大小合适，做工精细。", "praise"),
+    ("和图片上差不多", "other"),  # 差不多 is not 差
 ]
 
 

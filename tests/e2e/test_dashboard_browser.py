@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,46 +140,79 @@ def _wait_idle(driver: object, title: str, timeout_s: float = 60) -> None:
     raise TimeoutError(f"page {title!r} did not finish rendering in {timeout_s} s")
 
 
-def test_every_page_renders_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
+def _browser(tmp_path: Path) -> Any:
+    """Headless Chromium (Debian's) driven by Selenium, with its own profile folder."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     chromium, driver_path = _browser_paths()
-    shots = Path(os.environ.get("SHOPLENS_SCREENSHOTS") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
     for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+def _sign_in(
+    driver: Any, labels: tuple[str, str, str] = ("Username", "Password", "Sign in")
+) -> None:
+    """Fill the sign-in form (its username, password and button labels) and submit it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    user, password, button = labels
+    WebDriverWait(driver, 60).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, f'input[aria-label="{user}"]')
+    )
+    driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{user}"]').send_keys(USERNAME)
+    driver.find_element(By.CSS_SELECTOR, f'input[aria-label="{password}"]').send_keys(PASSWORD)
+    driver.find_element(By.XPATH, f'//button[.//p[text()="{button}"]]').click()
+
+
+def _visit_every_page(driver: Any, titles: dict[str, str], shots: Path) -> list[str]:
+    """Open each page through the sidebar navigation, wait for it, save a screenshot; returns
+    the sidebar's text per page. Fails on an exception shown in a page."""
+    from selenium.webdriver.common.by import By
+
+    sidebars = []
+    for key, _ in PAGES:
+        title = titles[key]
+        links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')
+        link = next((a for a in links if a.text.strip().endswith(title)), None)
+        assert link is not None, f"no link to {title}: {[a.text for a in links]}"
+        link.click()
+        _wait_idle(driver, title)
+        exceptions = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
+        body = driver.find_element(By.TAG_NAME, "body").text
+        found = [m for m in ERROR_MARKERS if m in body]
+        driver.save_screenshot(str(shots / f"{key}.png"))
+        assert not exceptions and not found, f"{title}: {found} in page\n{body[:2000]}"
+        # the sidebar filters are drawn on every page
+        assert driver.find_elements(
+            By.CSS_SELECTOR, '[data-testid="stSidebar"] [data-testid="stSelectbox"]'
+        )
+        sidebars.append(driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]').text)
+    return sidebars
+
+
+def _shots(tmp_path: Path, sub: str = "") -> Path:
+    base = os.environ.get("SHOPLENS_SCREENSHOTS")
+    shots = (Path(base) if base else tmp_path / "screenshots") / sub
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def test_every_page_renders_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
+    shots = _shots(tmp_path)
+    driver = _browser(tmp_path)
     try:
-        driver.set_page_load_timeout(60)
         driver.get(app_url)
         _wait_idle(driver, "ShopLens")
-        WebDriverWait(driver, 30).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="Username"]')
-        )
-        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Username"]').send_keys(USERNAME)
-        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
-        driver.find_element(By.XPATH, '//button[.//p[text()="Sign in"]]').click()
+        _sign_in(driver)
         _wait_idle(driver, "Overview")
-        for key, title in PAGES:
-            links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')
-            link = next((a for a in links if a.text.strip().endswith(title)), None)
-            assert link is not None, f"no link to {title}: {[a.text for a in links]}"
-            link.click()
-            _wait_idle(driver, title)
-            exceptions = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
-            body = driver.find_element(By.TAG_NAME, "body").text
-            found = [m for m in ERROR_MARKERS if m in body]
-            driver.save_screenshot(str(shots / f"{key}.png"))
-            assert not exceptions and not found, f"{title}: {found} in page\n{body[:2000]}"
-            # the sidebar filters are drawn on every page
-            assert driver.find_elements(
-                By.CSS_SELECTOR, '[data-testid="stSidebar"] [data-testid="stSelectbox"]'
-            )
+        _visit_every_page(driver, dict(PAGES), shots)
     finally:
         driver.quit()
     assert sorted(p.stem for p in shots.glob("*.png")) == sorted(k for k, _ in PAGES)
@@ -193,57 +227,17 @@ def test_the_dashboard_in_simplified_chinese(app_url: str, tmp_path: Path) -> No
     """A link with ``?lang=zh`` opens the sign-in form in Chinese; every page then shows in
     Chinese (titles, sidebar, navigation) with no exception; a screenshot of each page is saved
     (``$SHOPLENS_SCREENSHOTS/zh``)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    chromium, driver_path = _browser_paths()
-    base = os.environ.get("SHOPLENS_SCREENSHOTS")
-    shots = (Path(base) if base else tmp_path / "screenshots") / "zh"
-    shots.mkdir(parents=True, exist_ok=True)
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    shots = _shots(tmp_path, "zh")
+    driver = _browser(tmp_path)
     try:
-        driver.set_page_load_timeout(60)
         driver.get(f"{app_url}/?lang=zh")
-        WebDriverWait(driver, 60).until(
-            lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="用户名"]')
-        )
-        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="用户名"]').send_keys(USERNAME)
-        driver.find_element(By.CSS_SELECTOR, 'input[aria-label="密码"]').send_keys(PASSWORD)
-        driver.find_element(By.XPATH, '//button[.//p[text()="登录"]]').click()
+        _sign_in(driver, ("用户名", "密码", "登录"))
         _wait_idle(driver, ZH_TITLES["overview"])
-        for key, _ in PAGES:
-            title = ZH_TITLES[key]
-            links = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSidebarNav"] a')
-            link = next((a for a in links if a.text.strip().endswith(title)), None)
-            assert link is not None, f"no link to {title}: {[a.text for a in links]}"
-            link.click()
-            _wait_idle(driver, title)
-            exceptions = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
-            sidebar = driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]').text
-            driver.save_screenshot(str(shots / f"{key}.png"))
-            assert not exceptions, f"{title}: {exceptions[0].text[:500]}"
-            assert "店铺" in sidebar and "时间段" in sidebar, sidebar[:300]  # still Chinese
+        sidebars = _visit_every_page(driver, ZH_TITLES, shots)
     finally:
         driver.quit()
+    assert all("店铺" in text and "时间段" in text for text in sidebars)  # Chinese on every page
     assert sorted(p.stem for p in shots.glob("*.png")) == sorted(k for k, _ in PAGES)
-
-
-def _sign_in(driver: object) -> None:
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(driver, 60).until(
-        lambda d: d.find_elements(By.CSS_SELECTOR, 'input[aria-label="Username"]')
-    )
-    driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Username"]').send_keys(USERNAME)
-    driver.find_element(By.CSS_SELECTOR, 'input[aria-label="Password"]').send_keys(PASSWORD)
-    driver.find_element(By.XPATH, '//button[.//p[text()="Sign in"]]').click()
 
 
 def _login_form_shown(driver: object) -> bool:
@@ -253,18 +247,10 @@ def _login_form_shown(driver: object) -> bool:
 
 
 def test_sign_in_survives_reloads_and_deep_links_until_sign_out(app_url: str, tmp_path: Path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
-    chromium, driver_path = _browser_paths()
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver = _browser(tmp_path)
     try:
-        driver.set_page_load_timeout(60)
         driver.get(f"{app_url}/explain")  # a deep link before signing in
         _sign_in(driver)
         _wait_idle(driver, "Explain")  # signed in, on the page the link asked for
