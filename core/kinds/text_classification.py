@@ -105,7 +105,7 @@ class TextClassificationTask(Task):
         clock = config.clock()  # the budget covers preparing the rows too
         self.prepare(ctx, shop_id)
         data, train, val, test = self._split_data(ctx, shop_id, config)
-        labels = self.label_set(ctx, shop_id)
+        labels = self.trained_labels(ctx, shop_id, data)
         device = pick_device(config.device or ctx.device)
         base = self._encoder(ctx, shop_id, data["text"], config, progress)
         fitted = fit_frames(labels, train, val, test, config, base, device, progress, clock)
@@ -158,6 +158,14 @@ class TextClassificationTask(Task):
             data_fingerprint=fingerprint(data),
             labels_used={str(k): int(v) for k, v in data["source"].value_counts().items()},
         )  # fmt: skip
+
+    def trained_labels(self, ctx: Context, shop_id: str, data: pd.DataFrame) -> tuple[str, ...]:
+        """The classes a model learns: the task's labels that the shop's labelled rows show (a
+        class no row shows cannot be learnt: a shop of 1- and 5-star reviews trains negative /
+        positive); the whole label set when fewer than two show."""
+        labels = self.label_set(ctx, shop_id)
+        present = tuple(label for label in labels if label in set(data["label"]))
+        return present if len(present) >= 2 else labels
 
     def _encoder(self, ctx: Context, shop_id: str, texts: pd.Series, config: TrainingConfig,
                  progress: Progress) -> Path:  # fmt: skip
