@@ -71,3 +71,10 @@ def test_a_chinese_shop_trains_scores_and_predicts(shared_data, settings, store,
     needs = json.loads(capsys.readouterr().out)["needs"]
     named = [n["name"] for n in needs if n["name"] != "other"]
     assert named and all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in named)
+    from app.ui.locale_zh import VALUES
+    from core.text_insight import aspect_mentions
+
+    mentions = aspect_mentions(store, "zh")
+    found = set(mentions["aspect"])
+    assert {"quality", "size_fit"} <= found  # 质量, 尺码 in real clothing reviews
+    assert all(aspect in VALUES for aspect in found)  # shown as Chinese on the dashboard
