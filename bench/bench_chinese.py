@@ -90,7 +90,8 @@ def main(quick: bool = False) -> dict:
     out["served"] = result.model_type
     extension = home / "encoders" / "zh" / "shoplens_extension.json"
     if extension.is_file():  # the Chinese characters added and the masked-LM training done
-        out["encoder_extension"] = json.loads(extension.read_text())
+        done = json.loads(extension.read_text())
+        out["encoder_extension"] = {k: v for k, v in done.items() if k != "base"}  # a local path
     trained = result.details.get("candidate_metrics") or result.metrics  # the encoder's run
 
     def accuracy(metrics: dict, *path: str) -> float | None:
