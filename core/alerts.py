@@ -71,6 +71,7 @@ class Alert:
     need_share: float | None = None
     segment: str | None = None  # new or returning shoppers, when one explains most of it
     segment_share: float | None = None
+    days: int = 1  # the days to ``day`` the check pooled (1: the day alone)
 
     @property
     def bad(self) -> bool:
@@ -190,7 +191,7 @@ def _rate_alerts(grid: _Grid, day: pd.Timestamp, span: int = 1,
                 driver, share = _driver(per_cat, (observed - p0) * n)
                 out.append(Alert(day.date(), metric, label + suffix, observed, p0,
                                  max(p0 - half, 0.0), min(p0 + half, 1.0),
-                                 "drop" if z < 0 else "rise", driver, share, page, True))  # fmt: skip
+                                 "drop" if z < 0 else "rise", driver, share, page, True, days=span))  # fmt: skip
                 continue
         # the shop as a whole is in its band: a single category may still have broken
         for j, category in enumerate(grid.categories):
@@ -202,7 +203,7 @@ def _rate_alerts(grid: _Grid, day: pd.Timestamp, span: int = 1,
             if abs(c_z) > CATEGORY_Z and abs(c_obs - c_p0) / c_p0 >= CATEGORY_RELATIVE:
                 out.append(Alert(day.date(), metric, f"{label} in {category}{suffix}", c_obs, c_p0,
                                  max(c_p0 - c_half, 0.0), min(c_p0 + c_half, 1.0),
-                                 "drop" if c_z < 0 else "rise", category, 1.0, page, True))  # fmt: skip
+                                 "drop" if c_z < 0 else "rise", category, 1.0, page, True, days=span))  # fmt: skip
     return out
 
 
@@ -412,8 +413,7 @@ def shop_alerts(store: Any, shop_id: str, days: int = 7, until: date | None = No
     alerts = check_days(per_category, total, days=days, until=until) if not total.empty else []
     for i, alert in enumerate(alerts):  # shop-wide moves: new or returning shoppers?
         if alert.metric in (*RATES, "traffic") and " in " not in alert.label:
-            span = 3 if "days to" in alert.label else 1
-            first = alert.day - timedelta(days=span - 1)
+            first = alert.day - timedelta(days=alert.days - 1)
             rows = segment_activity(store, shop_id, first - timedelta(days=BASELINE_DAYS), first,
                                     alert.day)  # fmt: skip
             alerts[i] = segment_driver(alert, rows)

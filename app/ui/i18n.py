@@ -80,12 +80,7 @@ def translator() -> Callable[[str], str]:
 def label(value: Any) -> str:
     """A model's class or a known value (``complaint``, ``size_fit``, ``negative`` …) in the
     viewer's language; anything else as it is."""
-    text = str(value)
-    if current() == "zh":
-        from app.ui.locale_zh import VALUES
-
-        return VALUES.get(text, text)
-    return text
+    return labeller()(value)
 
 
 def day(value: date | pd.Timestamp, year: bool = True) -> str:
