@@ -21,7 +21,7 @@ reports: the largest need's share, the silhouette and stability across seeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -261,12 +261,18 @@ def _quotes(texts: pd.Series, vectors: np.ndarray, members: np.ndarray, n: int) 
     sims = vectors[members] @ centre
     says_enough = np.array([informative(str(texts.iloc[m])) for m in members])
     order = members[np.lexsort((members, -sims, ~says_enough))]
+    return distinct_texts((str(texts.iloc[i]) for i in order), n)
+
+
+def distinct_texts(texts: Iterable[str], n: int) -> list[str]:
+    """The first ``n`` texts that differ (ignoring case and surrounding space), empty ones
+    skipped: a need's quotes, best first."""
     seen: set[str] = set()
     out: list[str] = []
-    for index in order:
-        text = str(texts.iloc[index])
-        if text.strip().lower() not in seen:
-            seen.add(text.strip().lower())
+    for text in texts:
+        key = text.strip().lower()
+        if key and key not in seen:
+            seen.add(key)
             out.append(text)
             if len(out) == n:
                 break

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from core.aspects import decode_mentions
-from core.needs import Embed, NeedsConfig, group_needs
+from core.needs import Embed, NeedsConfig, distinct_texts, group_needs
 from core.stats import MIN_SUPPORT, wilson_bounds
 from db import prediction_queries as pq
 from db.repo import needs as needs_repo
@@ -146,14 +146,9 @@ def _needs_of_members(store: Store, shop_id: str, members: pd.DataFrame,
     candidates = ranked.groupby("need_id").head(4 * quotes)
     text_of = dict(pq.sentence_texts(store, shop_id, candidates["target_id"].tolist())
                    [["target_id", "text"]].itertuples(index=False))  # fmt: skip
-    chosen: dict[int, list[str]] = {}
-    for need_id, part in candidates.groupby("need_id"):
-        seen: set[str] = set()
-        for target in part["target_id"]:
-            text = str(text_of.get(target, ""))
-            if text and text.strip().lower() not in seen and len(seen) < quotes:
-                seen.add(text.strip().lower())
-                chosen.setdefault(int(need_id), []).append(text)
+    chosen = {int(need_id): distinct_texts((str(text_of.get(t, "")) for t in part["target_id"]),
+                                           quotes)
+              for need_id, part in candidates.groupby("need_id")}  # fmt: skip
     needs["quotes"] = [chosen.get(int(n), []) for n in needs["need_id"]]
     return needs[["need_id", "name", "sentences", "share", "quotes"]].reset_index(drop=True)
 
