@@ -6,7 +6,10 @@ shopper: their own recent keys, keys that follow them elsewhere, popular ones. G
 then scores each (shopper, candidate) pair from features a person would look at: how recently and
 how often the shopper touched it, whether they carted, favourited or bought it, whether it was the
 very last thing they touched, its co-visitation and blend scores, its popularity, and whether it
-shares the category of the shopper's last event. It learns on the validation protocol (each
+shares the category of the shopper's last event; for categories also how many events ago it was
+touched, whether in the last three events or the last session, how many of its items the shopper
+touched and its share of the shop's last day. With a sequential model (:mod:`core.sasrec`) its
+probability of the candidate is one more feature. It learns on the validation protocol (each
 shopper's last training event held out of the training events), so the test events are never
 seen.
 
@@ -29,11 +32,26 @@ FEATURES = [
     "n_buy", "hours_since", "is_last", "log_popularity", "same_category_as_last", "history_size",
     "share_of_history", "n_last10", "transition",
 ]  # fmt: skip
+# read for categories only: on the Taobao slice's validation events they lifted next-category
+# HR@10 (0.667 -> 0.673) and lowered next-item (0.190 -> 0.187)
+SEQUENCE_FEATURES = [
+    "events_since", "n_last3", "in_last_session", "n_distinct_items", "log_popularity_recent",
+]  # fmt: skip
+
+
+def features_for(key: str, sequence: Any = None) -> list[str]:
+    """The features the re-ranker of ``key`` reads (``sasrec`` with a sequential model)."""
+    return (FEATURES + (SEQUENCE_FEATURES if key == "category" else [])
+            + (["sasrec"] if sequence is not None else []))  # fmt: skip
+
+
+SESSION_GAP_SECONDS = 30 * 60
 
 
 def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendConfig,
-                depth: int) -> pd.DataFrame:  # fmt: skip
-    """One row per (user, candidate) with :data:`FEATURES`."""
+                depth: int, sequence: Any = None) -> pd.DataFrame:  # fmt: skip
+    """One row per (user, candidate) with :func:`features_for` ``key`` (``sasrec``: the
+    sequential model's probability of the candidate, when ``sequence`` is given)."""
     events = with_key(train, key).assign(user_id=lambda d: d["user_id"].astype(str),
                                          k=lambda d: d[key].astype(str))  # fmt: skip
     scored = recommend_scored(events, users, key, BlendConfig(**{**config.__dict__,
@@ -41,7 +59,7 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     rows = [(u, k, s, r) for u, ranked in scored.items() for r, (k, s) in enumerate(ranked)]
     cand = pd.DataFrame(rows, columns=["user_id", "k", "blend_score", "blend_rank"])
     if cand.empty:
-        return cand.assign(**{f: [] for f in FEATURES if f not in cand})
+        return cand.assign(**{f: [] for f in features_for(key, sequence) if f not in cand})
     kinds = (
         events["event_type"] if "event_type" in events else pd.Series("view", index=events.index)
     )
@@ -88,7 +106,42 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     pairs["transition"] = pairs["n"] / pairs.groupby("a")["n"].transform("sum")
     cand = cand.assign(a=cand["user_id"].map(last["k"])).merge(
         pairs[["a", "k", "transition"]], on=["a", "k"], how="left").drop(columns="a")  # fmt: skip
-    return cand.fillna({"n_last10": 0, "transition": 0.0})
+    cand = cand.fillna({"n_last10": 0, "transition": 0.0})
+    cand = cand.merge(_sequence_features(ordered, key), on=["user_id", "k"], how="left")
+    cand = cand.fillna({"events_since": 999, "n_last3": 0, "in_last_session": 0,
+                        "n_distinct_items": 0})  # fmt: skip
+    # the key's share of the shop's last day of events: what is in demand now
+    ts = events["ts"]
+    day = pd.Timedelta(days=1) if pd.api.types.is_datetime64_any_dtype(ts) else 86400  # epoch s
+    latest = events.loc[ts >= ts.max() - day, "k"].value_counts()
+    cand["log_popularity_recent"] = np.log1p(cand["k"].map(latest).fillna(0).to_numpy(dtype=float))
+    if sequence is not None:
+        cand["sasrec"] = sequence.score_pairs(events, cand)
+    return cand
+
+
+def _sequence_features(ordered: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per (user, key): how many events ago the shopper last touched it, touches among their
+    last 3 events, whether it is in their last session (no gap over 30 minutes) and how many
+    distinct items of it they touched (1 for an item)."""
+    position = ordered.groupby("user_id").cumcount(ascending=False)  # 0 = the last event
+    ts = ordered["ts"]
+    gap = ts.groupby(ordered["user_id"]).diff()
+    gap_s = gap.dt.total_seconds() if hasattr(gap, "dt") else gap.astype(float)
+    # sessions counted back from the last event: a new one starts after a long gap
+    breaks = (gap_s > SESSION_GAP_SECONDS).astype(int)
+    total_breaks = breaks.groupby(ordered["user_id"]).transform("sum")
+    in_last = (breaks.groupby(ordered["user_id"]).cumsum() == total_breaks).astype(int)
+    frame = pd.DataFrame({"user_id": ordered["user_id"], "k": ordered["k"], "pos": position,
+                          "last3": (position < 3).astype(int), "last_session": in_last})  # fmt: skip
+    if key == "category" and "item_id" in ordered:
+        frame["item"] = ordered["item_id"]
+    else:
+        frame["item"] = ordered["k"]
+    g = frame.groupby(["user_id", "k"])
+    return pd.DataFrame({"events_since": g["pos"].min(), "n_last3": g["last3"].sum(),
+                         "in_last_session": g["last_session"].max(),
+                         "n_distinct_items": g["item"].nunique()}).reset_index()  # fmt: skip
 
 
 @dataclass
@@ -100,15 +153,21 @@ class Reranker:
     depth: int
     model: Any
     meta: dict[str, Any] = field(default_factory=dict)
+    sequence: Any = None  # a core.sasrec.SASRecModel whose score is a feature
+
+    @property
+    def features(self) -> list[str]:
+        return features_for(self.key, self.sequence)
 
     def recommend_scored(self, train: pd.DataFrame, users: list[str],
                          length: int = 50) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
         """Ranked ``(key, probability)`` pairs per shopper."""
-        cand = _candidates(train, [str(u) for u in users], self.key, self.config, self.depth)
+        cand = _candidates(train, [str(u) for u in users], self.key, self.config, self.depth,
+                           self.sequence)  # fmt: skip
         out: dict[str, list[tuple[str, float]]] = {str(u): [] for u in users}
         if cand.empty:
             return out
-        cand["p"] = self.model.predict_proba(cand[FEATURES].to_numpy(dtype=float))[:, 1]
+        cand["p"] = self.model.predict_proba(cand[self.features].to_numpy(dtype=float))[:, 1]
         cand = cand.sort_values(["user_id", "p", "blend_rank"], ascending=[True, False, True])
         for user, part in cand.groupby("user_id", sort=False):
             out[str(user)] = list(zip(part["k"].head(length), part["p"].head(length), strict=True))
@@ -121,21 +180,32 @@ class Reranker:
 
 
 def fit_reranker(train: pd.DataFrame, key: str = "item_id", config: BlendConfig | None = None,
-                 depth: int = 50, seed: int = 0, steps: int = 3) -> Reranker:  # fmt: skip
+                 depth: int = 50, seed: int = 0, steps: int = 3,
+                 sasrec_seconds: float = 0.0) -> Reranker:  # fmt: skip
     """Learn the re-ranker on ``train``'s own events: each shopper's last ``steps`` events are
     held out one after the other (the last, then the one before it on the events before it …),
-    each a next-key question asked of the events before it."""
+    each a next-key question asked of the events before it. With ``sasrec_seconds`` > 0 a
+    sequential model (:mod:`core.sasrec`), trained for at most that long on the events before
+    every held-out one, adds its probability of each candidate as a feature."""
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     config = config or BlendConfig()
     parts, ys, asked = [], [], 0
     fit = with_key(train, key)
+    questions = []
     for _ in range(steps):
         fit, held = leave_last_out(fit)
         if held.empty:
             break
+        questions.append((fit, held))
+    sequence = None
+    if sasrec_seconds > 0 and questions:
+        from core.sasrec import fit_sasrec
+
+        sequence = fit_sasrec(questions[-1][0], key, max_seconds=sasrec_seconds, seed=seed)
+    for fit, held in questions:
         users = held["user_id"].astype(str).tolist()
-        part = _candidates(fit, users, key, config, depth)
+        part = _candidates(fit, users, key, config, depth, sequence)
         truth = dict(zip(held["user_id"].astype(str), held[key].astype(str), strict=True))
         parts.append(part)
         ys.append((part["k"] == part["user_id"].map(truth)).astype(int).to_numpy())
@@ -147,7 +217,8 @@ def fit_reranker(train: pd.DataFrame, key: str = "item_id", config: BlendConfig 
                                            min_samples_leaf=20, random_state=seed)  # fmt: skip
     if y.sum() == 0 or y.sum() == len(y):
         raise ValueError("no held-out key among the candidates: too few events to learn from")
-    model.fit(cand[FEATURES].to_numpy(dtype=float), y)
+    features = features_for(key, sequence)
+    model.fit(cand[features].to_numpy(dtype=float), y)
     recall = float(y.sum() / max(asked, 1))
     return Reranker(key, config, depth, model, {"candidate_recall": recall, "pairs": int(len(y)),
-                                                "steps": len(parts)})  # fmt: skip
+                                                "steps": len(parts)}, sequence)  # fmt: skip

@@ -7,6 +7,11 @@ a word may be the start of a catalogue word, so "dress" matches "dresses"). Chin
 have no spaces, match when one of their two-character pieces occurs in a title or category.
 Everything else is unmet demand: shoppers asked for something the shop does not list.
 
+Queries are read for aspects like reviews are (:mod:`core.aspects`): "red dress" asks by colour,
+"plus size jeans" by size and fit, "linen pants" by fabric. :func:`query_aspects` says how much
+of the search traffic asks by each aspect, what it asks for, and whether those searches end in a
+purchase as often as the rest.
+
     >>> unmatched_queries(["linen dress", "swimsuit", "连衣裙"], ["Dresses", "Knits", "夏季连衣裙"])
     ['swimsuit']
 """
@@ -14,11 +19,17 @@ Everything else is unmet demand: shoppers asked for something the shop does not 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 import pandas as pd
 
+from core.aspect_sets import APPAREL_SET, AspectSet
+
 _WORD = re.compile(r"[a-z0-9]+")
+# aspect words that in a query name a style or a part rather than ask about the aspect:
+# "button down shirt" is not a question about how well it is made
+NOT_ASKED = frozenset({"button", "buttons", "zip", "zipper", "made"})
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 
 
@@ -73,3 +84,55 @@ def trending(queries: pd.DataFrame, min_searches: int = 5, top: int = 10) -> pd.
     q["growth"] = q["later"] / q["earlier"].clip(lower=1)
     q = q[q["later"] > q["earlier"]]
     return q.sort_values(["growth", "searches"], ascending=False).head(top).reset_index(drop=True)
+
+
+def query_aspects(queries: pd.DataFrame, category_names: Iterable[str] = (),
+                  aspect_set: AspectSet = APPAREL_SET, terms: int = 5) -> pd.DataFrame:  # fmt: skip
+    """Per aspect that searches ask by, most searched first: ``searches`` and distinct
+    ``queries`` naming it, its ``share`` of all searches in ``queries``, the searches'
+    ``view_rate`` and ``purchase_rate`` and ``purchase_lift`` (its purchase rate over that of all
+    searches: below 1, shoppers who ask by this aspect buy less often than the rest), and
+    ``asked``: the words they used most, with their searches ("red 34 · black 28").
+
+    ``queries`` has a row per query with ``searches``, ``view_rate`` and ``purchase_rate``
+    (:func:`db.behaviour_queries.search_queries`). A word that names one of the shop's
+    ``category_names`` is the product asked for, not an aspect of it ("knit top" in a shop with a
+    Knits category is not a fabric question)."""
+    from core.aspects import extract_aspects
+
+    product = set().union(*(_words(str(c)) for c in category_names)) if category_names else set()
+    rows: dict[str, dict[str, float]] = {}
+    asked: dict[str, Counter[str]] = {}
+    for query, n, viewed, bought in zip(queries["query"].astype(str), queries["searches"],
+                                        queries["view_rate"], queries["purchase_rate"],
+                                        strict=True):  # fmt: skip
+        for mention in extract_aspects(query, aspect_set):
+            words = [w for w in mention.triggers if w.lower() not in NOT_ASKED
+                     and not (_words(w) and _words(w) <= product)]  # fmt: skip
+            if not words:
+                continue
+            row = rows.setdefault(mention.aspect, {"searches": 0.0, "queries": 0.0,
+                                                   "views": 0.0, "purchases": 0.0})  # fmt: skip
+            row["searches"] += n
+            row["queries"] += 1
+            row["views"] += n * viewed
+            row["purchases"] += n * bought
+            for w in words:
+                asked.setdefault(mention.aspect, Counter())[w.lower()] += int(n)
+    columns = ["aspect", "searches", "queries", "share", "view_rate", "purchase_rate",
+               "purchase_lift", "asked"]  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    total = float(queries["searches"].sum())
+    overall = float((queries["searches"] * queries["purchase_rate"]).sum()) / max(total, 1.0)
+    out = pd.DataFrame([{"aspect": a, **r} for a, r in rows.items()])
+    out["share"] = out["searches"] / max(total, 1.0)
+    out["view_rate"] = out["views"] / out["searches"]
+    out["purchase_rate"] = out["purchases"] / out["searches"]
+    out["purchase_lift"] = out["purchase_rate"] / overall if overall > 0 else float("nan")
+    out["asked"] = [" · ".join(f"{w} {c}" for w, c in asked[a].most_common(terms))
+                    for a in out["aspect"]]  # fmt: skip
+    out[["searches", "queries"]] = out[["searches", "queries"]].astype(int)
+    return out.sort_values(["searches", "aspect"], ascending=[False, True])[columns].reset_index(
+        drop=True
+    )

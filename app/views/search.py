@@ -5,8 +5,9 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
-from app.ui.i18n import columns, day, t
-from core.search import trending, unmatched_queries
+from app.ui.i18n import columns, day, label, t
+from core.search import query_aspects, trending, unmatched_queries
+from db import dashboard_queries as dq
 from db import behaviour_queries as bq
 
 PAGE = {
@@ -104,3 +105,20 @@ with right:
         st.caption(t("Queries whose words match no item title or category: shoppers ask for "
                      "things the shop does not list ({share} of searches in the top 15).",
                      share=f"{share:.0%}"))  # fmt: skip
+
+st.subheader(t("What searches ask for"))
+asking = query_aspects(queries, cached(dq.categories, store, shop_id=f.shop_id))
+if asking.empty:
+    st.caption(t("No searched query names a colour, fabric, size or other aspect of the product."))
+else:
+    asking = asking.assign(aspect=asking["aspect"].map(label))
+    st.dataframe(columns(asking[["aspect", "searches", "share", "asked", "purchase_rate",
+                                 "purchase_lift"]]),
+                 hide_index=True, width="stretch",
+                 column_config={**percent, t("share"): st.column_config.NumberColumn(
+                     t("share"), format="percent"),
+                     t("purchase_lift"): st.column_config.NumberColumn(format="%.2f×")})  # fmt: skip
+    st.caption(t("Searches that name an aspect of the product, read like reviews (the words "
+                 "they used, with their searches). A purchase lift below 1×: shoppers who ask "
+                 "by this aspect buy less often than the average searcher — check that the "
+                 "range and the search filters answer it."))  # fmt: skip

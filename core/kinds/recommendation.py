@@ -1,11 +1,12 @@
 """Recommendations as a task: per shopper, the items (and categories) they are likely to want next.
 
 Training holds out each shopper's last event that names an item (the test) and, inside the
-rest, the second-to-last (validation). The blend's weights are tuned on validation, and a learned
-re-ranker (:mod:`core.rerank`) over the blend's candidates is judged on validation after learning
-on the events before it; popularity, the shopper's recently touched items, co-visitation, the
-tuned blend and the re-ranker are then measured on the test events, ranked over all items, by HR@10 (the primary metric), NDCG@10 and Recall@50, and the
-same for the next category. The served recommender is the best on validation; the baseline is
+rest, the second-to-last (validation). The blend's weights are tuned on validation; a learned
+re-ranker (:mod:`core.rerank`) over the blend's candidates and a sequential transformer
+(:mod:`core.sasrec`) are judged on validation after learning on the events before it.
+Popularity, the shopper's recently touched items, co-visitation, the tuned blend, the re-ranker
+and the sequential model are then measured on the test events, ranked over all items, by HR@10
+(the primary metric), NDCG@10 and Recall@50, and the same for the next category. The served recommender is the best on validation; the baseline is
 "recently touched", the strongest simple one on real shops. Scoring refits on every event and
 writes each shopper's top items to the ``recommendations`` table.
 """
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 MODEL_FILE = "recommender.joblib"
 TOP_K = 10
+# the sequential model's share of the training budget, and its cap without one
+SASREC_SHARE, SASREC_SECONDS = 0.2, 90.0
 # a small grid: tuning runs inside `make run`'s budget (about 30 s on the sample shop, 2 cores)
 TASK_GRID = {"recency_decay": (0.9, 0.97), "covisit_weight": (0.3, 1.0, 3.0),
              "covisit_window": (1, 3), "covisit_from": (1, 3)}  # fmt: skip
@@ -52,12 +55,15 @@ class Recommender:
     category_config: BlendConfig
     item_reranker: Any = None  # a core.rerank.Reranker when the re-ranker serves
     category_reranker: Any = None
+    item_sequence: Any = None  # a core.sasrec.SASRecModel when the sequential model serves
 
     def scored(self, events: pd.DataFrame, users: list[str], key: str,
                 k: int) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
         """Ranked ``(key, score)`` pairs per shopper for ``key`` (item_id or category)."""
         from core.recommend import recommend_scored, with_key
 
+        if key == "item_id" and self.item_sequence is not None:
+            return self.item_sequence.recommend_scored(events, users, k)
         reranker = self.item_reranker if key == "item_id" else self.category_reranker
         if reranker is not None:
             return reranker.recommend_scored(events, users, k)
@@ -149,6 +155,11 @@ class RecommendationTask(Task):
         inner = fit_reranker(fit, "item_id", item_blend, seed=getattr(config, "seed", 0))
         validation["rerank"] = {k: round(v, 4) for k, v in evaluate(
             inner.recommend(fit, val_users), val_held, "item_id").items()}  # fmt: skip
+        progress(0.55, "training the sequential model (SASRec)")
+        sequence = self._sasrec(fit, config)
+        if sequence is not None:
+            validation["sasrec"] = {k: round(v, 4) for k, v in evaluate(
+                sequence.recommend(fit, val_users), val_held, "item_id").items()}  # fmt: skip
         progress(0.7, "measuring every method on each shopper's last item")
         item_configs = {**METHODS, "blend": item_blend}
         items = _evaluate_methods(train, held, "item_id", item_configs)
@@ -159,6 +170,9 @@ class RecommendationTask(Task):
         category_rr = fit_reranker(train, "category", category_blend)
         items["rerank"] = {k: round(v, 4) for k, v in
                            evaluate(item_rr.recommend(train, users), held, "item_id").items()}  # fmt: skip
+        if sequence is not None:  # trained without the validation events: never saw the test
+            items["sasrec"] = {k: round(v, 4) for k, v in
+                               evaluate(sequence.recommend(train, users), held, "item_id").items()}  # fmt: skip
         categories["rerank"] = {k: round(v, 4) for k, v in
                                 evaluate(category_rr.recommend(train, users), held, "category").items()}  # fmt: skip
         best = max(validation, key=lambda m: (validation[m]["hr@10"], m in ("rerank", "blend")))
@@ -169,6 +183,8 @@ class RecommendationTask(Task):
                   "baseline": {"name": "recent", **items["recent"]}}  # fmt: skip
         if best == "rerank":
             chosen = Recommender("rerank", item_blend, category_blend, item_rr, category_rr)
+        elif best == "sasrec":
+            chosen = Recommender("sasrec", item_blend, category_blend, None, category_rr, sequence)
         else:
             chosen = Recommender(best, item_configs[best],
                                  category_blend if best == "blend" else METHODS[best])  # fmt: skip
@@ -181,6 +197,21 @@ class RecommendationTask(Task):
                          meta, joblib_writer(baseline, MODEL_FILE), is_baseline=True)  # fmt: skip
         fingerprint = f"{len(held)}:{held['ts'].max()}"
         return TrainOutcome(model, base, fingerprint, f"{len(events)}:{events['ts'].max()}")
+
+    def _sasrec(self, fit: pd.DataFrame, config: Any) -> Any:
+        """The sequential model on ``fit``'s items within its share of the budget, or None when
+        the shop has too few repeated items to learn one."""
+        from core.sasrec import fit_sasrec
+
+        minutes = getattr(config, "max_minutes", None)
+        device = getattr(config, "device", None)
+        device = None if device in (None, "auto") else device
+        seconds = min(SASREC_SECONDS, 60 * minutes * SASREC_SHARE) if minutes else SASREC_SECONDS
+        try:
+            return fit_sasrec(fit, "item_id", max_seconds=seconds,
+                              seed=getattr(config, "seed", 0), device=device)  # fmt: skip
+        except ValueError:
+            return None
 
     def evaluate(self, ctx: Context, shop_id: str, predictor: Any,
                  max_rows: int | None = None) -> tuple[dict[str, Any], str]:  # fmt: skip

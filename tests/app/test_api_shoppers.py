@@ -20,7 +20,10 @@ def client_and_tokens(ctx, store, settings):  # noqa: ANN201
     seed_sample_events(store, n_users=300)
     seed_sample_events(store, n_users=50, shop_id="other")  # the same shoppers, another shop
     for task in ("purchase", "churn", "recommend", "risk"):
-        train_task(ctx, task, "sample", TrainingConfig())
+        # a short budget keeps the sequential recommender to a few seconds
+        train_task(
+            ctx, task, "sample", TrainingConfig(max_minutes=0.5 if task == "recommend" else None)
+        )
         score_task(ctx, task, "sample")
     tokens = {shop: create_token(store, shop, "crm") for shop in ("sample", "other")}
     return TestClient(create_app(settings, ctx)), tokens

@@ -47,6 +47,10 @@ def test_page_renders_on_the_bundled_shop(sample_store: Store, open_page, page: 
     if page in ("overview", "behaviour", "search", "recommendations", "sentiment", "intent",
                 "demand"):  # fmt: skip
         assert not at.info, [i.value for i in at.info]  # nothing reported missing
+    if page == "search":  # the bundled shop's shoppers search by colour, fabric, size …
+        tables = {tuple(d.value.columns): d.value for d in at.dataframe}
+        asking = tables[("aspect", "searches", "share", "asked", "purchase_rate", "purchase_lift")]
+        assert {"colour", "fabric", "size_fit"} <= set(asking["aspect"])
     if page == "overview":
         assert int(_metric(at, "Sessions").replace(",", "")) > 1000
         # a rise in need sentences is bad news: a warning, with the reviews behind it

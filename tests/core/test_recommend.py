@@ -66,13 +66,15 @@ def test_tuning_picks_the_setting_best_on_validation() -> None:
 @pytest.mark.integration
 def test_recommend_task_serves_the_validation_winner_and_rescoring_never_duplicates(ctx, store):
     from core.scoring import score_task
-    from core.training import train_task
+    from core.training import TrainingConfig, train_task
     from db.repo import recommendations as rec_repo
     from tests.core.conftest import seed_sample_events
 
     seed_sample_events(store, n_users=400)
-    result = train_task(ctx, "recommend", "sample")
+    result = train_task(ctx, "recommend", "sample", TrainingConfig(max_minutes=0.5))
     validation = result.metrics["validation"]
+    assert set(validation) == {"recent", "popularity", "covisit", "blend", "rerank", "sasrec"}
+    assert 0 < result.metrics["methods"]["sasrec"]["hr@10"] < 1
     winner = max(validation, key=lambda m: validation[m]["hr@10"])
     assert result.model_type in (f"recommend_{winner}", "recommend_recent")
     methods = result.metrics["methods"]

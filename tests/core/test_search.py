@@ -7,9 +7,31 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from core.search import Catalogue, trending, unmatched_queries
+from core.search import Catalogue, query_aspects, trending, unmatched_queries
 
 pytestmark = pytest.mark.unit
+
+
+def test_queries_are_read_for_aspects_with_their_words_and_purchase_lift() -> None:
+    queries = pd.DataFrame({
+        "query": ["red dress", "black dress", "plus size jeans", "knit top", "button down shirt",
+                  "dress", "红色连衣裙"],
+        "searches": [30, 10, 20, 50, 40, 100, 10],
+        "view_rate": [0.5, 0.5, 0.2, 0.6, 0.5, 0.7, 0.5],
+        "purchase_rate": [0.2, 0.2, 0.0, 0.1, 0.1, 0.1, 0.3],
+    })  # fmt: skip
+    out = query_aspects(queries, ["Dresses", "Knits", "Jeans"]).set_index("aspect")
+    # knit names the Knits category and a button-down shirt is a style: neither is asked
+    assert list(out.index) == ["colour", "size_fit"]
+    colour = out.loc["colour"]
+    assert (colour["searches"], colour["queries"]) == (50, 3)
+    assert colour["asked"].startswith("red 30 · black 10")  # 红色 counts too
+    assert colour["share"] == pytest.approx(50 / 260)
+    overall = (30 * 0.2 + 10 * 0.2 + 50 * 0.1 + 40 * 0.1 + 100 * 0.1 + 10 * 0.3) / 260
+    assert colour["purchase_rate"] == pytest.approx((30 * 0.2 + 10 * 0.2 + 10 * 0.3) / 50)
+    assert colour["purchase_lift"] == pytest.approx(colour["purchase_rate"] / overall)
+    assert out.loc["size_fit", "purchase_lift"] == 0.0  # plus-size searchers never bought
+    assert query_aspects(queries[queries["query"] == "dress"]).empty
 
 
 def test_queries_match_titles_and_categories_in_english_and_chinese() -> None:

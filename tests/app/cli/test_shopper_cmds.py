@@ -14,7 +14,8 @@ pytestmark = pytest.mark.integration
 def test_shopper_table_and_recommendations_export(store, tmp_path, capsys):
     seed_sample_events(store, n_users=300)
     for task in ("purchase", "churn", "recommend", "risk"):
-        assert main(["train", task]) == 0
+        budget = ["--max-minutes", "0.5"] if task == "recommend" else []  # a short SASRec
+        assert main(["train", task, *budget]) == 0
         assert main(["score", task]) == 0
     out = capsys.readouterr().out
     assert "19-day horizon" in out  # churn's default 28 days do not fit 56 days of events
