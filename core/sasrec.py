@@ -67,7 +67,8 @@ def _network(vocab: int, length: int, dim: int, layers: int, heads: int, dropout
             x = self.key(keys) * dim**0.5 + self.kind(kinds) + self.position(positions)
             # each key sees itself and the real keys before it; padding sees only itself (a row
             # with nothing to attend to would turn into NaN)
-            blocked = self.causal[:n, :n].unsqueeze(0) | keys.eq(PAD).unsqueeze(1)
+            causal: Any = self.causal
+            blocked = causal[:n, :n].unsqueeze(0) | keys.eq(PAD).unsqueeze(1)
             blocked = blocked & ~torch.eye(n, dtype=torch.bool, device=keys.device)
             x = self.encoder(self.drop(x), mask=blocked.repeat_interleave(heads, dim=0))
             return self.norm(x)  # (batch, length, dim): the state after each key
@@ -194,7 +195,8 @@ def fit_sasrec(train: pd.DataFrame, key: str = "item_id", *, length: int = 50, d
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    dims = {"length": length, "dim": dim, "layers": layers, "heads": heads, "dropout": dropout}
+    dims: dict[str, Any] = {"length": length, "dim": dim, "layers": layers, "heads": heads,
+                            "dropout": dropout}  # fmt: skip
     net = _network(len(vocab) + 2, **dims).to(device)
     optimiser = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     started, done, losses = time.perf_counter(), 0, []
