@@ -7,8 +7,8 @@ from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
 from app.ui.i18n import columns, day, label, t
 from core.search import query_aspects, trending, unmatched_queries
-from db import dashboard_queries as dq
 from db import behaviour_queries as bq
+from db import dashboard_queries as dq
 
 PAGE = {
     "title": "Search",
