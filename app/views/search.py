@@ -111,7 +111,7 @@ asking = query_aspects(queries, cached(dq.categories, store, shop_id=f.shop_id))
 if asking.empty:
     st.caption(t("No searched query names a colour, fabric, size or other aspect of the product."))
 else:
-    asking = asking.assign(aspect=asking["aspect"].map(label))
+    asking = asking.assign(aspect=[label(a).replace("_", " ") for a in asking["aspect"]])
     st.dataframe(columns(asking[["aspect", "searches", "share", "asked", "purchase_rate",
                                  "purchase_lift"]]),
                  hide_index=True, width="stretch",

@@ -34,7 +34,7 @@ PAGES = [
 CHROMIUM_FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1440,2000", "--hide-scrollbars",
+    "--disable-dev-shm-usage", "--window-size=1440,2600", "--hide-scrollbars",
 ]  # fmt: skip
 ERROR_MARKERS = ("Traceback", "Error", "Exception")
 USERNAME, PASSWORD = "e2e-admin", "e2e-password-123456"
