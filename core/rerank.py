@@ -107,14 +107,17 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     cand = cand.assign(a=cand["user_id"].map(last["k"])).merge(
         pairs[["a", "k", "transition"]], on=["a", "k"], how="left").drop(columns="a")  # fmt: skip
     cand = cand.fillna({"n_last10": 0, "transition": 0.0})
-    cand = cand.merge(_sequence_features(ordered, key), on=["user_id", "k"], how="left")
-    cand = cand.fillna({"events_since": 999, "n_last3": 0, "in_last_session": 0,
-                        "n_distinct_items": 0})  # fmt: skip
-    # the key's share of the shop's last day of events: what is in demand now
-    ts = events["ts"]
-    day = pd.Timedelta(days=1) if pd.api.types.is_datetime64_any_dtype(ts) else 86400  # epoch s
-    latest = events.loc[ts >= ts.max() - day, "k"].value_counts()
-    cand["log_popularity_recent"] = np.log1p(cand["k"].map(latest).fillna(0).to_numpy(dtype=float))
+    if key == "category":  # SEQUENCE_FEATURES
+        cand = cand.merge(_sequence_features(ordered, key), on=["user_id", "k"], how="left")
+        cand = cand.fillna({"events_since": 999, "n_last3": 0, "in_last_session": 0,
+                            "n_distinct_items": 0})  # fmt: skip
+        # the key's share of the shop's last day of events: what is in demand now
+        ts = events["ts"]
+        day = pd.Timedelta(days=1) if pd.api.types.is_datetime64_any_dtype(ts) else 86400
+        latest = events.loc[ts >= ts.max() - day, "k"].value_counts()
+        cand["log_popularity_recent"] = np.log1p(
+            cand["k"].map(latest).fillna(0).to_numpy(dtype=float)
+        )
     if sequence is not None:
         cand["sasrec"] = sequence.score_pairs(events, cand)
     return cand

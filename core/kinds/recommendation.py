@@ -6,9 +6,11 @@ re-ranker (:mod:`core.rerank`) over the blend's candidates and a sequential tran
 (:mod:`core.sasrec`) are judged on validation after learning on the events before it.
 Popularity, the shopper's recently touched items, co-visitation, the tuned blend, the re-ranker
 and the sequential model are then measured on the test events, ranked over all items, by HR@10
-(the primary metric), NDCG@10 and Recall@50, and the same for the next category. The served recommender is the best on validation; the baseline is
-"recently touched", the strongest simple one on real shops. Scoring refits on every event and
-writes each shopper's top items to the ``recommendations`` table.
+(the primary metric), NDCG@10 and Recall@50, and the same for the next category. The served
+recommender is the best on validation; the baseline is "recently touched", the strongest simple
+one on real shops. Scoring refits the statistics on every event (the sequential model keeps its
+weights and reads every event) and writes each shopper's top items to the ``recommendations``
+table.
 """
 
 from __future__ import annotations
