@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,51 +110,48 @@ class SASRecModel:
         after the shopper's last keys (shoppers without one get an empty list)."""
         import torch
 
-        scores = self.probabilities(events, users, batch)
         names = np.array([""] * 2 + sorted(self.vocab, key=self.vocab.__getitem__), dtype=object)
         out: dict[str, list[tuple[str, float]]] = {str(u): [] for u in users}
-        for user, probs in scores.items():
-            top = torch.topk(torch.from_numpy(probs), min(length, len(probs) - 2))
-            out[user] = [(str(names[i]), float(p)) for p, i in
-                         zip(top.values.tolist(), top.indices.tolist(), strict=True) if i > RARE]  # fmt: skip
+        for who, probs in self.probabilities(events, users, batch):
+            top = torch.topk(torch.from_numpy(probs), min(length, probs.shape[1] - 2), dim=1)
+            for row, user in enumerate(who):
+                out[user] = [(str(names[i]), float(p)) for p, i in
+                             zip(top.values[row].tolist(), top.indices[row].tolist(), strict=True)
+                             if i > RARE]  # fmt: skip
         return out
 
     def probabilities(self, events: pd.DataFrame, users: list[str],
-                      batch: int = 256) -> dict[str, np.ndarray]:  # fmt: skip
-        """The next-key distribution over the vocabulary (index = vocabulary id) per shopper
-        who has at least one key in ``events``."""
+                      batch: int = 256) -> Iterator[tuple[list[str], np.ndarray]]:  # fmt: skip
+        """The next-key distribution over the vocabulary (column = vocabulary id) of the
+        shoppers in ``users`` who have a key in ``events``, ``batch`` shoppers at a time (a
+        shop's shoppers times its vocabulary would not fit in memory at once)."""
         import torch
 
         wanted = {str(u) for u in users}
         names, keys, kinds = _sequences(events, self.key)
         picked = [i for i, u in enumerate(names) if u in wanted]
         length = self.dims["length"]
-        ids = _left_padded([[self.vocab.get(k, RARE) for k in keys[i]] for i in picked], length)
-        types = _left_padded([kinds[i] for i in picked], length)
         net = self._module()
-        out: dict[str, np.ndarray] = {}
         with torch.no_grad():
             for start in range(0, len(picked), batch):
-                k = torch.from_numpy(ids[start : start + batch])
-                t = torch.from_numpy(types[start : start + batch])
-                logits = net.logits(net(k, t)[:, -1, :])
+                rows = picked[start : start + batch]
+                ids = _left_padded([[self.vocab.get(k, RARE) for k in keys[i]] for i in rows],
+                                   length)  # fmt: skip
+                types = _left_padded([kinds[i] for i in rows], length)
+                logits = net.logits(net(torch.from_numpy(ids), torch.from_numpy(types))[:, -1, :])
                 logits[:, :2] = -torch.inf  # padding and rare keys are never an answer
-                probs = torch.softmax(logits, dim=-1).numpy()
-                for row, i in enumerate(picked[start : start + batch]):
-                    out[names[i]] = probs[row]
-        return out
+                yield [names[i] for i in rows], torch.softmax(logits, dim=-1).numpy()
 
     def score_pairs(self, events: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
         """The probability of each ``(user_id, k)`` row of ``pairs`` being the next key (0 for
         a key outside the vocabulary or a shopper without keys)."""
-        users = pairs["user_id"].astype(str).unique().tolist()
-        probs = self.probabilities(events, users)
+        user_col = pairs["user_id"].astype(str).to_numpy()
         ids = pairs["k"].astype(str).map(self.vocab).fillna(-1).astype(int).to_numpy()
         out = np.zeros(len(pairs))
-        for n, (user, i) in enumerate(zip(pairs["user_id"].astype(str), ids, strict=True)):
-            p = probs.get(user)
-            if p is not None and i >= 0:
-                out[n] = p[i]
+        for who, probs in self.probabilities(events, list(dict.fromkeys(user_col))):
+            row_of = {u: r for r, u in enumerate(who)}
+            mine = np.flatnonzero(np.isin(user_col, who) & (ids >= 0))
+            out[mine] = probs[[row_of[u] for u in user_col[mine]], ids[mine]]
         return out
 
     def recommend(self, events: pd.DataFrame, users: list[str], length: int = 50) -> Lists:
