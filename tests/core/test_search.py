@@ -25,7 +25,7 @@ def test_queries_are_read_for_aspects_with_their_words_and_purchase_lift() -> No
     assert list(out.index) == ["colour", "size_fit"]
     colour = out.loc["colour"]
     assert (colour["searches"], colour["queries"]) == (50, 3)
-    assert colour["asked"].startswith("red 30 · black 10")  # 红色 counts too
+    assert colour["asked"] == "red 30 · black 10 · 红色 10"  # Chinese queries are read too
     assert colour["share"] == pytest.approx(50 / 260)
     overall = (30 * 0.2 + 10 * 0.2 + 50 * 0.1 + 40 * 0.1 + 100 * 0.1 + 10 * 0.3) / 260
     assert colour["purchase_rate"] == pytest.approx((30 * 0.2 + 10 * 0.2 + 10 * 0.3) / 50)
