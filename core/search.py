@@ -87,7 +87,8 @@ def trending(queries: pd.DataFrame, min_searches: int = 5, top: int = 10) -> pd.
 
 
 def query_aspects(queries: pd.DataFrame, category_names: Iterable[str] = (),
-                  aspect_set: AspectSet = APPAREL_SET, terms: int = 5) -> pd.DataFrame:  # fmt: skip
+                  aspect_set: AspectSet = APPAREL_SET, terms: int = 5,
+                  min_searches: int = 10) -> pd.DataFrame:  # fmt: skip
     """Per aspect that searches ask by, most searched first: ``searches`` and distinct
     ``queries`` naming it, its ``share`` of all searches in ``queries``, the searches'
     ``view_rate`` and ``purchase_rate`` and ``purchase_lift`` (its purchase rate over that of all
@@ -97,18 +98,27 @@ def query_aspects(queries: pd.DataFrame, category_names: Iterable[str] = (),
     ``queries`` has a row per query with ``searches``, ``view_rate`` and ``purchase_rate``
     (:func:`db.behaviour_queries.search_queries`). A word that names one of the shop's
     ``category_names`` is the product asked for, not an aspect of it ("knit top" in a shop with a
-    Knits category is not a fabric question)."""
+    Knits category is not a fabric question; 针织 in a shop with a 针织衫 category neither).
+    Aspects asked by fewer than ``min_searches`` searches are left out: their rates say little."""
     from core.aspects import extract_aspects
 
-    product = set().union(*(_words(str(c)) for c in category_names)) if category_names else set()
+    names = [str(c) for c in category_names]
+    product = set().union(*(_words(c) for c in names)) if names else set()
+    product_cjk = "\n".join(c for c in names if _CJK.search(c))
+
+    def names_product(word: str) -> bool:
+        if _CJK.search(word):
+            return word in product_cjk
+        return bool(_words(word)) and _words(word) <= product
+
     rows: dict[str, dict[str, float]] = {}
     asked: dict[str, Counter[str]] = {}
     for query, n, viewed, bought in zip(queries["query"].astype(str), queries["searches"],
                                         queries["view_rate"], queries["purchase_rate"],
                                         strict=True):  # fmt: skip
         for mention in extract_aspects(query, aspect_set):
-            words = [w for w in mention.triggers if w.lower() not in NOT_ASKED
-                     and not (_words(w) and _words(w) <= product)]  # fmt: skip
+            words = [w for w in mention.triggers
+                     if w.lower() not in NOT_ASKED and not names_product(w)]  # fmt: skip
             if not words:
                 continue
             row = rows.setdefault(mention.aspect, {"searches": 0.0, "queries": 0.0,
@@ -121,6 +131,7 @@ def query_aspects(queries: pd.DataFrame, category_names: Iterable[str] = (),
                 asked.setdefault(mention.aspect, Counter())[w.lower()] += int(n)
     columns = ["aspect", "searches", "queries", "share", "view_rate", "purchase_rate",
                "purchase_lift", "asked"]  # fmt: skip
+    rows = {a: r for a, r in rows.items() if r["searches"] >= min_searches}
     if not rows:
         return pd.DataFrame(columns=columns)
     total = float(queries["searches"].sum())

@@ -350,7 +350,7 @@ ZH: dict[str, str] = {
     'Queries after which shoppers most often viewed nothing: check what the search returns for them.': '顾客搜索后最常什么都不浏览的搜索词：请检查这些词的搜索结果。',
     'Unmet demand': '未满足的需求',
     'What searches ask for': '搜索在问什么',
-    'No searched query names a colour, fabric, size or other aspect of the product.': '没有搜索词提到商品的颜色、面料、尺码等方面。',
+    'No aspect of the product (colour, fabric, size …) is named by 10 or more searches in this period.': '本期间没有哪个商品方面（颜色、面料、尺码……）被 10 次以上的搜索提到。',
     'Searches that name an aspect of the product, read like reviews (the words they used, with their searches). A purchase lift below 1×: shoppers who ask by this aspect buy less often than the average searcher — check that the range and the search filters answer it.': '提到商品某一方面的搜索，按评价的方式解读（列出所用的词及其搜索次数）。购买提升低于 1×：按此方面搜索的顾客购买少于平均搜索者——请检查商品范围和搜索筛选能否满足他们。',
     'searches': '搜索次数',
     'dead_ends': '死胡同',

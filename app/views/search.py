@@ -109,7 +109,8 @@ with right:
 st.subheader(t("What searches ask for"))
 asking = query_aspects(queries, cached(dq.categories, store, shop_id=f.shop_id))
 if asking.empty:
-    st.caption(t("No searched query names a colour, fabric, size or other aspect of the product."))
+    st.caption(t("No aspect of the product (colour, fabric, size …) is named by 10 or more "
+                 "searches in this period."))  # fmt: skip
 else:
     asking = asking.assign(aspect=[label(a).replace("_", " ") for a in asking["aspect"]])
     st.dataframe(columns(asking[["aspect", "searches", "share", "asked", "purchase_rate",

@@ -32,6 +32,11 @@ def test_queries_are_read_for_aspects_with_their_words_and_purchase_lift() -> No
     assert colour["purchase_lift"] == pytest.approx(colour["purchase_rate"] / overall)
     assert out.loc["size_fit", "purchase_lift"] == 0.0  # plus-size searchers never bought
     assert query_aspects(queries[queries["query"] == "dress"]).empty
+    # a Chinese category names the product too; an aspect asked by too few searches says little
+    knitwear = pd.DataFrame({"query": ["针织开衫", "纯棉T恤", "red top"], "searches": [30, 12, 3],
+                             "view_rate": [0.5] * 3, "purchase_rate": [0.1] * 3})  # fmt: skip
+    out = query_aspects(knitwear, ["针织衫"])
+    assert out[["aspect", "searches", "asked"]].values.tolist() == [["fabric", 12, "纯棉 12"]]
 
 
 def test_queries_match_titles_and_categories_in_english_and_chinese() -> None:
