@@ -166,17 +166,6 @@ def list_shops(store: Store) -> list[str]:
         return [row[0] for row in con.execute("SELECT shop_id FROM shops ORDER BY 1").fetchall()]
 
 
-def list_categories(store: Store, shop_id: str) -> list[str]:
-    """Item categories of a shop, sorted."""
-    sql = (
-        "SELECT DISTINCT category FROM items WHERE shop_id = ? AND category IS NOT NULL "
-        "UNION SELECT DISTINCT category FROM events WHERE shop_id = ? AND category IS NOT NULL "
-        "ORDER BY 1"
-    )
-    with store.read() as con:
-        return [row[0] for row in con.execute(sql, [shop_id, shop_id]).fetchall()]
-
-
 def date_range(store: Store, shop_id: str) -> tuple[date | None, date | None]:
     """First and last day with events in a shop (``(None, None)`` when it has none)."""
     with store.read() as con:

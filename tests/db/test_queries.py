@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from db import queries
+from db import dashboard_queries, queries
 from db.ingest import ingest_file
 from db.store import Store
 
@@ -75,7 +75,7 @@ def test_top_items_with_revenue(shop: Store) -> None:
 
 def test_helpers(shop: Store) -> None:
     assert queries.list_shops(shop) == ["s"]
-    assert queries.list_categories(shop, "s") == ["Dresses", "Knits"]
+    assert dashboard_queries.categories(shop, "s") == ["Dresses", "Knits"]
     assert queries.date_range(shop, "s") == (date(2024, 5, 6), date(2024, 5, 14))
 
 
