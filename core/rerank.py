@@ -71,8 +71,7 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     last = per.sort_values("ts", kind="stable").groupby("user_id").tail(1).set_index("user_id")
     user_last_ts = last["ts"]
     gap = hist["user_id"].map(user_last_ts) - hist["last_ts"]
-    seconds = gap.dt.total_seconds() if hasattr(gap, "dt") else gap.astype(float)  # epoch seconds
-    hist["hours_since"] = seconds / 3600
+    hist["hours_since"] = _seconds(gap) / 3600
     cand = cand.merge(hist.drop(columns="last_ts"), on=["user_id", "k"], how="left")
     cand["in_history"] = cand["n_touch"].notna().astype(float)
     never = {
@@ -123,6 +122,11 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     return cand
 
 
+def _seconds(delta: pd.Series) -> pd.Series:
+    """Time differences in seconds, whether timestamps are datetimes or epoch seconds."""
+    return delta.dt.total_seconds() if hasattr(delta, "dt") else delta.astype(float)
+
+
 def _sequence_features(ordered: pd.DataFrame, key: str) -> pd.DataFrame:
     """Per (user, key): how many events ago the shopper last touched it, touches among their
     last 3 events, whether it is in their last session (no gap over 30 minutes) and how many
@@ -130,9 +134,8 @@ def _sequence_features(ordered: pd.DataFrame, key: str) -> pd.DataFrame:
     position = ordered.groupby("user_id").cumcount(ascending=False)  # 0 = the last event
     ts = ordered["ts"]
     gap = ts.groupby(ordered["user_id"]).diff()
-    gap_s = gap.dt.total_seconds() if hasattr(gap, "dt") else gap.astype(float)
     # sessions counted back from the last event: a new one starts after a long gap
-    breaks = (gap_s > SESSION_GAP_SECONDS).astype(int)
+    breaks = (_seconds(gap) > SESSION_GAP_SECONDS).astype(int)
     total_breaks = breaks.groupby(ordered["user_id"]).transform("sum")
     in_last = (breaks.groupby(ordered["user_id"]).cumsum() == total_breaks).astype(int)
     frame = pd.DataFrame({"user_id": ordered["user_id"], "k": ordered["k"], "pos": position,
