@@ -7,6 +7,11 @@ the Ray engine with 1 and with 2 single-CPU model replicas on a local cluster st
 and, for Ray, actor start-up included) and the ratios to the local engine. On a 2-core machine the
 local engine already uses both cores, so Ray can only add its overhead there; what Ray buys is
 more machines (docs/scaling.md).
+
+The behaviour models go the same three ways on the bundled shop's events (``--quick``: its first
+1,500 shoppers): the shopper table (a purchase forecast per shopper; each part reads its own
+shoppers' events) and the recommendation lists (each replica reads the whole log), in shoppers/s,
+each checked equal to the local engine's rows.
 """
 
 from __future__ import annotations
@@ -43,6 +48,67 @@ def _cluster(port: int) -> tuple[str, Any]:
         subprocess.run([binary, "stop", "--force"], capture_output=True, timeout=120)
 
     return f"127.0.0.1:{port}", stop
+
+
+def _seed_events(store: Any, n_users: int | None) -> int:
+    """The bundled shop's events (its first ``n_users`` shoppers) into shop ``sample``."""
+    import numpy as np
+
+    from common.settings import DATA_DIR
+
+    events = pd.read_parquet(DATA_DIR / "sample" / "events_synthetic.parquet")
+    if n_users is not None:
+        events = events[events["user_id"].isin(sorted(events["user_id"].unique())[:n_users])]
+    events = events.assign(shop_id="sample", event_key=np.arange(len(events)))
+    with store.write() as con:
+        con.register("e", events)
+        con.execute("INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, "
+                    "category, event_type, query, ts) SELECT event_key, shop_id, user_id, "
+                    "session_id, item_id, category, event_type, query, ts FROM e")  # fmt: skip
+    return int(events["user_id"].nunique())
+
+
+def _behaviour(ctx: Any, address: str, quick: bool) -> dict[str, Any]:
+    """Shoppers/s of the shopper table and the recommendation lists, local and on Ray."""
+    from functools import partial
+
+    from core.engines import LocalEngine
+    from core.engines.ray_engine import RayEngine
+    from core.kinds.recommendation import recommend_lists
+    from core.shopper_forecast import score_shoppers, scoring_cutoff
+    from core.training import TrainingConfig, train_task
+    from db.repo import texts as text_repo
+
+    shoppers = _seed_events(ctx.store, 1500 if quick else None)
+    events = text_repo.events(ctx.store, "sample")
+    out: dict[str, Any] = {"shoppers": shoppers, "events": len(events)}
+    jobs = {
+        "shopper_table": ("purchase", TrainingConfig(horizon_days=7),
+                          partial(score_shoppers, cutoff=scoring_cutoff(events)), False),
+        "recommendations": ("recommend", TrainingConfig(max_minutes=1 if quick else 3),
+                            recommend_lists, True),
+    }  # fmt: skip
+    for name, (task, config, fn, whole_log) in jobs.items():
+        version = train_task(ctx, task, "sample", config, force_promote=True).version
+        row: dict[str, Any] = {"task": task}
+        engines: dict[str, Any] = {"local": LocalEngine(),
+                                   "ray_1_workers": RayEngine(address, workers=1),
+                                   "ray_2_workers": RayEngine(address, workers=2)}  # fmt: skip
+        rows = {}
+        for label, engine in engines.items():
+            with timer() as t:
+                got = engine.score_shoppers(ctx, "sample", task, version, events, fn, whole_log)
+            key = [c for c in ("user_id", "rank") if c in got]
+            rows[label] = got.sort_values(key, ignore_index=True)
+            row[f"{label}_shoppers_per_s"] = round(got["user_id"].nunique() / t.seconds, 1)
+            if label != "local":
+                row[f"{label}_vs_local"] = round(
+                    row[f"{label}_shoppers_per_s"] / row["local_shoppers_per_s"], 3)  # fmt: skip
+                same = rows[label].drop(columns="score", errors="ignore").equals(
+                    rows["local"].drop(columns="score", errors="ignore"))  # fmt: skip
+                row[f"{label}_same_rows_as_local"] = bool(same)
+        out[name] = row
+    return out
 
 
 def main(quick: bool = False) -> dict[str, Any]:
@@ -88,6 +154,7 @@ def main(quick: bool = False) -> dict[str, Any]:
             speed = run(RayEngine(address, workers=workers, rows_per_block=64))
             out[f"ray_{workers}_workers_texts_per_s"] = round(speed, 1)
             out[f"ray_{workers}_workers_vs_local"] = round(speed / out["local_texts_per_s"], 3)
+        out["behaviour"] = _behaviour(ctx, address, quick)
     finally:
         stop()
     return out

@@ -21,7 +21,7 @@ import pandas as pd
 from common.errors import InputError
 from common.files import check_output, write_atomically
 from core.engines import LocalEngine, ScoringEngine
-from core.kinds.base import Progress, get_task, no_progress
+from core.kinds.base import Progress, all_tasks, get_task, no_progress
 from core.uncertainty import entropy, margin
 from db.shops import check_shop_id
 
@@ -57,6 +57,10 @@ def score_task(ctx: Context, task: str, shop_id: str, progress: Progress | None 
     many were scored. A shop without a model of its own gets a message saying how to get one."""
     spec = get_task(task)
     check_shop_id(shop_id)
+    if engine is not None and engine.name != "local" and not spec.distributed:
+        can = ", ".join(t.name for t in all_tasks() if t.distributed)
+        raise InputError(f"{task} is scored on this machine only (drop --engine); the "
+                         f"{engine.name} engine scores {can}")  # fmt: skip
     version = ctx.registry.require_active(shop_id, task)
     return spec.score(ctx, shop_id, version, engine or LocalEngine(), progress or no_progress)
 

@@ -413,7 +413,7 @@ class Forecaster:
         ev = prepare_events(events)
         if ev.empty:
             return pd.DataFrame(columns=["user_id", "probability", "reason"])
-        cutoff = cutoff if cutoff is not None else pd.Timestamp(ev["ts"].max()).floor("D") + DAY
+        cutoff = cutoff if cutoff is not None else scoring_cutoff(ev)
         feats = shopper_features(ev, cutoff)
         if self.extras.get("sequences"):
             from core.sequence_model import sequence_columns
@@ -422,6 +422,20 @@ class Forecaster:
         p = self.predict(feats)
         return pd.DataFrame({"user_id": feats.index, "probability": p,
                              "reason": self.drivers(feats, p)})  # fmt: skip
+
+
+def scoring_cutoff(events: pd.DataFrame) -> pd.Timestamp:
+    """Where a forecast made now stands: the end of the events' last day."""
+    return pd.Timestamp(pd.to_datetime(events["ts"]).max()).floor("D") + DAY
+
+
+def score_shoppers(forecaster: Forecaster, events: pd.DataFrame, users: list[str],
+                   cutoff: pd.Timestamp) -> pd.DataFrame:  # fmt: skip
+    """:meth:`Forecaster.score` of ``users`` only (a shopper's forecast reads their own events
+    alone), as of ``cutoff``: a part of the shop scored on its own gets the rows the whole shop
+    would."""
+    mine = events[events["user_id"].astype(str).isin(set(users))]
+    return forecaster.score(mine, cutoff)
 
 
 def _driver_stats(train: pd.DataFrame) -> tuple[dict, dict, dict]:

@@ -102,9 +102,9 @@ def cmd_evaluate(args: argparse.Namespace, rt: Runtime) -> int:
 def cmd_score(args: argparse.Namespace, rt: Runtime) -> int:
     """Score the rows of a task (or every task with an active model) that lack a prediction
     from the active version."""
-    from core.engines import make_engine
+    from core.engines import LocalEngine, make_engine
     from core.scoring import score_task
-    from core.tasks import all_tasks, check_target
+    from core.tasks import all_tasks, check_target, get_task
 
     if args.all == bool(args.task):
         raise InputError("give one TASK or --all (e.g. `shoplens score sentiment`)")
@@ -119,9 +119,13 @@ def cmd_score(args: argparse.Namespace, rt: Runtime) -> int:
         check_target(args.task, args.shop)  # before any output names the task
         tasks = [args.task]
     for task in tasks:
+        here = args.all and engine.name != "local" and not get_task(task).distributed
+        if here:
+            print(f"{task}: scored on this machine (the {engine.name} engine does not score it)")
         bar, update = _progress_bar(f"score {task}")
         try:
-            n = score_task(rt.ctx, task, args.shop, progress=update, engine=engine)
+            n = score_task(rt.ctx, task, args.shop, progress=update,
+                           engine=LocalEngine() if here else engine)  # fmt: skip
         finally:
             bar.close()
         print(f"{task}: scored {n} rows in shop {args.shop}")

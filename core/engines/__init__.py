@@ -14,8 +14,8 @@ writer (an idempotent upsert, so a rerun or a retried chunk never duplicates a p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,6 +28,11 @@ if TYPE_CHECKING:
 
 CHUNK_ROWS = 512  # rows per write: short transactions keep the store free for the dashboard
 
+# What a behaviour model computes for some shoppers: ``fn(predictor, events, users)`` returns a
+# frame of rows for ``users`` only (a shopper's rows must not depend on which others are asked).
+# A module-level function (or a partial of one), so that a distributed engine can ship it.
+ShopperFn = Callable[[Any, pd.DataFrame, list[str]], pd.DataFrame]
+
 
 class ScoringEngine(Protocol):
     """What a scoring engine offers the tasks."""
@@ -39,6 +44,14 @@ class ScoringEngine(Protocol):
                       ) -> Iterator[tuple[list[str], np.ndarray]]:  # fmt: skip
         """Class probabilities of ``rows`` (``target_id``, ``text``) by the version, in chunks
         of (target ids, probability matrix)."""
+        ...
+
+    def score_shoppers(self, ctx: Context, shop_id: str, task: str, version: str,
+                       events: pd.DataFrame, fn: ShopperFn, whole_log: bool,
+                       progress: Progress | None = None) -> pd.DataFrame:  # fmt: skip
+        """``fn``'s rows for every shopper of ``events`` (column ``user_id``), the shoppers split
+        among workers. ``whole_log``: ``fn`` reads every event for any shopper's rows (a
+        recommender's co-visitation and popularity); otherwise only that shopper's events."""
         ...
 
 
@@ -68,6 +81,21 @@ class LocalEngine:
             if progress:
                 done = min(total, start + self.chunk_rows)
                 progress(done / total, f"{done} of {total} scored")
+
+    def score_shoppers(self, ctx: Context, shop_id: str, task: str, version: str,
+                       events: pd.DataFrame, fn: ShopperFn, whole_log: bool,
+                       progress: Progress | None = None) -> pd.DataFrame:  # fmt: skip
+        predictor = ctx.registry.load(shop_id, task, version)
+        users = shoppers_of(events)
+        out = fn(predictor, events, users)
+        if progress:
+            progress(1.0, f"{len(users)} shoppers scored")
+        return out
+
+
+def shoppers_of(events: pd.DataFrame) -> list[str]:
+    """The distinct shoppers of ``events``, as sorted strings."""
+    return sorted(events["user_id"].dropna().astype(str).unique().tolist())
 
 
 ENGINES = ("local", "ray")

@@ -36,9 +36,11 @@ from common.errors import InputError
 
 if TYPE_CHECKING:
     from core.context import Context
+    from core.engines import ShopperFn
     from core.kinds.base import Progress
 
 CHUNK_ROWS = 512
+SHOPPERS_PER_PART = 20_000  # at most; and at least four parts per replica, so that all are busy
 
 
 def _reachable(address: str, timeout_s: float = 3.0) -> None:
@@ -70,6 +72,30 @@ class _Replica:
         out = pd.DataFrame(probs, columns=[f"p{i}" for i in range(probs.shape[1])])
         out.insert(0, "target_id", batch["target_id"].astype(str).to_numpy())
         return out
+
+
+class _ShopperReplica:
+    """One behaviour-model replica: loads the version (and, for a model that reads the whole
+    log, the job's event file) once, then computes the rows of one part of the shoppers per
+    call, reading that part's shoppers (and events) from the job folder."""
+
+    def __init__(self, task: str, folder: str, meta: dict[str, Any], job: str, whole_log: bool,
+                 fn: ShopperFn) -> None:  # fmt: skip
+        from core.tasks import get_task
+
+        self.predictor = get_task(task).load_predictor(Path(folder), meta, "cpu")
+        self.job = Path(job)
+        self.events = pd.read_parquet(self.job / "events.parquet") if whole_log else None
+        self.fn = fn
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        frames = []
+        for part in batch["part"].tolist():
+            users = pd.read_parquet(self.job / f"users-{part:05d}.parquet")["user_id"].tolist()
+            events = (self.events if self.events is not None
+                      else pd.read_parquet(self.job / f"events-{part:05d}.parquet"))  # fmt: skip
+            frames.append(self.fn(self.predictor, events, users))
+        return pd.concat(frames, ignore_index=True)
 
 
 class RayEngine:
@@ -141,3 +167,51 @@ class RayEngine:
             done += len(chunk)
             if progress:
                 progress(done / total, f"{done} of {total} scored on Ray ({workers} replicas)")
+
+    def score_shoppers(self, ctx: Context, shop_id: str, task: str, version: str,
+                       events: pd.DataFrame, fn: ShopperFn, whole_log: bool,
+                       progress: Progress | None = None) -> pd.DataFrame:  # fmt: skip
+        """The shoppers, in parts of at most :data:`SHOPPERS_PER_PART`, go to an actor pool of
+        replicas; each part's shoppers (and, unless ``whole_log``, their events; else the whole
+        log once) are written to the job folder, so a retried part reads the same input."""
+        import ray.data
+
+        from core.engines import shoppers_of
+
+        users = shoppers_of(events)
+        if not users:
+            return pd.DataFrame()
+        resources = self._connect()
+        workers = self.workers or max(1, int(resources.get("CPU", 1)))
+        n_parts = min(len(users), max(workers * 4, -(-len(users) // SHOPPERS_PER_PART)))
+        job = ctx.home / "jobs" / f"score-{task}-{version}-{uuid.uuid4().hex[:8]}"
+        job.mkdir(parents=True, exist_ok=True)
+        parts = np.array_split(np.asarray(users, dtype=object), n_parts)
+        for i, part in enumerate(parts):
+            pd.DataFrame({"user_id": part}).to_parquet(job / f"users-{i:05d}.parquet", index=False)
+        if whole_log:
+            events.to_parquet(job / "events.parquet", index=False)
+        else:
+            part_of = pd.Series(np.repeat(np.arange(n_parts), [len(p) for p in parts]), index=users)
+            which = events["user_id"].astype(str).map(part_of)
+            for i, rows in events.groupby(which.to_numpy(), sort=True):
+                rows.to_parquet(job / f"events-{int(i):05d}.parquet", index=False)
+        folder = ctx.registry.folder(shop_id, task, version)
+        meta = ctx.registry.meta(shop_id, task, version)
+        dataset = ray.data.from_pandas(
+            [pd.DataFrame({"part": [i]}) for i in range(n_parts)]
+        ).map_batches(
+            _ShopperReplica,
+            fn_constructor_args=(task, str(folder), meta, str(job), whole_log, fn),
+            batch_format="pandas", batch_size=1,
+            compute=ray.data.ActorPoolStrategy(size=min(workers, n_parts)),
+            num_cpus=1, max_restarts=-1, max_task_retries=-1,
+        )  # fmt: skip
+        frames, done = [], 0
+        for batch in dataset.iter_batches(batch_size=None, batch_format="pandas"):
+            frames.append(pd.DataFrame(batch))
+            done += frames[-1]["user_id"].nunique() if "user_id" in frames[-1] else 0
+            if progress:
+                progress(min(1.0, done / len(users)),
+                         f"{done} of {len(users)} shoppers scored on Ray")  # fmt: skip
+        return pd.concat(frames, ignore_index=True)

@@ -130,6 +130,10 @@ class Task(ABC):
     def load_predictor(self, folder: Path, meta: dict[str, Any], device: str) -> Any:
         """A saved version (its folder and meta), ready to predict on ``device``."""
 
+    # whether :meth:`score` computes through the engine it is given (a distributed one
+    # included); a task that cannot is scored on this machine only
+    distributed: bool = False
+
     @abstractmethod
     def score(self, ctx: Context, shop_id: str, version: str, engine: ScoringEngine,
               progress: Progress) -> int:  # fmt: skip

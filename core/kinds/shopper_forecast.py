@@ -31,6 +31,8 @@ FORECASTER_FILE = "forecaster.joblib"
 class ShopperForecastTask(Task):
     """Per shopper: the probability that ``target`` happens within the horizon."""
 
+    distributed = True
+
     kind = "shopper_forecast"
     metric = "roc_auc"
 
@@ -102,10 +104,15 @@ class ShopperForecastTask(Task):
 
     def score(self, ctx: Context, shop_id: str, version: str, engine: ScoringEngine,
               progress: Progress) -> int:  # fmt: skip
-        from core.scoring import prediction_frame
+        from functools import partial
 
-        forecaster = ctx.registry.load(shop_id, self.name, version)
-        scored = forecaster.score(self._events(ctx, shop_id))
+        from core.scoring import prediction_frame
+        from core.shopper_forecast import score_shoppers, scoring_cutoff
+
+        events = self._events(ctx, shop_id)
+        fn = partial(score_shoppers, cutoff=scoring_cutoff(events))
+        scored = engine.score_shoppers(ctx, shop_id, self.name, version, events, fn,
+                                       whole_log=False, progress=progress)  # fmt: skip
         if scored.empty:
             return 0
         p = scored["probability"].to_numpy(dtype=float)

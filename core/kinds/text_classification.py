@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 class TextClassificationTask(Task):
     """A task whose rows are texts and whose answer is one of ``labels``."""
 
+    distributed = True
+
     kind = "text_classification"
     metric = "macro_f1"
     max_length = 128

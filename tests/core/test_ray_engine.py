@@ -164,3 +164,55 @@ def test_predict_a_file_on_ray_matches_the_local_engine(
     assert (on_ray["label"] == local["label"]).all()
     probs = [c for c in local.columns if c.startswith("prob_")]
     assert np.abs(on_ray[probs].to_numpy() - local[probs].to_numpy()).max() < 1e-4
+
+
+def test_shopper_table_and_recommendations_on_ray_match_the_local_engine(ray_cluster, ctx,
+                                                                          store) -> None:  # fmt: skip
+    """Behaviour models score parts of the shop on Ray replicas: a forecast reads each part's
+    own shoppers' events, a recommender the whole log; the rows are the local engine's."""
+    from core.engines import LocalEngine, make_engine
+    from core.scoring import score_task
+    from core.training import TrainingConfig, train_task
+    from db.repo import recommendations as rec_repo
+    from tests.core.conftest import seed_sample_events
+
+    seed_sample_events(store, n_users=300)
+    purchase = train_task(ctx, "purchase", "sample", TrainingConfig(horizon_days=7)).version
+    recommend = train_task(ctx, "recommend", "sample", TrainingConfig(max_minutes=0.3)).version
+    engine = make_engine("ray", ray_cluster)
+    query = ("SELECT target_id, label, probs::VARCHAR AS probs, reason FROM predictions "
+             "WHERE task = 'purchase' ORDER BY target_id")  # fmt: skip
+
+    assert score_task(ctx, "purchase", "sample", engine=engine) == 300
+    jobs = list((ctx.home / "jobs").glob(f"score-purchase-{purchase}-*"))
+    assert len(jobs) == 1 and len(list(jobs[0].glob("events-*.parquet"))) >= 8  # 2 CPUs x 4
+    on_ray = store.query_df(query)
+    with store.write() as con:
+        con.execute("DELETE FROM predictions WHERE task = 'purchase'")
+    assert score_task(ctx, "purchase", "sample", engine=LocalEngine()) == 300
+    local = store.query_df(query)
+    assert on_ray["probs"].nunique() > 50  # not one propensity for all
+    assert on_ray.equals(local)
+
+    touched = store.query_df("SELECT count(DISTINCT user_id) n FROM events "
+                             "WHERE item_id IS NOT NULL")["n"][0]  # fmt: skip
+    assert touched == 298  # two only searched
+    lists = {}
+    for name, eng in (("ray", engine), ("local", LocalEngine())):
+        assert score_task(ctx, "recommend", "sample", engine=eng) == touched
+        lists[name] = rec_repo.for_shop(store, "sample", recommend).sort_values(
+            ["user_id", "rank"], ignore_index=True)  # fmt: skip
+    assert len(lists["ray"]) == 10 * touched
+    assert lists["ray"][["user_id", "rank", "item_id"]].equals(
+        lists["local"][["user_id", "rank", "item_id"]])  # fmt: skip
+    assert np.allclose(lists["ray"]["score"], lists["local"]["score"], atol=1e-6)
+
+
+def test_a_task_the_engine_cannot_score_says_so(ctx) -> None:
+    from core.scoring import score_task
+
+    class Elsewhere:
+        name = "ray"
+
+    with pytest.raises(InputError, match="aspects is scored on this machine only.*recommend"):
+        score_task(ctx, "aspects", "sample", engine=Elsewhere())  # type: ignore[arg-type]
