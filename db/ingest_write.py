@@ -50,17 +50,32 @@ def _add_missing_items(con: duckdb.DuckDBPyConnection, shop_id: str, with_catego
 
 
 def _write_events(con: duckdb.DuckDBPyConnection, shop_id: str, ingest_id: int) -> int:
+    lo, hi = con.execute("SELECT min(ts), max(ts) FROM incoming").fetchone() or (None, None)
+    if lo is None:
+        return 0
+    # The events already stored: an event's key hashes its shop and time among the rest, so
+    # only the shop's stored events within the file's period can match. Semi-joined against the
+    # file (the hash table is built on the file's keys, not on the whole log's), and read from
+    # the period's row groups alone (the log is stored in time order): a day's file costs a
+    # day's reading, not the log's.
+    con.execute(
+        "CREATE TEMP TABLE present AS SELECT DISTINCT e.event_key FROM "
+        f"(SELECT event_key FROM {STORE}events WHERE shop_id = ? AND ts >= ? AND ts <= ?) e "
+        "SEMI JOIN incoming i ON e.event_key = i.event_key",
+        [shop_id, lo, hi],
+    )
     added = _count(
         con,
         f"INSERT INTO {STORE}events (event_key, shop_id, user_id, session_id, item_id, category, "
         "event_type, query, ts, ingest_id) "
         "SELECT event_key, ?, user_id, session_id, item_id, category, event_type, query, ts, ? "
-        f"FROM incoming WHERE event_key NOT IN (SELECT event_key FROM {STORE}events) "
+        "FROM incoming WHERE event_key NOT IN (SELECT event_key FROM present) "
         # in time order, so a query for a period skips the row groups outside it (logs are
         # often sorted by user, which would spread every week over the whole table)
         "ORDER BY ts",
         [shop_id, ingest_id],
     )
+    con.execute("DROP TABLE present")
     _upsert_users(con, shop_id, "ts")
     _add_missing_items(con, shop_id, with_category=True)
     if added:
