@@ -68,6 +68,24 @@ def _seed_events(store: Any, n_users: int | None) -> int:
     return int(events["user_id"].nunique())
 
 
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> bool:
+    """The same values, column by column (numbers to 1e-6; a Parquet round trip may change a
+    column's dtype, not its values)."""
+    import numpy as np
+
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    for column in a.columns:
+        x, y = a[column], b[column]
+        if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
+            if not np.allclose(x.to_numpy(float), y.to_numpy(float), atol=1e-6, equal_nan=True):
+                return False
+        elif not (x.astype(object).fillna("").astype(str).to_numpy()
+                  == y.astype(object).fillna("").astype(str).to_numpy()).all():  # fmt: skip
+            return False
+    return True
+
+
 def _behaviour(ctx: Any, address: str, quick: bool) -> dict[str, Any]:
     """Shoppers/s of the shopper table and the recommendation lists, local and on Ray."""
     from functools import partial
@@ -104,9 +122,7 @@ def _behaviour(ctx: Any, address: str, quick: bool) -> dict[str, Any]:
             if label != "local":
                 row[f"{label}_vs_local"] = round(
                     row[f"{label}_shoppers_per_s"] / row["local_shoppers_per_s"], 3)  # fmt: skip
-                same = rows[label].drop(columns="score", errors="ignore").equals(
-                    rows["local"].drop(columns="score", errors="ignore"))  # fmt: skip
-                row[f"{label}_same_rows_as_local"] = bool(same)
+                row[f"{label}_same_rows_as_local"] = _same_rows(rows[label], rows["local"])
         out[name] = row
     return out
 
