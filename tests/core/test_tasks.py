@@ -78,6 +78,22 @@ def test_demand_sentences_get_rule_labels_recorded_once(ctx, store):
         "other", "feature_request", "question"]  # fmt: skip
 
 
+def test_demand_learns_from_peoples_labels_alone_once_there_are_enough(ctx, store):
+    from core.tasks.demand import LABELS_TO_TEACH_ALONE
+
+    n = LABELS_TO_TEACH_ALONE
+    seed_reviews(store, [(f"r{i}", 2, f"Love it number {i}. It ripped at the seam.")
+                         for i in range(n)])  # fmt: skip
+    demand = get_task("demand")
+    seed_labels(store, "demand", [(f"r{i}:1", "complaint", "human") for i in range(n - 1)])
+    labels = demand.load_labels(ctx, "sample")
+    assert len(labels) == 2 * n and (labels["source"] == "human").sum() == n - 1  # rules beside
+    seed_labels(store, "demand", [(f"r{n - 1}:1", "complaint", "human")])
+    labels = demand.load_labels(ctx, "sample")
+    assert len(labels) == n and set(labels["source"]) == {"human"}
+    assert labels["target_id"].str.endswith(":1").all()
+
+
 def test_purchase_texts_cut_before_the_purchase(ctx, store):
     seed_events(store, [[("view", "knits"), ("cart", "knits"), ("purchase", "knits")],
                         [("view", "dresses"), ("view", "tops")]])  # fmt: skip
