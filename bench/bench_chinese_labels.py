@@ -39,7 +39,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-from bench.bench_chinese_rules import FILE
+from bench.bench_chinese_rules import FILE, precision_recall
 from bench.core_data import shared_data_dir
 
 # one letter per sentence, in the order of core.demand_rules.split_review_sentences(reviews());
@@ -79,7 +79,6 @@ ASPECTS = {
 }
 POLARITY = {"+": "positive", "-": "negative", "0": "neutral"}
 KINDS = {"c": "complaint", "p": "praise", "f": "feature_request", "q": "question", "o": "other"}
-NEEDS = ("feature_request", "complaint", "question")
 
 
 def _clothing() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -126,12 +125,7 @@ def scores(truth: pd.Series, predicted: pd.Series) -> dict:
     out: dict = {"accuracy": round(float((truth == predicted).mean()), 3),
                  "macro_f1": round(float(f1_score(truth, predicted, labels=kinds, average="macro",
                                                   zero_division=0)), 3)}  # fmt: skip
-    for name, t, p in [(k, truth == k, predicted == k) for k in ("complaint", "praise")] + [
-            ("need", truth.isin(NEEDS), predicted.isin(NEEDS))]:  # fmt: skip
-        hits = int((t & p).sum())
-        out[name] = {"labelled": int(t.sum()), "predicted": int(p.sum()),
-                     "precision": round(hits / max(int(p.sum()), 1), 3),
-                     "recall": round(hits / max(int(t.sum()), 1), 3)}  # fmt: skip
+    out.update(precision_recall(truth, predicted))
     return out
 
 

@@ -48,6 +48,22 @@ def sentences() -> pd.DataFrame:
     return split[split["text"].str.len() >= 4].head(200).reset_index(drop=True)
 
 
+NEEDS = ("feature_request", "complaint", "question")
+
+
+def precision_recall(truth: pd.Series, predicted: pd.Series) -> dict[str, dict]:
+    """Precision and recall of complaints, praise and "a need" (a feature request, complaint or
+    question), with how many sentences each is labelled and predicted for."""
+    out = {}
+    for name, t, p in [(k, truth == k, predicted == k) for k in ("complaint", "praise")] + [
+            ("need", truth.isin(NEEDS), predicted.isin(NEEDS))]:  # fmt: skip
+        hits = int((t & p).sum())
+        out[name] = {"labelled": int(t.sum()), "predicted": int(p.sum()),
+                     "precision": round(hits / max(int(p.sum()), 1), 3),
+                     "recall": round(hits / max(int(t.sum()), 1), 3)}  # fmt: skip
+    return out
+
+
 def main(quick: bool = False) -> dict:
     from core.demand_rules import rule_labels
 
@@ -60,13 +76,7 @@ def main(quick: bool = False) -> dict:
                  "before_the_chinese_rule_extension": {"complaint_recall": 0.274,
                                                        "complaint_precision": 0.8,
                                                        "praise_recall": 0.659}}  # fmt: skip
-    needs = ("feature_request", "complaint", "question")
-    for name, t, p in [(k, truth == k, predicted == k) for k in ("complaint", "praise")] + [
-            ("need", truth.isin(needs), predicted.isin(needs))]:  # fmt: skip
-        hits = int((t & p).sum())
-        out[name] = {"labelled": int(t.sum()), "predicted": int(p.sum()),
-                     "precision": round(hits / max(int(p.sum()), 1), 3),
-                     "recall": round(hits / max(int(t.sum()), 1), 3)}  # fmt: skip
+    out.update(precision_recall(truth, predicted))
     out["confusion"] = pd.crosstab(truth, predicted).to_dict()
     print(out)
     return out
