@@ -26,8 +26,7 @@ st.caption(
       "split), over the last {days} days of rows that arrived since, and against fresh human "
       "labels.", shop=f.shop_id, days=WINDOW_DAYS)
 )  # fmt: skip
-tasks = [spec.name for spec in all_tasks()
-         if spec.kind in ("text_classification", "aspect_sentiment")]  # fmt: skip
+tasks = [spec.name for spec in all_tasks() if spec.monitored]
 reports = {name: cached(task_report, ctx.store, shop_id=f.shop_id, task=name) for name in tasks}
 table = pd.DataFrame([{
     t("task"): label(name), t("status"): label(r["status"]), t("version"): r["version"],

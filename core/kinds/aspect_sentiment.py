@@ -58,6 +58,8 @@ def mentions_reason(mentions: Sequence[Mention]) -> str | None:
 class AspectSentimentTask(Task):
     """Per sentence: aspect → positive / negative / neutral."""
 
+    monitored = True
+
     kind = "aspect_sentiment"
     metric = "mention_f1"
     min_labelled = 30

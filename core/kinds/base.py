@@ -130,6 +130,10 @@ class Task(ABC):
     def load_predictor(self, folder: Path, meta: dict[str, Any], device: str) -> Any:
         """A saved version (its folder and meta), ready to predict on ``device``."""
 
+    # whether the Monitoring page checks the task's rows for drift: rows that are the shop's
+    # stored texts (reviews, messages, review sentences), with a date and a language
+    monitored: bool = False
+
     # whether :meth:`score` computes through the engine it is given (a distributed one
     # included); a task that cannot is scored on this machine only
     distributed: bool = False

@@ -40,6 +40,7 @@ class TextClassificationTask(Task):
     """A task whose rows are texts and whose answer is one of ``labels``."""
 
     distributed = True
+    monitored = True
 
     kind = "text_classification"
     metric = "macro_f1"

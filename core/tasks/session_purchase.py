@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 class SessionPurchase(TextClassificationTask):
     """Sessions serialised as text ("view knits; cart dresses; search linen dress")."""
 
+    monitored = False  # its rows are made from the events, not stored texts
+
     def _sessions(self, ctx: Context, shop_id: str) -> pd.DataFrame:
         events = text_repo.events(ctx.store, shop_id,
                                   ("session_id", "user_id", "category", "event_type", "query", "ts"))  # fmt: skip
