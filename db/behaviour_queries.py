@@ -10,7 +10,7 @@ from datetime import date
 
 import pandas as pd
 
-from db.dashboard_queries import period_bounds, segment_sql
+from db.dashboard_queries import period_bounds, segment_sql, summaries_cover
 from db.store import Store
 
 _SEARCHES = """
@@ -72,17 +72,22 @@ def catalogue_texts(store: Store, shop_id: str) -> list[str]:
 
 
 def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "view",
-                 limit: int = 10) -> pd.DataFrame:  # fmt: skip
+                 limit: int = 10, start: date | None = None,
+                 end: date | None = None) -> pd.DataFrame:  # fmt: skip
     """ "Shoppers who viewed this also viewed / bought": the other items that shoppers who touched
-    ``item_id`` went on to ``event_type`` (view or purchase), by how many of them did.
+    ``item_id`` went on to ``event_type`` (view or purchase), by how many of them did; with
+    ``start`` and ``end`` (days, inclusive), the period's events only (a page's period: the log is
+    stored in time order, so a week of a 100M-event log reads a week's row groups).
     Columns: item_id, title, category, shoppers, share (of the item's shoppers)."""
     if event_type not in ("view", "purchase", "cart", "fav"):
         raise ValueError(f"event type {event_type!r}")
+    lo, hi = period_bounds(start or date.min, end or date(9998, 12, 31))
     sql = """
-    WITH who AS (SELECT DISTINCT user_id FROM events
-                 WHERE shop_id = $shop AND item_id = $item AND event_type <> 'search'),
-    other AS (SELECT e.item_id, count(DISTINCT e.user_id) AS shoppers FROM events e
-              WHERE e.shop_id = $shop AND e.event_type = $kind AND e.item_id IS NOT NULL
+    WITH ev AS (SELECT user_id, item_id, event_type FROM events
+                WHERE shop_id = $shop AND ts >= $lo AND ts < $hi),
+    who AS (SELECT DISTINCT user_id FROM ev WHERE item_id = $item AND event_type <> 'search'),
+    other AS (SELECT e.item_id, count(DISTINCT e.user_id) AS shoppers FROM ev e
+              WHERE e.event_type = $kind AND e.item_id IS NOT NULL
                 AND e.item_id <> $item AND e.user_id IN (SELECT user_id FROM who)
               GROUP BY 1)
     SELECT o.item_id, i.title, i.category, o.shoppers,
@@ -91,7 +96,7 @@ def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "vi
     ORDER BY o.shoppers DESC, o.item_id LIMIT $limit
     """
     return store.query_df(sql, {"shop": shop_id, "item": str(item_id), "kind": event_type,
-                                "limit": limit})  # fmt: skip
+                                "limit": limit, "lo": lo, "hi": hi})  # fmt: skip
 
 
 def shopper_recommendations(store: Store, shop_id: str, version: str, user_id: str,
@@ -108,12 +113,15 @@ def shopper_recommendations(store: Store, shop_id: str, version: str, user_id: s
 
 
 def recommended_users(store: Store, shop_id: str, version: str, limit: int = 200) -> list[str]:
-    """Shoppers with a list, most active first (a picker's choices)."""
-    sql = """
+    """Shoppers with a list, most active first (a picker's choices). Activity comes from the
+    weekly summary when it covers the log (a 100M-event log: 0.17 s instead of 0.73 s)."""
+    activity = ("SELECT user_id, sum(events) AS n FROM user_weeks WHERE shop_id = $shop GROUP BY 1"
+                if summaries_cover(store, shop_id)
+                else "SELECT user_id, count(*) AS n FROM events WHERE shop_id = $shop GROUP BY 1")  # fmt: skip
+    sql = f"""
     SELECT r.user_id FROM (SELECT DISTINCT user_id FROM recommendations
                            WHERE shop_id = $shop AND model_version = $version) r
-    JOIN (SELECT user_id, count(*) n FROM events WHERE shop_id = $shop GROUP BY 1) e
-      USING (user_id)
+    JOIN ({activity}) e USING (user_id)
     ORDER BY e.n DESC, r.user_id LIMIT $limit
     """
     df = store.query_df(sql, {"shop": shop_id, "version": version, "limit": limit})

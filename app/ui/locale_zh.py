@@ -317,7 +317,7 @@ ZH: dict[str, str] = {
     'Shop **{shop}** · served: **{method}** (version {version})': '店铺 **{shop}** · 在线方法：**{method}**（版本 {version}）',
     'For a shopper': '针对某位顾客',
     'Shopper (most active first)': '顾客（最活跃的在前）',
-    'For an item: shoppers who viewed this also…': '针对某个商品：浏览过它的顾客还…',
+    'For an item: shoppers who viewed this in the period also…': '针对某个商品：本期浏览过它的顾客还…',
     'What to promote to: {segment}': '向此分群推广什么：{segment}',
     'No recommendations for this shop yet.': '该店铺还没有推荐结果。',
     "How well each method predicts a shopper's next item (held-out last events)": '各方法预测顾客下一个商品的效果（留出的最后一次行为）',

@@ -52,7 +52,7 @@ mine = cached(bq.shopper_recommendations, store, shop_id=f.shop_id, version=vers
 st.dataframe(columns(mine), hide_index=True, width="stretch",
              column_config={t("score"): st.column_config.NumberColumn(format="%.3f")})  # fmt: skip
 
-st.subheader(t("For an item: shoppers who viewed this also…"))
+st.subheader(t("For an item: shoppers who viewed this in the period also…"))
 items = cached(dq.top_items_period, store, shop_id=f.shop_id, start=f.start, end=f.end,
                category=f.category, segment=f.segment)  # fmt: skip
 if items.empty:
@@ -65,7 +65,8 @@ else:
                         format_func=lambda key: labels.get(key, key), key="rec_item")  # fmt: skip
     left, right = st.columns(2)
     for column, kind, title in ((left, "view", t("…viewed")), (right, "purchase", t("…bought"))):
-        also = cached(bq.also_touched, store, shop_id=f.shop_id, item_id=item, event_type=kind)
+        also = cached(bq.also_touched, store, shop_id=f.shop_id, item_id=item, event_type=kind,
+                      start=f.start, end=f.end)  # fmt: skip
         column.markdown(f"**{title}**")
         if also.empty:
             column.caption(t("Nothing yet."))

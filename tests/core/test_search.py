@@ -84,3 +84,13 @@ def test_search_funnel_counts_what_follows_a_search(store) -> None:
     assert daily["searches"].tolist() == [2, 1] and daily["dead_ends"].tolist() == [1, 0]
     also = bq.also_touched(store, "sample", "i1", "view")
     assert also.empty  # nobody who touched i1 viewed anything else
+    with store.write() as con:  # u1 views i2 the next day
+        con.execute("INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, "
+                    "category, event_type, ts) VALUES (99, 'sample', 'u1', 's9', 'i2', 'Dresses', "
+                    "'view', ?)", [t0 + timedelta(days=1)])  # fmt: skip
+    also = bq.also_touched(store, "sample", "i1", "view")
+    assert also[["item_id", "shoppers", "share"]].values.tolist() == [["i2", 1, 0.5]]
+    day = t0.date()
+    assert bq.also_touched(store, "sample", "i1", "view", start=day, end=day).empty
+    both = bq.also_touched(store, "sample", "i1", "view", start=day, end=day + timedelta(days=1))
+    assert both["item_id"].tolist() == ["i2"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from db import behaviour_queries as bq
 from db import dashboard_queries as dq
 from db import rollups
 from db.ingest import ingest_file
@@ -126,6 +127,7 @@ def _answers(store: Store) -> dict[str, object]:
     }
     for segment in ("new", "returning"):
         out[f"kpis_{segment}"] = dq.period_kpis(store, SHOP, lo, hi, segment=segment)
+    out["recommended_users"] = bq.recommended_users(store, SHOP, "v1", limit=50)
     return out
 
 
@@ -142,8 +144,16 @@ def test_queries_answer_the_same_with_and_without_summaries(
     store: Store, log: pd.DataFrame, tmp_path: Path
 ) -> None:
     _split_ingest(store, log, tmp_path)
+    with store.write() as con:  # a one-item list for every shopper
+        con.execute("INSERT INTO recommendations (shop_id, model_version, user_id, rank, item_id, "
+                    "score, created_at) SELECT DISTINCT shop_id, 'v1', user_id, 1, 'i', 1.0, "
+                    "now()::TIMESTAMP FROM events")  # fmt: skip
     assert dq.summaries_cover(store, SHOP)
     with_summaries = _answers(store)
+    most = store.query_df(
+        "SELECT user_id FROM events GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 50"
+    )
+    assert with_summaries["recommended_users"] == most["user_id"].tolist()
     assert with_summaries["traffic"]["sessions"].sum() > 0
     assert with_summaries["traffic_category"]["sessions"].sum() > 0
     assert len(with_summaries["cohorts"]) > 3
