@@ -1,4 +1,6 @@
-"""Dashboard page render time (Streamlit AppTest) on the bundled shop and at 10M events.
+"""Dashboard page render time (Streamlit AppTest) on the bundled shop and at 10M events
+(``BENCH_PAGES_EVENTS``: another size, e.g. 100M; ``BENCH_PAGES_STORES``: a folder where the
+stores are kept after the run and reused by the next, since a 100M build takes minutes).
 
 Two stores, each in a temporary ``SHOPLENS_HOME``:
 
@@ -18,6 +20,8 @@ of timed runs: *cold* (``st.cache_data`` cleared first: every query runs, as on 
 after new data) and *warm* (the same run again: cached queries). Figures are medians. On the
 synthetic store, the pages that follow the shopper segment and category filters are also timed
 cold under several filter combinations (:data:`FILTERS`).
+The process's peak resident memory while the pages render is reported too
+(``pages_peak_memory_gb``, Linux; goal at 100M events: under 16 GB).
 Goal (issue 5): <= 1.5 s per page on 2 cores.
 """
 
@@ -38,6 +42,8 @@ from bench.common import timer
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
+import contextlib
+
 from common.settings import REPO_ROOT
 from db.store import Store
 
@@ -45,7 +51,9 @@ PAGES = [
     "overview", "behaviour", "search", "recommendations", "sentiment", "intent", "demand",
     "segments", "explain", "labelling", "models", "monitoring",
 ]  # fmt: skip
-FULL_EVENTS = 10_000_000
+# the synthetic store's size: 10M, or BENCH_PAGES_EVENTS (the 100M run: BENCH_PAGES_EVENTS=100000000)
+FULL_EVENTS = int(os.environ.get("BENCH_PAGES_EVENTS", "10000000"))
+FILE_ROWS = 25_000_000
 QUICK_EVENTS = 500_000
 GOAL_S = 1.5
 SHOP = "sample"
@@ -187,10 +195,36 @@ def build_synthetic_store(home: Path, n_events: int) -> Store:
     with store.write() as con:
         con.execute("DELETE FROM events WHERE shop_id = ?", [SHOP])
         rollups.rebuild(con, SHOP)
-    ingest_file(store, parquet, "events", shop_id=SHOP)
-    parquet.unlink()
+    for part in _split(parquet, FILE_ROWS):  # one file may hold at most 50M rows
+        ingest_file(store, part, "events", shop_id=SHOP)
+        part.unlink()
     add_predictions(store)
     return store
+
+
+def _split(parquet: Path, rows: int) -> list[Path]:
+    """``parquet`` as files of about ``rows`` rows each (the file itself when it is no larger),
+    in its order; the original is removed."""
+    import pyarrow.parquet as pq
+
+    source = pq.ParquetFile(parquet)
+    if source.metadata.num_rows <= rows:
+        return [parquet]
+    parts: list[Path] = []
+    writer, written = None, 0
+    for batch in source.iter_batches(batch_size=1_000_000):
+        if writer is None:
+            parts.append(parquet.with_name(f"{parquet.stem}-{len(parts)}.parquet"))
+            writer = pq.ParquetWriter(parts[-1], source.schema_arrow, compression="zstd")
+        writer.write_batch(batch, row_group_size=1_000_000)
+        written += batch.num_rows
+        if written >= rows:
+            writer.close()
+            writer, written = None, 0
+    if writer is not None:
+        writer.close()
+    parquet.unlink()
+    return parts
 
 
 def _open(home: Path, page: str, segment: str = "all", category: str | None = None) -> AppTest:
@@ -269,18 +303,40 @@ def time_filtered(home: Path, repeat: int = 3) -> dict[str, dict[str, float]]:
     return out
 
 
+def _reset_peak_memory() -> None:
+    """Start this process's peak resident memory afresh (Linux), so that the page renders are
+    measured without the store's build before them."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_memory_gb() -> float | None:
+    """This process's peak resident memory since :func:`_reset_peak_memory` (Linux), in GB."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    kb = next((int(line.split()[1]) for line in status.splitlines()
+               if line.startswith("VmHWM:")), None)  # fmt: skip
+    return round(kb / 1e6, 2) if kb is not None else None
+
+
 def main(quick: bool = False) -> dict:
     """Render every page on both stores; report per-page times and the slowest page."""
     from core.text_insight import group_shop_needs
 
     n_events = QUICK_EVENTS if quick else FULL_EVENTS
     out: dict = {"goal_s": GOAL_S, "synthetic_events": n_events, "repeat": 2 if quick else 3}
+    kept = os.environ.get("BENCH_PAGES_STORES")
     with tempfile.TemporaryDirectory(prefix="bench_pages_") as tmp:
         for name in ("sample", "synthetic"):
-            home = Path(tmp) / name
-            home.mkdir()
+            home = Path(kept or tmp) / name
+            reuse = kept is not None and (home / "shoplens.duckdb").is_file()
+            home.mkdir(parents=True, exist_ok=True)
             with timer() as build:
-                if name == "sample":
+                if reuse:
+                    store = Store(home / "shoplens.duckdb")
+                elif name == "sample":
                     store = build_sample_store(home)
                 else:
                     store = build_synthetic_store(home, n_events)
@@ -289,17 +345,20 @@ def main(quick: bool = False) -> dict:
             counts = store.table_counts(SHOP)
             print(f"{name}: {counts['events']:,} events, built in {build.seconds:.0f} s; "
                   f"{needs} needs grouped in {grouping.seconds:.0f} s")  # fmt: skip
+            _reset_peak_memory()
             pages = time_pages(home, repeat=out["repeat"])
             filtered = time_filtered(home, repeat=out["repeat"]) if name == "synthetic" else None
+            peak_gb = _peak_memory_gb()
             slowest = max(pages, key=lambda p: pages[p]["cold_s"])
             out[name] = {
                 "events": counts["events"], "reviews": counts["reviews"],
                 "messages": counts["messages"], "predictions": counts["predictions"],
-                "build_s": round(build.seconds, 1), "needs": needs,
+                "build_s": None if reuse else round(build.seconds, 1), "needs": needs,
                 "needs_grouping_s": round(grouping.seconds, 1), "pages": pages, "slowest_page": slowest,
                 "slowest_cold_s": pages[slowest]["cold_s"],
                 "pages_over_goal_cold": [p for p, t in pages.items() if t["cold_s"] > GOAL_S],
                 "pages_over_goal_warm": [p for p, t in pages.items() if t["warm_s"] > GOAL_S],
+                "pages_peak_memory_gb": peak_gb,
             }  # fmt: skip
             if filtered is not None:
                 out[name]["filtered_cold_s"] = filtered
