@@ -17,10 +17,12 @@ _SEARCHES = """
     s AS (SELECT session_id, user_id, lower(trim(query)) AS q, ts FROM events
           WHERE shop_id = $shop AND event_type = 'search' AND query IS NOT NULL
             AND trim(query) <> '' AND ts >= $lo AND ts < $hi),
-    after AS (  -- each searching session's last view and last purchase
+    after AS (  -- each searching session's last view and last purchase, up to a day after
+                -- the period (the log is stored in time order: the period's row groups only)
         SELECT session_id, max(ts) FILTER (WHERE event_type = 'view') AS last_view,
                max(ts) FILTER (WHERE event_type = 'purchase') AS last_buy
-        FROM events WHERE shop_id = $shop AND session_id IN (SELECT session_id FROM s)
+        FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi + INTERVAL 1 DAY
+          AND session_id IN (SELECT session_id FROM s)
         GROUP BY 1),
     hits AS (
         SELECT s.*, coalesce(a.last_view > s.ts, FALSE) AS viewed,
@@ -33,8 +35,8 @@ def search_queries(store: Store, shop_id: str, start: date, end: date,
                    limit: int = 500) -> pd.DataFrame:  # fmt: skip
     """Per query (lower-cased, trimmed), most searched first: searches, shoppers, the share of
     searches followed in the same session by a view (``view_rate``) and by a purchase
-    (``purchase_rate``), and the searches in the period's first and second half (``earlier``,
-    ``later``) for trends."""
+    (``purchase_rate``; a session is followed until a day after the period), and the searches in
+    the period's first and second half (``earlier``, ``later``) for trends."""
     lo, hi = period_bounds(start, end)
     mid = lo + (hi - lo) / 2
     sql = f"""

@@ -94,3 +94,16 @@ def test_search_funnel_counts_what_follows_a_search(store) -> None:
     assert bq.also_touched(store, "sample", "i1", "view", start=day, end=day).empty
     both = bq.also_touched(store, "sample", "i1", "view", start=day, end=day + timedelta(days=1))
     assert both["item_id"].tolist() == ["i2"]
+    # a search's session is followed until a day after the period, not to the end of the log
+    late = [("coat", "s7", 24 * 60 + 13 * 60, 24 * 60 + 15 * 60),  # a view 2 hours later
+            ("hat", "s8", 24 * 60 + 13 * 60, 4 * 24 * 60)]  # a view 3 days later  # fmt: skip
+    with store.write() as con:
+        for n, (query, session, searched, viewed) in enumerate(late):
+            con.executemany(
+                "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
+                "event_type, query, ts) VALUES (?, 'sample', 'u4', ?, ?, 'Dresses', ?, ?, ?)",
+                [(200 + 2 * n, session, None, "search", query, t0 + timedelta(minutes=searched)),
+                 (201 + 2 * n, session, "i3", "view", None, t0 + timedelta(minutes=viewed))],
+            )  # fmt: skip
+    followed = bq.search_queries(store, "sample", day, day + timedelta(days=1)).set_index("query")
+    assert followed.loc["coat", "view_rate"] == 1.0 and followed.loc["hat", "view_rate"] == 0.0
