@@ -434,7 +434,9 @@ def score_shoppers(forecaster: Forecaster, events: pd.DataFrame, users: list[str
     """:meth:`Forecaster.score` of ``users`` only (a shopper's forecast reads their own events
     alone), as of ``cutoff``: a part of the shop scored on its own gets the rows the whole shop
     would."""
-    mine = events[events["user_id"].astype(str).isin(set(users))]
+    ids = events["user_id"].astype(str)
+    asked = set(users)
+    mine = events if asked.issuperset(ids.unique()) else events[ids.isin(asked)]  # no copy of all
     return forecaster.score(mine, cutoff)
 
 
