@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
@@ -72,6 +73,13 @@ class _Replica:
         out = pd.DataFrame(probs, columns=[f"p{i}" for i in range(probs.shape[1])])
         out.insert(0, "target_id", batch["target_id"].astype(str).to_numpy())
         return out
+
+
+def shopper_parts(users: list[str], workers: int) -> list[list[str]]:
+    """``users`` in consecutive parts of at most :data:`SHOPPERS_PER_PART`, and at least four
+    per worker (so that every replica stays busy) when there are shoppers enough."""
+    n_parts = min(len(users), max(workers * 4, -(-len(users) // SHOPPERS_PER_PART)))
+    return [part.tolist() for part in np.array_split(np.asarray(users, dtype=object), n_parts)]
 
 
 class _ShopperReplica:
@@ -183,10 +191,10 @@ class RayEngine:
             return pd.DataFrame()
         resources = self._connect()
         workers = self.workers or max(1, int(resources.get("CPU", 1)))
-        n_parts = min(len(users), max(workers * 4, -(-len(users) // SHOPPERS_PER_PART)))
+        parts = shopper_parts(users, workers)
+        n_parts = len(parts)
         job = ctx.home / "jobs" / f"score-{task}-{version}-{uuid.uuid4().hex[:8]}"
         job.mkdir(parents=True, exist_ok=True)
-        parts = np.array_split(np.asarray(users, dtype=object), n_parts)
         for i, part in enumerate(parts):
             pd.DataFrame({"user_id": part}).to_parquet(job / f"users-{i:05d}.parquet", index=False)
         if whole_log:
@@ -214,4 +222,6 @@ class RayEngine:
             if progress:
                 progress(min(1.0, done / len(users)),
                          f"{done} of {len(users)} shoppers scored on Ray")  # fmt: skip
+        # the rows are back; the parts (the whole log, for a recommender) are not needed again
+        shutil.rmtree(job, ignore_errors=True)
         return pd.concat(frames, ignore_index=True)
