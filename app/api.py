@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import date
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
@@ -114,6 +115,8 @@ class AlsoResponse(BaseModel):
     shop: str
     item_id: str
     event_type: str
+    start: date | None = None
+    end: date | None = None
     items: list[AlsoItem]
 
 
@@ -353,18 +356,25 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
 
     @app.get(f"/{API_VERSION}/items/{{item_id}}/also", response_model=AlsoResponse)
     def also(item_id: str = _id_param(), event_type: str = Query("view", pattern="^(view|purchase)$"),
-             k: int = Query(10, ge=1, le=50), shop_id: str = Depends(shop)) -> AlsoResponse:  # fmt: skip
+             k: int = Query(10, ge=1, le=50),
+             start: date | None = None, end: date | None = None,
+             shop_id: str = Depends(shop)) -> AlsoResponse:  # fmt: skip
         """Shoppers who touched this item also viewed (``event_type=view``) or bought
-        (``purchase``) these, by how many of them did."""
+        (``purchase``) these, by how many of them did; ``start`` / ``end`` limit it to a period
+        (the whole log otherwise; a period reads only its own events, which matters on a large
+        log)."""
         from db.behaviour_queries import also_touched, item_exists
 
-        rows = also_touched(context.store, shop_id, item_id, event_type, k)
+        if start is not None and end is not None and start > end:
+            raise HTTPException(422, f"start {start} is after end {end}: give start <= end")
+        rows = also_touched(context.store, shop_id, item_id, event_type, k, start=start, end=end)
         if rows.empty and not item_exists(context.store, shop_id, item_id):
             raise HTTPException(404, f"shop {shop_id} has no item {item_id[:80]!r}")
         items = [AlsoItem(item_id=str(r.item_id), title=None if r.title is None else str(r.title),
                           category=None if r.category is None else str(r.category),
                           shoppers=int(r.shoppers), share=round(float(r.share), 6))
                  for r in rows.itertuples()]  # fmt: skip
-        return AlsoResponse(shop=shop_id, item_id=item_id, event_type=event_type, items=items)
+        return AlsoResponse(shop=shop_id, item_id=item_id, event_type=event_type, start=start,
+                            end=end, items=items)  # fmt: skip
 
     return app

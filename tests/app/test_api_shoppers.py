@@ -51,6 +51,14 @@ def test_a_shoppers_forecasts_and_lists(client_and_tokens) -> None:
     also = _get(client, f"/v1/items/{item}/also?event_type=purchase&k=5", tokens["sample"])
     assert also.status_code == 200 and len(also.json()["items"]) <= 5
     assert all(0 < i["share"] <= 1 for i in also.json()["items"])
+    whole = _get(client, f"/v1/items/{item}/also?k=50", tokens["sample"]).json()
+    week = _get(client, f"/v1/items/{item}/also?k=50&start=2026-10-26&end=2026-11-01",
+                tokens["sample"]).json()  # fmt: skip
+    assert week["start"] == "2026-10-26" and whole["start"] is None
+    assert sum(i["shoppers"] for i in week["items"]) < sum(i["shoppers"] for i in whole["items"])
+    backwards = _get(client, f"/v1/items/{item}/also?start=2026-11-01&end=2026-10-26",
+                     tokens["sample"])  # fmt: skip
+    assert backwards.status_code == 422 and "start <= end" in backwards.text
 
 
 def test_tokens_read_their_own_shop_only_and_bad_input_is_a_clear_4xx(client_and_tokens) -> None:
