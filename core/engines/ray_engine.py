@@ -12,7 +12,8 @@ How a job runs:
 3. Results stream back to this process as they complete; each chunk is written to the job
    folder as Parquet and merged into the store by its single writer (an upsert on
    the prediction's key), so a retried batch or a rerun never duplicates a prediction, and a
-   job that dies leaves every merged chunk in place: the rerun scores only the rest.
+   job that dies leaves every merged chunk in place: the rerun scores only the rest. A job that
+   completes removes its folder.
 
 A replica that dies mid-run is restarted by Ray and its batches are retried. The cluster must
 reach the job folder and the model folder at the same paths (one machine, or a shared file
@@ -175,6 +176,8 @@ class RayEngine:
             done += len(chunk)
             if progress:
                 progress(done / total, f"{done} of {total} scored on Ray ({workers} replicas)")
+        # every chunk was taken (and merged by the caller): the job's files are not needed again
+        shutil.rmtree(job, ignore_errors=True)
 
     def score_shoppers(self, ctx: Context, shop_id: str, task: str, version: str,
                        events: pd.DataFrame, fn: ShopperFn, whole_log: bool,
