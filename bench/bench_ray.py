@@ -92,7 +92,7 @@ def _behaviour(ctx: Any, address: str, quick: bool) -> dict[str, Any]:
 
     from core.engines import LocalEngine
     from core.engines.ray_engine import RayEngine
-    from core.kinds.recommendation import recommend_lists
+    from core.kinds.recommendation import Recommender
     from core.shopper_forecast import score_shoppers, scoring_cutoff
     from core.training import TrainingConfig, train_task
     from db.repo import texts as text_repo
@@ -104,7 +104,7 @@ def _behaviour(ctx: Any, address: str, quick: bool) -> dict[str, Any]:
         "shopper_table": ("purchase", TrainingConfig(horizon_days=7),
                           partial(score_shoppers, cutoff=scoring_cutoff(events)), False),
         "recommendations": ("recommend", TrainingConfig(max_minutes=1 if quick else 3),
-                            recommend_lists, True),
+                            Recommender.recommend, True),
     }  # fmt: skip
     for name, (task, config, fn, whole_log) in jobs.items():
         version = train_task(ctx, task, "sample", config, force_promote=True).version

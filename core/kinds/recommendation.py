@@ -100,13 +100,6 @@ class Recommender:
         return pd.DataFrame(rows, columns=["user_id", "rank", "item_id", "category", "score"])
 
 
-def recommend_lists(recommender: Recommender, events: pd.DataFrame,
-                    users: list[str]) -> pd.DataFrame:  # fmt: skip
-    """:meth:`Recommender.recommend` for ``users`` (an engine's part of the shop; the lists read
-    the whole log: co-visitation, popularity)."""
-    return recommender.recommend(events, users)
-
-
 def _evaluate_methods(train: pd.DataFrame, held: pd.DataFrame, key: str,
                       configs: dict[str, BlendConfig]) -> dict[str, dict[str, float]]:  # fmt: skip
     from core.recommend import evaluate, recommend_blend
@@ -243,7 +236,8 @@ class RecommendationTask(Task):
 
     def score(self, ctx: Context, shop_id: str, version: str, engine: ScoringEngine,
               progress: Progress) -> int:  # fmt: skip
+        # a shopper's list reads the whole log (co-visitation, popularity)
         rows = engine.score_shoppers(ctx, shop_id, self.name, version, self._events(ctx, shop_id),
-                                     recommend_lists, whole_log=True, progress=progress)  # fmt: skip
+                                     Recommender.recommend, whole_log=True, progress=progress)  # fmt: skip
         progress(1.0, f"{rows['user_id'].nunique()} shoppers' lists")
         return rec_repo.replace(ctx.store, shop_id, version, rows)
