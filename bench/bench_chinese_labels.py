@@ -34,15 +34,19 @@ accuracy, mention-F1 where aspect and polarity must both be right) and detection
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import pandas as pd
 
-from bench.bench_chinese_rules import FILE, precision_recall
-from bench.core_data import shared_data_dir
+from bench.bench_chinese_rules import (
+    KINDS,
+    balanced,
+    clothing_reviews,
+    mended_on,
+    precision_recall,
+    review_frame,
+)
 
-# one letter per sentence, in the order of core.demand_rules.split_review_sentences(reviews());
+# one letter per sentence of the 180 reviews, in the order core.demand_rules.split_review_sentences gives;
 # c complaint, p praise, f feature request, q question, o other
 LABELS = (
     "pccocccppppcccccocccccccccccppcpcccccccpcpppcpcopcccpcpcccccccccpcppopccccpcccppppppcccpccpc"
@@ -78,29 +82,16 @@ ASPECTS = {
     "v": "service",
 }
 POLARITY = {"+": "positive", "-": "negative", "0": "neutral"}
-KINDS = {"c": "complaint", "p": "praise", "f": "feature_request", "q": "question", "o": "other"}
 
 
 def _clothing() -> tuple[pd.DataFrame, pd.DataFrame]:
     """(the 180 labelled reviews, the other clothing reviews), both as ``review_id, text,
     rating`` in a fixed order."""
-    rows = pd.read_csv(shared_data_dir() / FILE).dropna()
-    clothing = rows[rows["cat"] == "衣服"].sample(frac=1, random_state=7)
-    mended_on = pd.concat([clothing[clothing["label"] == 0].head(60),
-                           clothing[clothing["label"] == 1].head(60)])  # fmt: skip
-    rest = clothing[~clothing["review"].isin(set(mended_on["review"]))].sample(frac=1,
-                                                                               random_state=11)  # fmt: skip
-    picked = pd.concat([rest[rest["label"] == 0].head(90),
-                        rest[rest["label"] == 1].head(90)]).sample(frac=1, random_state=3)  # fmt: skip
-    others = rest[~rest["review"].isin(set(picked["review"]))]
-
-    def frame(part: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({
-            "review_id": [hashlib.sha1(t.encode()).hexdigest()[:10] for t in part["review"]],
-            "text": part["review"].tolist(), "rating": part["label"].map({1: 5, 0: 1}).tolist(),
-        })  # fmt: skip
-
-    return frame(picked), frame(others)
+    clothing = clothing_reviews()
+    rest = clothing[~clothing["review"].isin(set(mended_on(clothing)["review"]))]
+    rest = rest.sample(frac=1, random_state=11)
+    picked = balanced(rest, 90, seed=3)
+    return review_frame(picked), review_frame(rest[~rest["review"].isin(set(picked["review"]))])
 
 
 def sentences() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -129,15 +120,20 @@ def scores(truth: pd.Series, predicted: pd.Series) -> dict:
     return out
 
 
+def _review_folds(data: pd.DataFrame, folds: int) -> np.ndarray:
+    """Each sentence's fold: a review's sentences share one, reviews dealt round in order."""
+    reviews = data["review_id"].unique()
+    fold_of = dict(zip(reviews, np.arange(len(reviews)) % folds, strict=True))
+    return data["review_id"].map(fold_of).to_numpy()
+
+
 def _cross_validated(data: pd.DataFrame, extra: pd.DataFrame | None, folds: int = 5) -> pd.Series:
     """Out-of-fold predictions of the learner fitted on the other folds' labels (and ``extra``'s
     rule labels), a review's sentences in one fold."""
     from core.demand_rules import DEMAND_LABELS
     from core.evaluation import fit_tfidf
 
-    reviews = data["review_id"].unique()
-    fold_of = dict(zip(reviews, np.arange(len(reviews)) % folds, strict=True))
-    fold = data["review_id"].map(fold_of).to_numpy()
+    fold = _review_folds(data, folds)
     out = pd.Series("", index=data.index, dtype=object)
     for k in range(folds):
         train = data[fold != k]
@@ -169,9 +165,7 @@ def _aspects(data: pd.DataFrame, unlabelled: list[str], folds: int = 5) -> dict:
     if len(gold) != len(data):
         raise RuntimeError(f"{len(data)} sentences, {len(gold)} aspect labels")
     texts = data["text"].tolist()
-    reviews = data["review_id"].unique()
-    fold_of = dict(zip(reviews, np.arange(len(reviews)) % folds, strict=True))
-    fold = data["review_id"].map(fold_of).to_numpy()
+    fold = _review_folds(data, folds)
     predicted: list[dict[str, str]] = [{} for _ in texts]
     for k in range(folds):
         train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
@@ -184,17 +178,17 @@ def _aspects(data: pd.DataFrame, unlabelled: list[str], folds: int = 5) -> dict:
     def rounded(metrics: dict) -> dict:
         return {k: round(v, 3) if isinstance(v, float) else v for k, v in metrics.items()}
 
+    def only(maps: list[dict[str, str]], aspect: str) -> list[dict[str, str]]:
+        return [{a: p for a, p in m.items() if a == aspect} for m in maps]
+
     per_aspect = {}
     for aspect in ASPECTS.values():
-        g = [{a: p for a, p in x.items() if a == aspect} for x in gold]
+        g = only(gold, aspect)
         per_aspect[aspect] = {
             "mentions": sum(len(x) for x in g),
-            "rules_detection_f1": round(mention_metrics(g, [{a: p for a, p in x.items()
-                                                             if a == aspect} for x in rules])
-                                        ["detection_f1"], 3),
-            "model_detection_f1": round(mention_metrics(g, [{a: p for a, p in x.items()
-                                                             if a == aspect} for x in predicted])
-                                        ["detection_f1"], 3),
+            **{f"{name}_detection_f1": round(mention_metrics(g, only(found, aspect))
+                                             ["detection_f1"], 3)
+               for name, found in (("rules", rules), ("model", predicted))},
         }  # fmt: skip
     return {"sentences_with_an_aspect": sum(1 for g in gold if g),
             "mentions": sum(len(g) for g in gold),

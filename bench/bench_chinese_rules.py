@@ -31,20 +31,39 @@ LABELS = (
 KINDS = {"c": "complaint", "p": "praise", "f": "feature_request", "q": "question", "o": "other"}
 
 
+def clothing_reviews() -> pd.DataFrame:
+    """The development file's clothing reviews (``review``, ``label``) in a fixed shuffled order."""
+    rows = pd.read_csv(shared_data_dir() / FILE).dropna()
+    return rows[rows["cat"] == "衣服"].sample(frac=1, random_state=7)
+
+
+def balanced(rows: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """The first ``n`` negative and first ``n`` positive of ``rows``, shuffled with ``seed``."""
+    return pd.concat([rows[rows["label"] == 0].head(n),
+                      rows[rows["label"] == 1].head(n)]).sample(frac=1, random_state=seed)  # fmt: skip
+
+
+def review_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` as a reviews file reads: ``review_id`` (from the text), ``text``, ``rating``
+    (label 1 → 5 stars, 0 → 1 star)."""
+    return pd.DataFrame({
+        "review_id": [hashlib.sha1(t.encode()).hexdigest()[:10] for t in rows["review"]],
+        "text": rows["review"].tolist(), "rating": rows["label"].map({1: 5, 0: 1}).tolist(),
+    })  # fmt: skip
+
+
+def mended_on(clothing: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The 60 negative and 60 positive clothing reviews (of :func:`clothing_reviews`, read
+    unless given) the Chinese rules were mended on."""
+    return balanced(clothing_reviews() if clothing is None else clothing, 60, seed=1)
+
+
 def sentences() -> pd.DataFrame:
-    """The fixed sample: 60 negative and 60 positive clothing reviews, split into sentences of
-    at least 4 characters, the first 200."""
+    """The fixed sample: :func:`mended_on`'s reviews split into sentences of at least 4
+    characters, the first 200."""
     from core.demand_rules import split_review_sentences
 
-    rows = pd.read_csv(shared_data_dir() / FILE).dropna()
-    clothing = rows[rows["cat"] == "衣服"].sample(frac=1, random_state=7)
-    picked = pd.concat([clothing[clothing["label"] == 0].head(60),
-                        clothing[clothing["label"] == 1].head(60)]).sample(frac=1, random_state=1)  # fmt: skip
-    reviews = pd.DataFrame({
-        "review_id": [hashlib.sha1(t.encode()).hexdigest()[:10] for t in picked["review"]],
-        "text": picked["review"].tolist(), "rating": picked["label"].map({1: 5, 0: 1}).tolist(),
-    })  # fmt: skip
-    split = split_review_sentences(reviews)
+    split = split_review_sentences(review_frame(mended_on()))
     return split[split["text"].str.len() >= 4].head(200).reset_index(drop=True)
 
 

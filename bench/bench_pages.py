@@ -27,6 +27,7 @@ Goal (issue 5): <= 1.5 s per page on 2 cores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -42,8 +43,6 @@ from bench.common import timer
 
 if TYPE_CHECKING:
     from streamlit.testing.v1 import AppTest
-import contextlib
-
 from common.settings import REPO_ROOT
 from db.store import Store
 
