@@ -12,6 +12,7 @@ chosen period, so no user string ever becomes SQL. Dates are ``datetime.date`` v
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -57,46 +58,132 @@ def summaries_cover(store: Store, shop_id: str) -> bool:
         return rollups.covers_events(con, shop_id)
 
 
+def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, counts: str) -> str:
+    """CTEs ``firsts``, ``u``, ``seg`` and ``out``: the rows of CTE ``rows`` (one per event, or
+    per session and day, with ``user_id``) of the shoppers in the segment.
+
+    ``counts`` is ``"events"`` when each row is one event, ``"sessions"`` when rows carry the
+    views / carts / purchases columns of ``session_days``. Each shopper's first event comes from
+    ``user_weeks`` when ``summaries``, else from a scan of the whole log. Unused CTEs never run.
+    """
+    condition = segment_condition(segment)
+    source = "user_weeks" if summaries else "events"
+    first_ts = "first_ts" if summaries else "ts"
+    needs_first = "first_ever" in condition
+    first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
+    first_value = "any_value(f.first_ever)" if needs_first else "CAST(NULL AS TIMESTAMP)"
+    if counts == "events":
+        purchases = "count(*) FILTER (WHERE event_type = 'purchase')"
+        carts = "count(*) FILTER (WHERE event_type = 'cart')"
+    else:
+        purchases, carts = "sum(purchases)", "sum(carts)"
+    kept = (
+        f"SELECT * FROM {rows}"
+        if condition == "TRUE"
+        else f"SELECT {rows}.* FROM {rows} SEMI JOIN seg USING (user_id)"
+    )
+    return f"""
+    firsts AS (
+        SELECT user_id, min({first_ts}) AS first_ever FROM {source} WHERE shop_id = $shop
+        GROUP BY user_id
+    ),
+    u AS (
+        SELECT {rows}.user_id, {purchases} AS purchases, {carts} AS carts,
+               {first_value} AS first_ever, CAST($lo AS TIMESTAMP) AS period_start
+        FROM {rows} {first_join} GROUP BY {rows}.user_id
+    ),
+    seg AS (SELECT user_id FROM u WHERE {condition}),
+    {out} AS ({kept})
+    """
+
+
 def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     """A CTE chain ``ev`` (events of the period, shop and category) restricted to the segment.
 
     Named parameters: $shop, $lo, $hi (the period's bounds), $category. With ``summaries``
     each shopper's first event comes from ``user_weeks`` instead of a scan of the whole log.
     """
-    condition = segment_condition(segment)
-    # Only new/returning need each user's first event over the whole log, and "all" needs no
-    # per-user step at all; unused CTEs are never run.
-    source = "user_weeks" if summaries else "events"
-    first_ts = "first_ts" if summaries else "ts"
-    needs_first = "first_ever" in condition
-    first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
-    first_value = "any_value(f.first_ever)" if needs_first else "CAST(NULL AS TIMESTAMP)"
-    ev = (
-        "SELECT * FROM ev0"
-        if condition == "TRUE"
-        else "SELECT ev0.* FROM ev0 SEMI JOIN seg USING (user_id)"
-    )
     return f"""
     WITH ev0 AS (
         SELECT * FROM events
         WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
           AND (CAST($category AS VARCHAR) IS NULL OR category = $category)
     ),
-    firsts AS (
-        SELECT user_id, min({first_ts}) AS first_ever FROM {source} WHERE shop_id = $shop
-        GROUP BY user_id
-    ),
-    u AS (
-        SELECT ev0.user_id,
-               count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
-               count(*) FILTER (WHERE event_type = 'cart') AS carts,
-               {first_value} AS first_ever,
-               CAST($lo AS TIMESTAMP) AS period_start
-        FROM ev0 {first_join} GROUP BY ev0.user_id
-    ),
-    seg AS (SELECT user_id FROM u WHERE {condition}),
-    ev AS ({ev})
+    {_segment_chain("ev0", "ev", segment, summaries, "events")}
     """
+
+
+_SESSION_COLUMNS = (
+    "day, session_id, user_id, category, split, events, views, carts, purchases, first_ts, last_ts"
+)
+
+
+def _session_rows_sql(
+    segment: str | None, summaries: bool, by_category: bool = False, one_category: bool = False
+) -> str:
+    """A CTE chain ``sd``: the shop's sessions in the period, restricted to the category
+    ($category, when ``one_category``) and the segment, one row per day, session and shopper
+    (and per category too when ``by_category``), with the columns of ``session_days``.
+
+    Read from ``session_days`` when ``summaries`` (they cover the shop's events), else grouped
+    from the events into the same rows, every one marked ``split`` (counted by grouping).
+    A query counts the rows not ``split`` as sessions and groups the others
+    (:func:`_count_sessions`). Counts summed over these rows are BIGINT only after a cast
+    (DuckDB sums integers into HUGEINT). Named parameters as :func:`_filtered_events_sql`.
+    """
+    if summaries:
+        # the row filter is constant SQL, so the scan skips row groups by it
+        if by_category or one_category:
+            rows = "NOT total" + (" AND category = $category" if one_category else "")
+        else:
+            rows = "total"
+        sd0 = f"""SELECT {_SESSION_COLUMNS} FROM session_days
+            WHERE shop_id = $shop AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE)
+              AND {rows}"""
+    else:
+        category = "category" if by_category else "CAST($category AS VARCHAR)"
+        sd0 = f"""SELECT CAST(ts AS DATE) AS day, session_id, user_id, {category} AS category,
+                   TRUE AS split, count(*) AS events, count(*) FILTER (WHERE event_type = 'view') AS views,
+                   count(*) FILTER (WHERE event_type = 'cart') AS carts,
+                   count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
+                   min(ts) AS first_ts, max(ts) AS last_ts
+            FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
+              AND (CAST($category AS VARCHAR) IS NULL OR category = $category)
+            GROUP BY ALL"""
+    return f"""
+    WITH sd0 AS ({sd0}),
+    {_segment_chain("sd0", "sd", segment, summaries, "sessions")}
+    """
+
+
+def _count_sessions(groups: str, flags: dict[str, str]) -> str:
+    """CTE ``counted``: per ``groups`` (an SQL expression over ``sd``'s rows), how many distinct
+    sessions meet each condition of ``flags`` (output column -> SQL condition over the summed
+    columns ``events``, ``views``, ``carts``, ``purchases``).
+
+    A row not ``split`` is one whole session and is counted as it is; the ``split`` rows (a few
+    in a hundred) are summed per session first.
+    """
+    whole = ", ".join(f"count(*) FILTER (WHERE {cond}) AS {col}" for col, cond in flags.items())
+    return f"""
+    , split_sessions AS (
+        SELECT {groups} AS grp, session_id, sum(events) AS events, sum(views) AS views,
+               sum(carts) AS carts, sum(purchases) AS purchases
+        FROM sd WHERE split GROUP BY 1, 2)
+    , counted AS (
+        SELECT grp, {", ".join(f"CAST(sum({col}) AS BIGINT) AS {col}" for col in flags)}
+        FROM (SELECT {groups} AS grp, {whole} FROM sd WHERE NOT split GROUP BY 1
+              UNION ALL SELECT grp, {whole} FROM split_sessions GROUP BY 1)
+        GROUP BY grp)
+    """
+
+
+def session_rows_sql(store: Store, shop_id: str, segment: str | None,
+                     category: str | None = None, by_category: bool = False) -> str:  # fmt: skip
+    """:func:`_session_rows_sql` from the summaries when they cover the shop, for one category
+    (bound as $category) or all (``None``)."""
+    summaries = summaries_cover(store, shop_id)
+    return _session_rows_sql(segment, summaries, by_category, one_category=category is not None)
 
 
 def segment_sql(store: Store, shop_id: str, segment: str | None) -> str:
@@ -112,6 +199,12 @@ def _params(
 ) -> dict[str, Any]:
     lo, hi = period_bounds(start, end)
     return {"shop": shop_id, "lo": lo, "hi": hi, "category": category, **more}
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` names (DuckDB refuses any other; which ones a query names depends
+    on its filters and on whether it reads the summaries)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
 def data_span(store: Store, shop_id: str) -> tuple[date | None, date | None]:
@@ -135,18 +228,26 @@ def data_span(store: Store, shop_id: str) -> tuple[date | None, date | None]:
 
 def shops(store: Store) -> list[str]:
     """Every shop id with a row in ``shops`` or any data, sorted."""
-    sql = """
-    SELECT shop_id FROM shops UNION SELECT DISTINCT shop_id FROM events
-    UNION SELECT DISTINCT shop_id FROM reviews UNION SELECT DISTINCT shop_id FROM messages
-    ORDER BY 1"""
     with store.read() as con:
+        # every event counted in the day summaries: their shops are the log's, at a fraction
+        # of a scan of the whole log
+        events = "activity_daily" if rollups.cover_all_events(con) else "events"
+        sql = f"""
+        SELECT shop_id FROM shops UNION SELECT DISTINCT shop_id FROM {events}
+        UNION SELECT DISTINCT shop_id FROM reviews UNION SELECT DISTINCT shop_id FROM messages
+        ORDER BY 1"""
         return [r[0] for r in con.execute(sql).fetchall()]
 
 
 def categories(store: Store, shop_id: str) -> list[str]:
     """Categories seen in the shop's events and items, sorted."""
-    sql = """
-    SELECT DISTINCT category FROM events WHERE shop_id = $shop AND category IS NOT NULL
+    events = (
+        "SELECT DISTINCT category FROM activity_daily WHERE shop_id = $shop AND NOT total"
+        if summaries_cover(store, shop_id)
+        else "SELECT DISTINCT category FROM events WHERE shop_id = $shop"
+    )
+    sql = f"""
+    SELECT category FROM ({events}) WHERE category IS NOT NULL
     UNION SELECT DISTINCT category FROM items WHERE shop_id = $shop AND category IS NOT NULL
     ORDER BY 1"""
     with store.read() as con:
@@ -166,27 +267,30 @@ def period_kpis(
     Conversion is buying sessions / sessions. AOV is revenue / orders and ``None`` when no
     purchased item has a price.
     """
+    # revenue needs each purchase's price: read from the period's purchases alone
+    of_segment = (
+        "" if segment_condition(segment) == "TRUE" else "AND e.user_id IN (SELECT user_id FROM seg)"
+    )
     sql = (
-        segment_sql(store, shop_id, segment)
-        + """
-    -- grouped per session first: count(DISTINCT) straight over a million events is slow
-    , s AS (
-        SELECT session_id, user_id,
-               count(*) FILTER (WHERE event_type = 'purchase') AS orders,
-               sum(i.price) FILTER (WHERE event_type = 'purchase') AS revenue,
-               count(i.price) FILTER (WHERE event_type = 'purchase') AS priced_orders
-        FROM ev LEFT JOIN items i ON i.shop_id = ev.shop_id AND i.item_id = ev.item_id
-        GROUP BY session_id, user_id)
-    SELECT count(DISTINCT session_id) AS sessions,
-           count(DISTINCT user_id) AS shoppers,
-           count(DISTINCT user_id) FILTER (WHERE orders > 0) AS buyers,
-           count(DISTINCT session_id) FILTER (WHERE orders > 0) AS buying_sessions,
-           coalesce(sum(orders), 0) AS orders, sum(revenue) AS revenue,
-           coalesce(sum(priced_orders), 0) AS priced_orders
-    FROM s
+        session_rows_sql(store, shop_id, segment, category)
+        + f"""
+    {_count_sessions("'all'", {"sessions": "TRUE", "buying_sessions": "purchases > 0"})}
+    , us AS (SELECT user_id, sum(purchases) AS orders FROM sd GROUP BY 1)
+    , rev AS (
+        SELECT sum(i.price) AS revenue, count(i.price) AS priced_orders
+        FROM events e JOIN items i ON i.shop_id = e.shop_id AND i.item_id = e.item_id
+        WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi AND e.event_type = 'purchase'
+          AND (CAST($category AS VARCHAR) IS NULL OR e.category = $category) {of_segment})
+    SELECT coalesce((SELECT sessions FROM counted), 0) AS sessions,
+           (SELECT count(*) FROM us) AS shoppers,
+           (SELECT count(*) FILTER (WHERE orders > 0) FROM us) AS buyers,
+           coalesce((SELECT buying_sessions FROM counted), 0) AS buying_sessions,
+           (SELECT CAST(coalesce(sum(orders), 0) AS BIGINT) FROM us) AS orders,
+           (SELECT revenue FROM rev) AS revenue,
+           (SELECT coalesce(priced_orders, 0) FROM rev) AS priced_orders
     """
     )
-    df = store.query_df(sql, _params(shop_id, start, end, category))
+    df = store.query_df(sql, _used(sql, _params(shop_id, start, end, category)))
     row = df.iloc[0]
     sessions = int(row["sessions"])
     priced = int(row["priced_orders"] or 0)
@@ -271,19 +375,14 @@ def funnel_by(
         raise ValueError("by must be 'category' or 'total'")
     group = "coalesce(category, '(none)')" if by == "category" else "'all'"
     sql = (
-        segment_sql(store, shop_id, segment)
+        session_rows_sql(store, shop_id, segment, category, by_category=by == "category")
         + f"""
-    , s AS (
-        SELECT {group} AS grp, session_id,
-               bool_or(event_type = 'view') AS viewed, bool_or(event_type = 'cart') AS carted,
-               bool_or(event_type = 'purchase') AS bought
-        FROM ev GROUP BY 1, 2)
-    SELECT grp AS "group", count(*) FILTER (WHERE viewed) AS view,
-           count(*) FILTER (WHERE carted) AS cart, count(*) FILTER (WHERE bought) AS purchase
-    FROM s GROUP BY 1 ORDER BY view DESC, "group" LIMIT $limit
+    {_count_sessions(group, {"view": "views > 0", "cart": "carts > 0", "purchase": "purchases > 0"})}
+    SELECT grp AS "group", view, cart, purchase
+    FROM counted ORDER BY view DESC, "group" LIMIT $limit
     """
     )
-    return store.query_df(sql, _params(shop_id, start, end, category, limit=limit))
+    return store.query_df(sql, _used(sql, _params(shop_id, start, end, category, limit=limit)))
 
 
 def top_items_period(
@@ -364,15 +463,23 @@ def risky_sessions(
     least 30 events (bot-like speed); 20 or more cart adds and no purchase (cart hoarding); 200 or
     more views of which none led anywhere (scraping).
     """
-    lo, hi = period_bounds(start, end)
-    sql = """
-    WITH s AS (
-        SELECT session_id, any_value(user_id) AS user_id, count(*) AS events,
-               count(*) FILTER (WHERE event_type = 'view') AS views,
-               count(*) FILTER (WHERE event_type = 'cart') AS carts,
-               count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
-               greatest(date_diff('second', min(ts), max(ts)), 1) / 60.0 AS minutes
-        FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi GROUP BY session_id),
+    sql = (
+        session_rows_sql(store, shop_id, None)
+        + """
+    -- every rule needs 20 events or more; a row not split is a whole session
+    , whole AS (
+        SELECT session_id, user_id, events, views, carts, purchases, first_ts, last_ts
+        FROM sd WHERE NOT split AND events >= 20)
+    , parts AS (
+        SELECT session_id, any_value(user_id), sum(events), sum(views), sum(carts),
+               sum(purchases), min(first_ts), max(last_ts)
+        FROM sd WHERE split GROUP BY session_id HAVING sum(events) >= 20)
+    , s AS (
+        SELECT session_id, user_id, CAST(events AS BIGINT) AS events,
+               CAST(views AS BIGINT) AS views, CAST(carts AS BIGINT) AS carts,
+               CAST(purchases AS BIGINT) AS purchases,
+               greatest(date_diff('second', first_ts, last_ts), 1) / 60.0 AS minutes
+        FROM (SELECT * FROM whole UNION ALL SELECT * FROM parts)),
     r AS (
         SELECT *, events / minutes AS events_per_min,
             concat_ws('; ',
@@ -385,7 +492,8 @@ def risky_sessions(
            round(events_per_min, 1) AS events_per_min, reasons
     FROM r WHERE reasons <> '' ORDER BY events DESC, session_id LIMIT $limit
     """
-    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi, "limit": limit})
+    )
+    return store.query_df(sql, _used(sql, _params(shop_id, start, end, None, limit=limit)))
 
 
 def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase_task: str,
@@ -404,18 +512,23 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
     one of ``need_labels``). Which tasks and labels these are is the caller's (``core``).
     """
     lo, hi = period_bounds(start, end)
-    sql = """
-    WITH active AS (SELECT task, version FROM active_models WHERE shop_id = $shop),
-    sess AS (  -- one scan of the period, per session (count(DISTINCT) per user is slow)
-        SELECT session_id, user_id, count(*) AS events,
-               count(*) FILTER (WHERE event_type = 'cart') AS carts,
-               count(*) FILTER (WHERE event_type = 'purchase') AS purchases, max(ts) AS last_ts
-        FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi GROUP BY ALL),
-    act AS (
-        SELECT user_id, count(*) AS sessions, CAST(sum(events) AS BIGINT) AS events,
+    sql = (
+        session_rows_sql(store, shop_id, None)
+        + """
+    , active AS (SELECT task, version FROM active_models WHERE shop_id = $shop),
+    -- a row not split is a session of its own: only split ones are told apart (a filtered
+    -- count(DISTINCT) inside the grouping below would cost more than this second grouping)
+    split_n AS (SELECT user_id, count(DISTINCT session_id) AS n FROM sd WHERE split GROUP BY 1),
+    act0 AS (
+        SELECT user_id, count(*) FILTER (WHERE NOT split) AS whole,
+               CAST(sum(events) AS BIGINT) AS events,
                CAST(sum(carts) AS BIGINT) AS carts, CAST(sum(purchases) AS BIGINT) AS purchases,
                date_diff('day', max(last_ts), CAST($hi AS TIMESTAMP)) AS recency_days
-        FROM sess GROUP BY user_id),
+        FROM sd GROUP BY user_id),
+    act AS (
+        SELECT user_id, whole + coalesce(split_n.n, 0) AS sessions, events, carts, purchases,
+               recency_days
+        FROM act0 LEFT JOIN split_n USING (user_id)),
     prop AS (
         SELECT target_id AS user_id,
                CAST(probs->>('$.' || $purchase_label) AS DOUBLE) AS propensity
@@ -470,14 +583,15 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
     LEFT JOIN needs USING (user_id)
     ORDER BY act.user_id
     """
+    )
     params = {"shop": shop_id, "lo": lo, "hi": hi, "purchase_task": purchase_task,
               "purchase_label": purchase_label, "churn_task": churn_task,
               "churn_label": churn_label, "risk_task": risk_task,
               "recommend_task": recommend_task, "risk_label": risk_label,
               "sentiment_task": sentiment_task, "negative_label": negative_label,
               "intent_task": intent_task, "demand_task": demand_task,
-              "need_labels": list(need_labels)}  # fmt: skip
-    return store.query_df(sql, params)
+              "need_labels": list(need_labels), "category": None}  # fmt: skip
+    return store.query_df(sql, _used(sql, params))
 
 
 def message_author_kinds(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:

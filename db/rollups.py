@@ -1,11 +1,17 @@
 """Summary tables beside the event log, so a dashboard page need not read the whole log.
 
-Two tables, both derived from ``events`` only:
+Three tables, all derived from ``events`` only:
 
 - ``activity_daily``: per shop and day, events, sessions, shoppers, buyers, views, carts and
   purchases, once per category and once over all categories (``total``);
 - ``user_weeks``: per shop, shopper and week (Monday start), the shopper's events that week and
-  the time of the first one (cohorts, and each shopper's first event).
+  the time of the first one (cohorts, and each shopper's first event);
+- ``session_days``: per shop, day and session (and shopper), the session's events, views, carts,
+  purchases and first / last event time that day, once per category and once over all
+  categories (``total``). Distinct sessions of any period are counted exactly from it without
+  grouping the sessions: a row of a session with one ``total`` row in the whole log is a session
+  of its own; only the rows marked ``split`` (a session that crosses midnight has a row on both
+  days, as it has events on both) are grouped by session.
 
 Ingestion rewrites the days and weeks its rows touch in the same transaction that adds them
 (:func:`refresh`), so the summaries never lag the log. A reader checks that they cover every event
@@ -23,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 
 import duckdb
 
-ROLLUP_TABLES = ("activity_daily", "user_weeks")
+ROLLUP_TABLES = ("activity_daily", "user_weeks", "session_days")
 
 
 def _daily_sql(prefix: str, by_category: bool) -> str:
@@ -59,6 +65,48 @@ def _daily_sql(prefix: str, by_category: bool) -> str:
     """
 
 
+def _session_days_sql(prefix: str) -> str:
+    """Rows of ``session_days`` for the days in [$lo, $hi) of one shop, in day order (a period's
+    query then skips the row groups of other days)."""
+    return f"""
+    WITH c AS (
+        SELECT CAST(ts AS DATE) AS day, session_id, user_id, category, count(*) AS events,
+               count(*) FILTER (WHERE event_type = 'view') AS views,
+               count(*) FILTER (WHERE event_type = 'cart') AS carts,
+               count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
+               min(ts) AS first_ts, max(ts) AS last_ts
+        FROM {prefix}events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
+        GROUP BY ALL),
+    rows AS (
+        SELECT day, session_id, user_id, category, FALSE AS total, events, views, carts,
+               purchases, first_ts, last_ts FROM c
+        UNION ALL
+        SELECT day, session_id, user_id, NULL, TRUE, sum(events), sum(views), sum(carts),
+               sum(purchases), min(first_ts), max(last_ts) FROM c GROUP BY day, session_id, user_id)
+    SELECT $shop, day, session_id, user_id, category, total, FALSE, events, views, carts,
+           purchases, first_ts, last_ts
+    FROM rows ORDER BY day, total
+    """
+
+
+def _mark_split_sessions(
+    con: duckdb.DuckDBPyConnection, shop_id: str, first_day: date, last_day: date, prefix: str
+) -> None:
+    """Set ``split`` on every row of the sessions of the refreshed days that have more than one
+    ``total`` row in the whole table (rows of other days included: a session may continue a day
+    ingested before, or after)."""
+    con.execute(
+        f"""UPDATE {prefix}session_days SET split = TRUE
+        WHERE shop_id = $shop AND NOT split AND session_id IN (
+            SELECT session_id FROM {prefix}session_days
+            WHERE shop_id = $shop AND total AND session_id IN (
+                SELECT session_id FROM {prefix}session_days
+                WHERE shop_id = $shop AND total AND day >= $first AND day <= $last)
+            GROUP BY session_id HAVING count(*) > 1)""",
+        {"shop": shop_id, "first": first_day, "last": last_day},
+    )
+
+
 def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -83,6 +131,15 @@ def refresh(
             f"INSERT INTO {prefix}activity_daily {_daily_sql(prefix, by_category)}",
             {"shop": shop_id, "lo": lo, "hi": hi},
         )
+    con.execute(
+        f"DELETE FROM {prefix}session_days WHERE shop_id = ? AND day >= ? AND day <= ?",
+        [shop_id, first_day, last_day],
+    )
+    con.execute(
+        f"INSERT INTO {prefix}session_days {_session_days_sql(prefix)}",
+        {"shop": shop_id, "lo": lo, "hi": hi},
+    )
+    _mark_split_sessions(con, shop_id, first_day, last_day, prefix)
     week_lo, week_hi = _week_start(first_day), _week_start(last_day) + timedelta(days=7)
     con.execute(
         f"DELETE FROM {prefix}user_weeks WHERE shop_id = ? AND week >= ? AND week < ?",
@@ -107,8 +164,8 @@ def rebuild(con: duckdb.DuckDBPyConnection, shop_id: str | None = None, prefix: 
         shops = [
             r[0] for r in con.execute(f"SELECT DISTINCT shop_id FROM {prefix}events").fetchall()
         ]
-        con.execute(f"DELETE FROM {prefix}activity_daily")
-        con.execute(f"DELETE FROM {prefix}user_weeks")
+        for table in ROLLUP_TABLES:
+            con.execute(f"DELETE FROM {prefix}{table}")
     else:
         shops = [shop_id]
     for shop in shops:
@@ -118,28 +175,47 @@ def rebuild(con: duckdb.DuckDBPyConnection, shop_id: str | None = None, prefix: 
             [shop],
         ).fetchone() or (None, None)
         if first is None:
-            con.execute(f"DELETE FROM {prefix}activity_daily WHERE shop_id = ?", [shop])
-            con.execute(f"DELETE FROM {prefix}user_weeks WHERE shop_id = ?", [shop])
+            for table in ROLLUP_TABLES:
+                con.execute(f"DELETE FROM {prefix}{table} WHERE shop_id = ?", [shop])
             continue
         refresh(con, shop, first, last, prefix)
 
 
+def _tables_present(con: duckdb.DuckDBPyConnection) -> bool:
+    present = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND list_contains($tables, table_name)",
+        {"tables": list(ROLLUP_TABLES)},
+    ).fetchone()
+    return present is not None and present[0] == len(ROLLUP_TABLES)
+
+
+def cover_all_events(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the day summaries count every event of every shop (the shops with events are
+    then the shops in ``activity_daily``)."""
+    if not _tables_present(con):
+        return False
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM events), "
+        "(SELECT coalesce(sum(events), 0) FROM activity_daily WHERE total)"
+    ).fetchone()
+    return row is not None and row[0] == row[1]
+
+
 def covers_events(con: duckdb.DuckDBPyConnection, shop_id: str) -> bool:
-    """Whether both summaries account for exactly the shop's events (and so may stand in for
+    """Whether every summary accounts for exactly the shop's events (and so may stand in for
     them). A shop without events is covered when the summaries hold nothing for it either.
     A store written by an older ShopLens has no summary tables until its next schema init (an
     ingest runs one; the dashboard opens the store read-only): not covered."""
-    present = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-        "AND schema_name = 'main' AND table_name IN ('activity_daily', 'user_weeks')"
-    ).fetchone()
-    if present is None or present[0] < len(ROLLUP_TABLES):
+    if not _tables_present(con):
         return False
     row = con.execute(
         """SELECT (SELECT count(*) FROM events WHERE shop_id = $shop),
                   (SELECT coalesce(sum(events), 0) FROM activity_daily
                    WHERE shop_id = $shop AND total),
-                  (SELECT coalesce(sum(events), 0) FROM user_weeks WHERE shop_id = $shop)""",
+                  (SELECT coalesce(sum(events), 0) FROM user_weeks WHERE shop_id = $shop),
+                  (SELECT coalesce(sum(events), 0) FROM session_days
+                   WHERE shop_id = $shop AND total)""",
         {"shop": shop_id},
     ).fetchone()
-    return row is not None and row[0] == row[1] == row[2]
+    return row is not None and row[0] == row[1] == row[2] == row[3]

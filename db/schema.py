@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import Column, Sequence, String, Table
-from sqlalchemy.types import JSON, BigInteger, Boolean, Date, DateTime, Double
+from sqlalchemy.types import JSON, BigInteger, Boolean, Date, DateTime, Double, Integer
 from sqlmodel import Field, SQLModel
 from sqlmodel.main import get_column_from_field
 
@@ -102,8 +102,31 @@ class UserWeek(SQLModel):
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class SessionDay(SQLModel):
+    """One session's events on one day (see :mod:`db.rollups`): one row per category the
+    session touched that day (``total`` false; a NULL category is its own row) and one over all
+    its categories (``total`` true, category NULL). ``split``: the session has more than one
+    ``total`` row in the log (it crosses midnight, or shoppers share its id), so only its rows
+    need grouping when sessions are counted; every other row is a session of its own."""
+
+    shop_id: str = Field(sa_column=Column(String, nullable=False))
+    day: date = Field(sa_column=Column(Date, nullable=False))
+    session_id: str = Field(sa_column=Column(String, nullable=False))
+    user_id: str = Field(sa_column=Column(String, nullable=False))
+    category: str | None = Field(default=None, sa_column=Column(String))
+    total: bool = Field(sa_column=Column(Boolean, nullable=False))
+    split: bool = Field(sa_column=Column(Boolean, nullable=False))
+    events: int = Field(sa_column=Column(Integer, nullable=False))
+    views: int = Field(sa_column=Column(Integer, nullable=False))
+    carts: int = Field(sa_column=Column(Integer, nullable=False))
+    purchases: int = Field(sa_column=Column(Integer, nullable=False))
+    first_ts: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    last_ts: datetime = Field(sa_column=Column(DateTime, nullable=False))
+
+
 activity_daily_table = _table_without_key("activity_daily", ActivityDay)
 user_weeks_table = _table_without_key("user_weeks", UserWeek)
+session_days_table = _table_without_key("session_days", SessionDay)
 
 
 class Review(SQLModel, table=True):

@@ -22,16 +22,29 @@ SHOP = "acme"
 START = datetime(2024, 3, 4)  # a Monday
 
 
+def _bot_session(start: datetime) -> pd.DataFrame:
+    """40 views in 39 seconds by one session, from ``start`` (across midnight when it is 23:59:40):
+    risky only when both days' events are counted together."""
+    ts = pd.date_range(start, periods=40, freq="s")
+    return pd.DataFrame({
+        "user_id": "bot", "session_id": "bot-1", "item_id": [str(900 + i % 7) for i in range(40)],
+        "category": ["Dresses", "Knits"] * 20, "event_type": "view", "query": None, "ts": ts,
+    })  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def log(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    """A synthetic log of 20k events over three weeks, in user order (as many exports are)."""
+    """A synthetic log of 20k events over three weeks, in user order (as many exports are), and a
+    bot's session across midnight."""
     path = tmp_path_factory.mktemp("log") / "events.parquet"
     write_events(path, 20_000, seed=3, start=START, days=21, n_users=400)
-    return pd.read_parquet(path)
+    bot = _bot_session(datetime(2024, 3, 15, 23, 59, 40))
+    return pd.concat([pd.read_parquet(path), bot], ignore_index=True)
 
 
 def _split_ingest(store: Store, log: pd.DataFrame, tmp_path: Path) -> None:
-    """The log in two files that overlap by four days (the overlap's rows are in both)."""
+    """The log in two files that overlap by four days (the
+    overlap's rows are in both)."""
     day = log["ts"].dt.normalize()
     first = log[day < pd.Timestamp(2024, 3, 18)]
     second = log[day >= pd.Timestamp(2024, 3, 14)]
@@ -64,6 +77,43 @@ def _expected_daily(events: pd.DataFrame) -> pd.DataFrame:
     both[columns[3:]] = both[columns[3:]].astype("int64")
     both["category"] = both["category"].astype(object).where(both["category"].notna(), None)
     return both.sort_values(["total", "day", "category"], na_position="first", ignore_index=True)
+
+
+def _expected_session_days(events: pd.DataFrame) -> pd.DataFrame:
+    """session_days computed with pandas from the raw rows (the oracle)."""
+    e = events.assign(
+        day=events["ts"].dt.date,
+        view=events["event_type"] == "view", cart=events["event_type"] == "cart",
+        purchase=events["event_type"] == "purchase",
+    )  # fmt: skip
+    out = []
+    for total in (False, True):
+        keys = ["day", "session_id", "user_id"] + ([] if total else ["category"])
+        g = e.groupby(keys, dropna=False)
+        frame = g.agg(events=("ts", "size"), views=("view", "sum"), carts=("cart", "sum"),
+                      purchases=("purchase", "sum"), first_ts=("ts", "min"),
+                      last_ts=("ts", "max")).reset_index()  # fmt: skip
+        if total:
+            frame["category"] = None
+        frame["total"] = total
+        out.append(frame)
+    frame = pd.concat(out, ignore_index=True)
+    totals = frame[frame["total"]].groupby("session_id").size()
+    frame["split"] = frame["session_id"].map(totals > 1)
+    return _session_days_frame(frame)
+
+
+def _session_days_frame(df: pd.DataFrame) -> pd.DataFrame:
+    columns = ["day", "session_id", "user_id", "category", "total", "split", "events", "views",
+               "carts", "purchases", "first_ts", "last_ts"]  # fmt: skip
+    df = df[columns].copy()
+    df["day"] = pd.to_datetime(df["day"]).dt.date
+    df["category"] = df["category"].astype(object).where(df["category"].notna(), None)
+    df["split"] = df["split"].astype(bool)
+    df[columns[6:10]] = df[columns[6:10]].astype("int64")
+    df[columns[10:]] = df[columns[10:]].astype("datetime64[us]")
+    return df.sort_values(["total", "day", "session_id", "category"], na_position="first",
+                          ignore_index=True)  # fmt: skip
 
 
 def _stored_daily(store: Store) -> pd.DataFrame:
@@ -101,6 +151,14 @@ def test_ingest_keeps_the_summaries_exact_across_overlapping_files(
     assert (pd.to_datetime(weeks["week"]) == expected["week"]).all()
     assert (weeks["first_ts"] == expected["first_ts"]).all()
     assert (weeks["events"] == expected["events"]).all()
+    sessions = store.query_df("SELECT * FROM session_days WHERE shop_id = ?", [SHOP])
+    pd.testing.assert_frame_equal(
+        _session_days_frame(sessions), _expected_session_days(events), check_dtype=False
+    )
+    bot = sessions.query("session_id == 'bot-1' and total")
+    assert bot["day"].astype(str).tolist() == ["2024-03-15", "2024-03-16"]
+    assert bot["split"].all()  # marked although the files brought its two days apart
+    assert 0 < sessions["split"].mean() < 0.2
     # a full rebuild gives the same rows as the two incremental refreshes
     before = _stored_daily(store)
     with store.write() as con:
@@ -125,8 +183,27 @@ def _answers(store: Store) -> dict[str, object]:
         "traffic": dq.daily_traffic(store, SHOP, date(2024, 3, 1), date(2024, 3, 30)),
         "traffic_category": dq.daily_traffic(store, SHOP, lo, hi, category="Dresses"),
     }
-    for segment in ("new", "returning"):
+    for segment in ("all", "new", "returning", "buyers", "cart_abandoners"):
         out[f"kpis_{segment}"] = dq.period_kpis(store, SHOP, lo, hi, segment=segment)
+        out[f"kpis_{segment}_dresses"] = dq.period_kpis(
+            store, SHOP, lo, hi, category="Dresses", segment=segment
+        )
+        for by in ("category", "total"):
+            out[f"funnel_{by}_{segment}"] = dq.funnel_by(
+                store, SHOP, lo, hi, by=by, segment=segment
+            )
+            out[f"funnel_{by}_{segment}_dresses"] = dq.funnel_by(
+                store, SHOP, lo, hi, by=by, category="Dresses", segment=segment
+            )
+    out["risky"] = dq.risky_sessions(store, SHOP, lo, hi)
+    out["signals"] = dq.user_signals(
+        store, SHOP, lo, hi, purchase_task="p", purchase_label="yes", churn_task="c",
+        churn_label="yes", risk_task="r", risk_label="yes", recommend_task="rec",
+        sentiment_task="s", negative_label="neg", intent_task="i", demand_task="d",
+        need_labels=("need",),
+    )  # fmt: skip
+    out["shops"] = dq.shops(store)
+    out["categories"] = dq.categories(store, SHOP)
     out["recommended_users"] = bq.recommended_users(store, SHOP, "v1", limit=50)
     return out
 
@@ -158,9 +235,17 @@ def test_queries_answer_the_same_with_and_without_summaries(
     assert with_summaries["traffic_category"]["sessions"].sum() > 0
     assert len(with_summaries["cohorts"]) > 3
     assert 0 < with_summaries["kpis_new"]["sessions"] < with_summaries["kpis_returning"]["sessions"]
+    kpis, dresses = with_summaries["kpis_all"], with_summaries["kpis_all_dresses"]
+    assert 0 < dresses["sessions"] < kpis["sessions"] and kpis["orders"] > 0
+    funnel = with_summaries["funnel_category_all"]
+    assert isinstance(funnel, pd.DataFrame) and "Dresses" in set(funnel["group"])
+    risky = with_summaries["risky"]  # the bot's session, counted across midnight
+    assert isinstance(risky, pd.DataFrame)
+    assert risky.set_index("session_id").loc["bot-1", "events"] == 40
+    assert with_summaries["shops"] == [SHOP] and "Dresses" in with_summaries["categories"]
     with store.write() as con:
-        con.execute("DELETE FROM activity_daily")
-        con.execute("DELETE FROM user_weeks")
+        for table in rollups.ROLLUP_TABLES:
+            con.execute(f"DELETE FROM {table}")
     assert not dq.summaries_cover(store, SHOP)
     _assert_same(with_summaries, _answers(store))
 
@@ -192,6 +277,8 @@ def test_a_store_from_before_the_summaries_gets_them_on_schema_init(
     expected = _stored_daily(store)
     cohorts = dq.cohort_weeks(store, SHOP)
     with store.write() as con:
+        con.execute("DROP TABLE session_days")  # a store from before the session summary
+        assert not rollups.covers_events(con, SHOP)
         con.execute("DROP TABLE activity_daily")
         con.execute("DROP TABLE user_weeks")
     # the dashboard opens such a store read-only: its queries read the events instead
@@ -201,6 +288,7 @@ def test_a_store_from_before_the_summaries_gets_them_on_schema_init(
     store.init_schema()
     assert dq.summaries_cover(store, SHOP)
     pd.testing.assert_frame_equal(_stored_daily(store), expected)
+    assert store.query_df("SELECT count(*) AS n FROM session_days")["n"].iloc[0] > 0
 
 
 def test_rebuild_of_every_shop_drops_rows_of_shops_without_events(store: Store) -> None:
@@ -211,3 +299,21 @@ def test_rebuild_of_every_shop_drops_rows_of_shops_without_events(store: Store) 
         )
         rollups.rebuild(con)
         assert con.execute("SELECT count(*) FROM activity_daily").fetchone()[0] == 0
+
+
+def test_a_session_continued_by_a_later_file_is_marked_split_on_both_days(
+    store: Store, tmp_path: Path
+) -> None:
+    bot = _bot_session(datetime(2024, 3, 15, 23, 59, 40))
+    day = bot["ts"].dt.day
+    for name, part in (("a.parquet", bot[day == 15]), ("b.parquet", bot[day == 16])):
+        part.to_parquet(tmp_path / name)
+        ingest_file(store, tmp_path / name, "events", shop_id=SHOP)
+    rows = store.query_df("SELECT day, split FROM session_days WHERE total ORDER BY day")
+    assert rows["day"].astype(str).tolist() == ["2024-03-15", "2024-03-16"]
+    assert rows["split"].all()
+    kpis = dq.period_kpis(store, SHOP, date(2024, 3, 15), date(2024, 3, 16))
+    assert kpis["sessions"] == 1
+    assert dq.risky_sessions(store, SHOP, date(2024, 3, 15), date(2024, 3, 16))[
+        "events"
+    ].tolist() == [40]
