@@ -202,6 +202,10 @@ def _answers(store: Store) -> dict[str, object]:
         sentiment_task="s", negative_label="neg", intent_task="i", demand_task="d",
         need_labels=("need",),
     )  # fmt: skip
+    out["shopper_table"] = dq.shopper_table(
+        store, SHOP, purchase_task="p", purchase_label="yes", churn_task="c", churn_label="yes",
+        risk_task="r", risk_label="yes", recommend_task="rec",
+    )  # fmt: skip
     out["shops"] = dq.shops(store)
     out["categories"] = dq.categories(store, SHOP)
     out["recommended_users"] = bq.recommended_users(store, SHOP, "v1", limit=50)
@@ -242,6 +246,10 @@ def test_queries_answer_the_same_with_and_without_summaries(
     risky = with_summaries["risky"]  # the bot's session, counted across midnight
     assert isinstance(risky, pd.DataFrame)
     assert risky.set_index("session_id").loc["bot-1", "events"] == 40
+    table = with_summaries["shopper_table"]
+    assert isinstance(table, pd.DataFrame)
+    assert table.set_index("user_id").loc["bot", ["sessions", "events"]].tolist() == [1, 40]
+    assert table["sessions"].sum() == log["session_id"].nunique()
     assert with_summaries["shops"] == [SHOP] and "Dresses" in with_summaries["categories"]
     with store.write() as con:
         for table in rollups.ROLLUP_TABLES:
