@@ -58,14 +58,17 @@ def summaries_cover(store: Store, shop_id: str) -> bool:
         return rollups.covers_events(con, shop_id)
 
 
-def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, counts: str) -> str:
+def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, counts: str,
+                   members: str | None = None) -> str:  # fmt: skip
     """CTEs ``firsts``, ``u``, ``seg`` and ``out``: the rows of CTE ``rows`` (one per event, or
     per session and day, with ``user_id``) of the shoppers in the segment.
 
-    ``counts`` is ``"events"`` when each row is one event, ``"sessions"`` when rows carry the
+    Who is in the segment is read from CTE ``members`` (default: ``rows``); ``counts`` is
+    ``"events"`` when each of its rows is one event, ``"sessions"`` when its rows carry the
     views / carts / purchases columns of ``session_days``. Each shopper's first event comes from
     ``user_weeks`` when ``summaries``, else from a scan of the whole log. Unused CTEs never run.
     """
+    members = members or rows
     condition = segment_condition(segment)
     source = "user_weeks" if summaries else "events"
     first_ts = "first_ts" if summaries else "ts"
@@ -88,9 +91,9 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
         GROUP BY user_id
     ),
     u AS (
-        SELECT {rows}.user_id, {purchases} AS purchases, {carts} AS carts,
+        SELECT {members}.user_id, {purchases} AS purchases, {carts} AS carts,
                {first_value} AS first_ever, CAST($lo AS TIMESTAMP) AS period_start
-        FROM {rows} {first_join} GROUP BY {rows}.user_id
+        FROM {members} {first_join} GROUP BY {members}.user_id
     ),
     seg AS (SELECT user_id FROM u WHERE {condition}),
     {out} AS ({kept})
@@ -101,15 +104,32 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     """A CTE chain ``ev`` (events of the period, shop and category) restricted to the segment.
 
     Named parameters: $shop, $lo, $hi (the period's bounds), $category. With ``summaries``
-    each shopper's first event comes from ``user_weeks`` instead of a scan of the whole log.
+    who is in the segment comes from ``session_days`` and each shopper's first event from
+    ``user_weeks`` (a sixth of the period's rows; the whole log) instead of the events.
     """
+    members = """,
+    seg_rows AS (
+        SELECT user_id, carts, purchases FROM session_days
+        WHERE shop_id = $shop AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE)
+          AND CASE WHEN CAST($category AS VARCHAR) IS NULL THEN total
+                   ELSE NOT total AND category = $category END
+    )"""
     return f"""
     WITH ev0 AS (
         SELECT * FROM events
         WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
           AND (CAST($category AS VARCHAR) IS NULL OR category = $category)
-    ),
-    {_segment_chain("ev0", "ev", segment, summaries, "events")}
+    ){members if summaries else ""},
+    {
+        _segment_chain(
+            "ev0",
+            "ev",
+            segment,
+            summaries,
+            "sessions" if summaries else "events",
+            "seg_rows" if summaries else None,
+        )
+    }
     """
 
 
@@ -188,10 +208,11 @@ def session_rows_sql(store: Store, shop_id: str, segment: str | None,
 
 def segment_sql(store: Store, shop_id: str, segment: str | None) -> str:
     """The SQL of the shop's events of a shopper segment (:data:`SEGMENTS`; the other query
-    modules build on it), taking first events from the summaries when they cover the shop
-    (checked only for the segments that need first events)."""
-    needs_first = "first_ever" in segment_condition(segment)
-    return _filtered_events_sql(segment, needs_first and summaries_cover(store, shop_id))
+    modules build on it), taking who is in the segment from the summaries when they cover the
+    shop (checked only for a segment other than all shoppers)."""
+    if segment_condition(segment) == "TRUE":
+        return _filtered_events_sql(segment)
+    return _filtered_events_sql(segment, summaries_cover(store, shop_id))
 
 
 def _params(
@@ -201,7 +222,7 @@ def _params(
     return {"shop": shop_id, "lo": lo, "hi": hi, "category": category, **more}
 
 
-def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+def used_params(sql: str, params: dict[str, Any]) -> dict[str, Any]:
     """The parameters ``sql`` names (DuckDB refuses any other; which ones a query names depends
     on its filters and on whether it reads the summaries)."""
     return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
@@ -290,7 +311,7 @@ def period_kpis(
            (SELECT coalesce(priced_orders, 0) FROM rev) AS priced_orders
     """
     )
-    df = store.query_df(sql, _used(sql, _params(shop_id, start, end, category)))
+    df = store.query_df(sql, used_params(sql, _params(shop_id, start, end, category)))
     row = df.iloc[0]
     sessions = int(row["sessions"])
     priced = int(row["priced_orders"] or 0)
@@ -317,7 +338,8 @@ def daily_traffic(
     """One row per day of the period: sessions, shoppers, buyers (days without events are 0).
 
     All shoppers: read from ``activity_daily`` when it covers the shop's events (the forecast
-    asks for the whole history); a segment is defined per period, so it reads the events.
+    asks for the whole history); a segment is defined per period, so it reads the period's
+    ``session_days`` (or events).
     """
     days = """SELECT CAST(d AS DATE) AS day FROM range(CAST($start AS DATE),
               CAST($end AS DATE) + 1, INTERVAL 1 DAY) t(d)"""
@@ -337,21 +359,21 @@ def daily_traffic(
         df["day"] = pd.to_datetime(df["day"])
         return df
     sql = (
-        segment_sql(store, shop_id, segment)
-        + """
-    , days AS (SELECT CAST(d AS DATE) AS day FROM range(CAST($first_day AS DATE),
-               CAST($last_day AS DATE) + 1, INTERVAL 1 DAY) t(d))
+        session_rows_sql(store, shop_id, segment, category)
+        + f"""
+    {_count_sessions("day", {"sessions": "TRUE"})}
+    , days AS ({days.replace("$start", "$first_day").replace("$end", "$last_day")})
+    , per_user AS (SELECT day, user_id, sum(purchases) AS purchases FROM sd GROUP BY 1, 2)
     , agg AS (
-        SELECT CAST(ts AS DATE) AS day, count(DISTINCT session_id) AS sessions,
-               count(DISTINCT user_id) AS shoppers,
-               count(DISTINCT user_id) FILTER (WHERE event_type = 'purchase') AS buyers
-        FROM ev GROUP BY 1)
-    SELECT days.day, coalesce(sessions, 0) AS sessions, coalesce(shoppers, 0) AS shoppers,
-           coalesce(buyers, 0) AS buyers
-    FROM days LEFT JOIN agg USING (day) ORDER BY day
+        SELECT day, count(*) AS shoppers, count(*) FILTER (WHERE purchases > 0) AS buyers
+        FROM per_user GROUP BY 1)
+    SELECT days.day, coalesce(c.sessions, 0) AS sessions, coalesce(agg.shoppers, 0) AS shoppers,
+           coalesce(agg.buyers, 0) AS buyers
+    FROM days LEFT JOIN counted c ON c.grp = days.day LEFT JOIN agg USING (day) ORDER BY day
     """
     )
-    df = store.query_df(sql, _params(shop_id, start, end, category, first_day=start, last_day=end))
+    params = _params(shop_id, start, end, category, first_day=start, last_day=end)
+    df = store.query_df(sql, used_params(sql, params))
     df["day"] = pd.to_datetime(df["day"])
     return df
 
@@ -382,7 +404,9 @@ def funnel_by(
     FROM counted ORDER BY view DESC, "group" LIMIT $limit
     """
     )
-    return store.query_df(sql, _used(sql, _params(shop_id, start, end, category, limit=limit)))
+    return store.query_df(
+        sql, used_params(sql, _params(shop_id, start, end, category, limit=limit))
+    )
 
 
 def top_items_period(
@@ -493,7 +517,7 @@ def risky_sessions(
     FROM r WHERE reasons <> '' ORDER BY events DESC, session_id LIMIT $limit
     """
     )
-    return store.query_df(sql, _used(sql, _params(shop_id, start, end, None, limit=limit)))
+    return store.query_df(sql, used_params(sql, _params(shop_id, start, end, None, limit=limit)))
 
 
 def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase_task: str,
@@ -591,7 +615,7 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
               "sentiment_task": sentiment_task, "negative_label": negative_label,
               "intent_task": intent_task, "demand_task": demand_task,
               "need_labels": list(need_labels), "category": None}  # fmt: skip
-    return store.query_df(sql, _used(sql, params))
+    return store.query_df(sql, used_params(sql, params))
 
 
 def message_author_kinds(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:

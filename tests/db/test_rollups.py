@@ -188,6 +188,14 @@ def _answers(store: Store) -> dict[str, object]:
         out[f"kpis_{segment}_dresses"] = dq.period_kpis(
             store, SHOP, lo, hi, category="Dresses", segment=segment
         )
+        out[f"promotions_{segment}"] = bq.segment_promotions(store, SHOP, lo, hi, segment, "v1")
+        out[f"promotions_{segment}_dresses"] = bq.segment_promotions(
+            store, SHOP, lo, hi, segment, "v1", category="Dresses"
+        )
+        out[f"top_items_{segment}"] = dq.top_items_period(store, SHOP, lo, hi, segment=segment)
+        out[f"traffic_{segment}_dresses"] = dq.daily_traffic(
+            store, SHOP, lo, hi, category="Dresses", segment=segment
+        )
         for by in ("category", "total"):
             out[f"funnel_{by}_{segment}"] = dq.funnel_by(
                 store, SHOP, lo, hi, by=by, segment=segment
@@ -246,6 +254,10 @@ def test_queries_answer_the_same_with_and_without_summaries(
     risky = with_summaries["risky"]  # the bot's session, counted across midnight
     assert isinstance(risky, pd.DataFrame)
     assert risky.set_index("session_id").loc["bot-1", "events"] == 40
+    promoted = with_summaries["promotions_buyers"]
+    assert isinstance(promoted, pd.DataFrame) and promoted["shoppers"].iloc[0] > 0
+    top = with_summaries["top_items_cart_abandoners"]
+    assert isinstance(top, pd.DataFrame) and top["purchases"].sum() == 0 < top["carts"].sum()
     table = with_summaries["shopper_table"]
     assert isinstance(table, pd.DataFrame)
     assert table.set_index("user_id").loc["bot", ["sessions", "events"]].tolist() == [1, 40]
