@@ -10,7 +10,13 @@ from datetime import date
 
 import pandas as pd
 
-from db.dashboard_queries import period_bounds, session_rows_sql, summaries_cover, used_params
+from db.dashboard_queries import (
+    categories,
+    period_bounds,
+    session_rows_sql,
+    summaries_cover,
+    used_params,
+)
 from db.store import Store
 
 _SEARCHES = """
@@ -66,11 +72,11 @@ def catalogue_texts(store: Store, shop_id: str) -> list[str]:
     """Every item title and category of the shop (what a query can match)."""
     df = store.query_df(
         "SELECT DISTINCT t FROM (SELECT title AS t FROM items WHERE shop_id = $shop UNION ALL "
-        "SELECT category FROM items WHERE shop_id = $shop UNION ALL "
-        "SELECT DISTINCT category FROM events WHERE shop_id = $shop) WHERE t IS NOT NULL",
+        "SELECT category FROM items WHERE shop_id = $shop) WHERE t IS NOT NULL",
         {"shop": shop_id},
     )
-    return df["t"].astype(str).tolist()
+    # and the events' categories (from the day summaries when they cover the log)
+    return list(dict.fromkeys([*df["t"].astype(str), *categories(store, shop_id)]))
 
 
 def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "view",

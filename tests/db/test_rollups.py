@@ -214,6 +214,7 @@ def _answers(store: Store) -> dict[str, object]:
         store, SHOP, purchase_task="p", purchase_label="yes", churn_task="c", churn_label="yes",
         risk_task="r", risk_label="yes", recommend_task="rec",
     )  # fmt: skip
+    out["catalogue"] = bq.catalogue_texts(store, SHOP)
     out["shops"] = dq.shops(store)
     out["categories"] = dq.categories(store, SHOP)
     out["recommended_users"] = bq.recommended_users(store, SHOP, "v1", limit=50)
@@ -262,6 +263,7 @@ def test_queries_answer_the_same_with_and_without_summaries(
     assert isinstance(table, pd.DataFrame)
     assert table.set_index("user_id").loc["bot", ["sessions", "events"]].tolist() == [1, 40]
     assert table["sessions"].sum() == log["session_id"].nunique()
+    assert "Dresses" in with_summaries["catalogue"]  # type: ignore[operator]
     assert with_summaries["shops"] == [SHOP] and "Dresses" in with_summaries["categories"]
     with store.write() as con:
         for table in rollups.ROLLUP_TABLES:
