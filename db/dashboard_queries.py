@@ -114,22 +114,17 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
           AND CASE WHEN CAST($category AS VARCHAR) IS NULL THEN total
                    ELSE NOT total AND category = $category END
     )"""
+    if summaries:
+        chain = _segment_chain("ev0", "ev", segment, True, "sessions", "seg_rows")
+    else:
+        members, chain = "", _segment_chain("ev0", "ev", segment, False, "events")
     return f"""
     WITH ev0 AS (
         SELECT * FROM events
         WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
           AND (CAST($category AS VARCHAR) IS NULL OR category = $category)
-    ){members if summaries else ""},
-    {
-        _segment_chain(
-            "ev0",
-            "ev",
-            segment,
-            summaries,
-            "sessions" if summaries else "events",
-            "seg_rows" if summaries else None,
-        )
-    }
+    ){members},
+    {chain}
     """
 
 
