@@ -69,14 +69,15 @@ def search_daily(store: Store, shop_id: str, start: date, end: date) -> pd.DataF
 
 
 def catalogue_texts(store: Store, shop_id: str) -> list[str]:
-    """Every item title and category of the shop (what a query can match)."""
+    """Every item title and category of the shop (what a query can match), sorted."""
     df = store.query_df(
         "SELECT DISTINCT t FROM (SELECT title AS t FROM items WHERE shop_id = $shop UNION ALL "
         "SELECT category FROM items WHERE shop_id = $shop) WHERE t IS NOT NULL",
         {"shop": shop_id},
     )
-    # and the events' categories (from the day summaries when they cover the log)
-    return list(dict.fromkeys([*df["t"].astype(str), *categories(store, shop_id)]))
+    # and the events' categories (from the day summaries when they cover the log); sorted, so
+    # the answer does not depend on how DuckDB happened to order a DISTINCT
+    return sorted({*df["t"].astype(str), *categories(store, shop_id)})
 
 
 def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "view",
