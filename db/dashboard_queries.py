@@ -54,8 +54,12 @@ def previous_period(start: date, end: date) -> tuple[date, date]:
 def summaries_cover(store: Store, shop_id: str) -> bool:
     """Whether the summary tables (:mod:`db.rollups`) account for every event of the shop, so
     queries may read them instead of the whole log."""
-    with store.read() as con:
-        return rollups.covers_events(con, shop_id)
+
+    def check() -> bool:
+        with store.read() as con:
+            return rollups.covers_events(con, shop_id)
+
+    return store.for_this_read(("summaries_cover", shop_id), check)
 
 
 def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, counts: str,
@@ -100,6 +104,10 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
     """
 
 
+# session_days rows of the shop's period [$lo, $hi)
+_IN_PERIOD = "shop_id = $shop AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE)"
+
+
 def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     """A CTE chain ``ev`` (events of the period, shop and category) restricted to the segment.
 
@@ -107,10 +115,9 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
     who is in the segment comes from ``session_days`` and each shopper's first event from
     ``user_weeks`` (a sixth of the period's rows; the whole log) instead of the events.
     """
-    members = """,
+    members = f""",
     seg_rows AS (
-        SELECT user_id, carts, purchases FROM session_days
-        WHERE shop_id = $shop AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE)
+        SELECT user_id, carts, purchases FROM session_days WHERE {_IN_PERIOD}
           AND CASE WHEN CAST($category AS VARCHAR) IS NULL THEN total
                    ELSE NOT total AND category = $category END
     )"""
@@ -152,9 +159,7 @@ def _session_rows_sql(
             rows = "NOT total" + (" AND category = $category" if one_category else "")
         else:
             rows = "total"
-        sd0 = f"""SELECT {_SESSION_COLUMNS} FROM session_days
-            WHERE shop_id = $shop AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE)
-              AND {rows}"""
+        sd0 = f"SELECT {_SESSION_COLUMNS} FROM session_days WHERE {_IN_PERIOD} AND {rows}"
     else:
         category = "category" if by_category else "CAST($category AS VARCHAR)"
         sd0 = f"""SELECT CAST(ts AS DATE) AS day, session_id, user_id, {category} AS category,
@@ -247,7 +252,9 @@ def shops(store: Store) -> list[str]:
     with store.read() as con:
         # every event counted in the day summaries: their shops are the log's, at a fraction
         # of a scan of the whole log
-        events = "activity_daily" if rollups.cover_all_events(con) else "events"
+        covered = store.for_this_read(("cover_all_events",),
+                                      lambda: rollups.cover_all_events(con))  # fmt: skip
+        events = "activity_daily" if covered else "events"
         sql = f"""
         SELECT shop_id FROM shops UNION SELECT DISTINCT shop_id FROM {events}
         UNION SELECT DISTINCT shop_id FROM reviews UNION SELECT DISTINCT shop_id FROM messages
