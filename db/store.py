@@ -195,6 +195,12 @@ class Store:
         with self.read() as con:
             return not needs_migration(con, [t.name for t in SQLModel.metadata.sorted_tables])
 
+    def for_this_read(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        """``compute()``, a fact about the stored data (such as whether the summaries cover a
+        shop). A store that serves many reads from one connection (the app's page runs) keeps
+        the answer for as long as that connection is open; this one computes it every time."""
+        return compute()
+
     def query_df(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a parameterised read query and return a DataFrame."""
         with self.read() as con:
