@@ -1,6 +1,7 @@
 """Loading the encoder and running a text classifier fast: batched, length-sorted, dynamically
-padded, on CUDA with bf16 autocast or on the CPU (fp32, or int8 dynamic quantisation when it
-agrees with fp32).
+padded, on CUDA with bf16 autocast or on the CPU: bf16 weights where the processor computes in
+bf16 natively (AVX512-BF16 or AMX) and bf16 agrees with fp32, else int8 dynamic quantisation
+when it agrees with fp32, else fp32.
 
 A :class:`TextClassifier` is a fine-tuned encoder, optionally blended with a TF-IDF + logistic
 regression model (``ensemble_weight`` is the encoder's share of the log-probabilities) and a
@@ -95,6 +96,32 @@ def quantize_int8(model: Encoder) -> Encoder:
 
         return quantize_dynamic(copy.deepcopy(model).eval(),
                                 {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)  # fmt: skip
+
+
+CPU_BF16_ENV = "SHOPLENS_CPU_BF16"
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this processor multiplies bf16 natively (AVX512-BF16 or AMX), where a bf16 copy
+    of the encoder scores about 1.8x faster than fp32; elsewhere bf16 is emulated and no faster.
+    ``SHOPLENS_CPU_BF16=0`` turns bf16 CPU scoring off, ``=1`` forces it on."""
+    forced = os.environ.get(CPU_BF16_ENV, "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:  # not Linux: no way to tell native from emulated bf16
+        return False
+    return any(f" {flag}" in flags for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def to_bf16(model: Encoder) -> Encoder:
+    """A bf16 copy of ``model`` for CPU scoring (the fp32 model stays for explanations)."""
+    import copy
+
+    return copy.deepcopy(model).eval().to(torch.bfloat16)
 
 
 def tokenize_sorted(tokenizer: Any, texts: list[str], max_length: int) -> tuple[list, np.ndarray]:
@@ -222,17 +249,22 @@ class TextClassifier:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     int8_model: Encoder | None = None
     meta: dict = field(default_factory=dict)
+    bf16_model: Encoder | None = None
 
     def scoring_model(self) -> Encoder:
-        """The int8 model on CPU when it was validated, else the fp32/bf16 one."""
+        """On CPU the validated bf16 model, else the validated int8 model, else the fp32 one
+        (on CUDA the fp32 model under bf16 autocast)."""
+        if self.device.type == "cpu" and self.bf16_model is not None:
+            return self.bf16_model
         if self.device.type == "cpu" and self.int8_model is not None:
             return self.int8_model
         return self.model
 
     def logits(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
         """Encoder logits for ``texts`` (see :func:`encoder_logits`); on CPU with a validated
-        int8 model, int8 with close calls re-scored in fp32 (:func:`rescued_logits`)."""
-        if self.device.type == "cpu" and self.int8_model is not None:
+        bf16 model, bf16; else with a validated int8 model, int8 with close calls re-scored in
+        fp32 (:func:`rescued_logits`)."""
+        if self.device.type == "cpu" and self.bf16_model is None and self.int8_model is not None:
             margin_below = float(self.meta.get("int8_rescue_margin", 0.0))
             return rescued_logits(self.int8_model, self.model, self.tokenizer, texts,
                                   margin_below, self.max_length, batch_size)  # fmt: skip

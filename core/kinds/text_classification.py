@@ -210,9 +210,11 @@ class TextClassificationTask(Task):
         from core.modeling import (
             TextClassifier,
             TfidfClassifier,
+            cpu_has_native_bf16,
             load_encoder,
             pick_device,
             quantize_int8,
+            to_bf16,
         )
 
         labels = tuple(meta["labels"])
@@ -225,13 +227,16 @@ class TextClassificationTask(Task):
         model, tokenizer = load_encoder(folder / "model")
         dev = pick_device(device)
         model.to(dev).eval()
-        int8 = quantize_int8(model) if dev.type == "cpu" and meta.get("int8_ok") else None
+        bf16 = (to_bf16(model) if dev.type == "cpu" and meta.get("bf16_ok")
+                and cpu_has_native_bf16() else None)  # fmt: skip
+        int8 = (quantize_int8(model) if dev.type == "cpu" and bf16 is None and meta.get("int8_ok")
+                else None)  # fmt: skip
         return TextClassifier(
             task=self.name, version="", labels=labels, model=model, tokenizer=tokenizer,
             max_length=int(meta.get("max_length", self.max_length)), tfidf=tfidf,
             ensemble_weight=float(meta.get("ensemble_weight", 1.0)),
             bias=np.asarray(meta.get("bias") or np.zeros(len(labels)), dtype=np.float64),
-            device=dev, int8_model=int8, meta=meta,
+            device=dev, int8_model=int8, meta=meta, bf16_model=bf16,
         )  # fmt: skip
 
     def rows_to_score(self, ctx: Context, shop_id: str, version: str) -> pd.DataFrame:

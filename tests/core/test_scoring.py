@@ -115,3 +115,28 @@ def test_predict_file_never_writes_over_the_store_the_input_or_an_existing_file(
     assert predict_file(ctx, "sentiment", "sample", src, "body", out, overwrite=True) == 1
     assert ctx.store.db_path.read_bytes() == store_bytes
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_cpu_scoring_takes_the_bf16_copy_only_where_training_checked_it(ctx, store, monkeypatch):
+    import torch
+
+    from core.modeling import encoder_logits
+
+    monkeypatch.setenv("SHOPLENS_CPU_BF16", "1")
+    synonym_reviews(store)
+    config = TrainingConfig(epochs=4, max_length=16, batch_size=8, learning_rate=1e-3,
+                            check_int8=True, trainable_layers=1)  # fmt: skip
+    train_task(ctx, "sentiment", "sample", config)
+    meta = ctx.registry.meta("sample", "sentiment", ctx.registry.active("sample", "sentiment"))
+    assert meta["bf16_ok"] is True and meta["bf16_agreement"] >= 0.99
+    served = ctx.registry.load("sample", "sentiment")
+    assert served.scoring_model().dtype == torch.bfloat16 and served.int8_model is None
+    assert next(served.model.parameters()).dtype == torch.float32  # explanations read fp32
+    texts = ["wonderful, I adore it", "dreadful, so disappointed", "fine I guess", "meh"]
+    fp32 = encoder_logits(served.model, served.tokenizer, texts, served.max_length)
+    half = served.logits(texts)
+    assert half.dtype == np.float32 and not np.array_equal(half, fp32)  # really ran in bf16
+    assert (half.argmax(1) == fp32.argmax(1)).all()
+    np.testing.assert_allclose(half, fp32, atol=0.1)
+    monkeypatch.setenv("SHOPLENS_CPU_BF16", "0")  # a processor without native bf16
+    assert ctx.registry.load("sample", "sentiment").bf16_model is None
