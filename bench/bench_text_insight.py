@@ -134,14 +134,15 @@ def few_shot_intents(quick: bool, shots: int = 8) -> dict:
 def chinese_bag_of_words(quick: bool) -> dict:
     """TF-IDF + LR on Chinese shopping reviews (online_shopping_10_cats, research use, read from
     ../shared/data): scikit-learn's default word pattern against ShopLens's analyzer (jieba
-    words + character bigrams), same rows, same classifier."""
+    words + character bigrams) and its classifiers' terms (plus character trigrams), same rows,
+    same classifier."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
     from sklearn.pipeline import Pipeline
 
     from bench.core_data import shared_data_dir
-    from core.text_features import analyze
+    from core.text_features import analyze, classifier_terms
 
     path = shared_data_dir() / "online_shopping_10_cats_dev" / "online_shopping_10_cats_dev80.csv"
     data = pd.read_csv(path).dropna(subset=["review"])
@@ -159,6 +160,10 @@ def chinese_bag_of_words(quick: bool) -> dict:
         (
             "shoplens_analyzer",
             TfidfVectorizer(analyzer=analyze, sublinear_tf=True, max_features=100_000),
+        ),
+        (
+            "shoplens_classifier_terms",
+            TfidfVectorizer(analyzer=classifier_terms, sublinear_tf=True, max_features=100_000),
         ),
     ):
         model = Pipeline([("tfidf", vectorizer), ("lr", LogisticRegression(

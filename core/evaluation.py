@@ -85,13 +85,13 @@ def classification_metrics(y_true: Sequence[str], probs: np.ndarray, labels: Seq
 
 
 def make_tfidf(seed: int = 0, max_features: int = 100_000) -> Pipeline:
-    """TF-IDF of word 1-2-grams (Chinese: jieba words and character bigrams, see
-    :mod:`core.text_features`) + class-balanced logistic regression."""
-    from core.text_features import analyze
+    """TF-IDF of word 1-2-grams (Chinese: jieba words and character bi- and trigrams, see
+    :func:`core.text_features.classifier_terms`) + class-balanced logistic regression."""
+    from core.text_features import classifier_terms
 
     return Pipeline(
         [
-            ("tfidf", TfidfVectorizer(analyzer=analyze, min_df=1, max_features=max_features,
+            ("tfidf", TfidfVectorizer(analyzer=classifier_terms, min_df=1, max_features=max_features,
                                       sublinear_tf=True)),
             ("lr", LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0,
                                       random_state=seed)),

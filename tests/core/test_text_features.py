@@ -38,3 +38,13 @@ def test_tfidf_baseline_learns_chinese_that_the_default_pattern_cannot() -> None
     model = fit_tfidf(texts, labels, ("neg", "pos"))
     probs = model.predict_proba(["尺码真的偏小", "穿着很舒服"])
     assert probs[0].argmax() == 0 and probs[1].argmax() == 1
+
+
+def test_classifier_terms_add_chinese_character_trigrams_only() -> None:
+    from core.text_features import classifier_terms
+
+    assert classifier_terms("Runs small") == analyze("Runs small")  # English unchanged
+    terms = classifier_terms("我不喜欢这个颜色")
+    assert {"不喜欢", "喜欢这"} <= set(terms) and "不喜欢" not in analyze("我不喜欢这个颜色")
+    assert set(analyze("我不喜欢这个颜色")) < set(terms)
+    assert "尺码偏" not in analyze("尺码偏小")  # need names read analyze: no cut words
