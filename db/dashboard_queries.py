@@ -522,6 +522,21 @@ def risky_sessions(
     return store.query_df(sql, used_params(sql, _params(shop_id, start, end, None, limit=limit)))
 
 
+def _per_shopper_sql(rows: str, aggregates: str) -> str:
+    """Two CTEs over ``session_days``-shaped ``rows`` (a CTE's name or a parenthesised query):
+    ``split_n`` and ``act``, one row per shopper with ``user_id``, ``sessions`` and the
+    ``aggregates``. A row not ``split`` is a session of its own and is counted as it is; only
+    split rows are told apart by session id (a filtered ``count(DISTINCT)`` inside the shopper
+    grouping would cost more than this second, small grouping)."""
+    return f"""
+    split_n AS (SELECT user_id, count(DISTINCT session_id) AS n FROM {rows} WHERE split GROUP BY 1),
+    act AS (
+        SELECT a.user_id, a.whole + coalesce(split_n.n, 0) AS sessions, a.* EXCLUDE (user_id, whole)
+        FROM (SELECT user_id, count(*) FILTER (WHERE NOT split) AS whole, {aggregates}
+              FROM {rows} GROUP BY 1) a
+        LEFT JOIN split_n USING (user_id))"""
+
+
 def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase_task: str,
                  purchase_label: str, churn_task: str, churn_label: str, risk_task: str,
                  risk_label: str, recommend_task: str, sentiment_task: str,
@@ -542,19 +557,14 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
         session_rows_sql(store, shop_id, None)
         + """
     , active AS (SELECT task, version FROM active_models WHERE shop_id = $shop),
-    -- a row not split is a session of its own: only split ones are told apart (a filtered
-    -- count(DISTINCT) inside the grouping below would cost more than this second grouping)
-    split_n AS (SELECT user_id, count(DISTINCT session_id) AS n FROM sd WHERE split GROUP BY 1),
-    act0 AS (
-        SELECT user_id, count(*) FILTER (WHERE NOT split) AS whole,
-               CAST(sum(events) AS BIGINT) AS events,
+    """
+        + _per_shopper_sql(
+            "sd",
+            """CAST(sum(events) AS BIGINT) AS events,
                CAST(sum(carts) AS BIGINT) AS carts, CAST(sum(purchases) AS BIGINT) AS purchases,
-               date_diff('day', max(last_ts), CAST($hi AS TIMESTAMP)) AS recency_days
-        FROM sd GROUP BY user_id),
-    act AS (
-        SELECT user_id, whole + coalesce(split_n.n, 0) AS sessions, events, carts, purchases,
-               recency_days
-        FROM act0 LEFT JOIN split_n USING (user_id)),
+               date_diff('day', max(last_ts), CAST($hi AS TIMESTAMP)) AS recency_days""",
+        )
+        + """,
     prop AS (
         SELECT target_id AS user_id,
                CAST(probs->>('$.' || $purchase_label) AS DOUBLE) AS propensity
@@ -645,22 +655,18 @@ def shopper_table(store: Store, shop_id: str, *, purchase_task: str, purchase_la
     score (NULL without a model), the three categories the shopper touched most and the
     recommender's top three items (``; ``-separated, best first)."""
     if summaries_cover(store, shop_id):  # a sixth of the rows; only split sessions grouped
-        activity = """
-    split_n AS (
-        SELECT user_id, count(DISTINCT session_id) AS n FROM session_days
-        WHERE shop_id = $shop AND total AND split GROUP BY 1),
-    act AS (
-        SELECT a.user_id, a.whole + coalesce(split_n.n, 0) AS sessions, a.events, a.purchases,
-               a.first_seen, a.last_seen
-        FROM (SELECT user_id, count(*) FILTER (WHERE NOT split) AS whole,
-                     CAST(sum(events) AS BIGINT) AS events,
-                     CAST(sum(purchases) AS BIGINT) AS purchases,
-                     min(first_ts) AS first_seen, max(last_ts) AS last_seen
-              FROM session_days WHERE shop_id = $shop AND total GROUP BY 1) a
-        LEFT JOIN split_n USING (user_id)),
+        activity = (
+            _per_shopper_sql(
+                "(SELECT * FROM session_days WHERE shop_id = $shop AND total)",
+                """CAST(sum(events) AS BIGINT) AS events,
+               CAST(sum(purchases) AS BIGINT) AS purchases,
+               min(first_ts) AS first_seen, max(last_ts) AS last_seen""",
+            )
+            + """,
     cat AS (
         SELECT user_id, category, CAST(sum(events) AS BIGINT) AS n FROM session_days
         WHERE shop_id = $shop AND NOT total AND category IS NOT NULL GROUP BY 1, 2),"""
+        )
     else:
         activity = """
     act AS (
