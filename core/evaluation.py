@@ -91,8 +91,8 @@ def make_tfidf(seed: int = 0, max_features: int = 100_000) -> Pipeline:
 
     return Pipeline(
         [
-            ("tfidf", TfidfVectorizer(analyzer=classifier_terms, min_df=1, max_features=max_features,
-                                      sublinear_tf=True)),
+            ("tfidf", TfidfVectorizer(analyzer=classifier_terms, min_df=1,
+                                      max_features=max_features, sublinear_tf=True)),
             ("lr", LogisticRegression(max_iter=2000, class_weight="balanced", C=4.0,
                                       random_state=seed)),
         ]
