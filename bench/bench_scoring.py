@@ -62,9 +62,9 @@ def _own_labels(model, texts, scoring_model, device, batch_size=16) -> tuple[lis
 
 
 def main(quick: bool = False) -> dict:
+    from core.hardware import cpu_has_native_bf16
     from core.modeling import (
         calibrate_rescue_margin,
-        cpu_has_native_bf16,
         encoder_logits,
         quantize_int8,
         rescued_logits,

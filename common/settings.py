@@ -43,6 +43,7 @@ class ModelSettings:
     models_dir: Path
     base_model: Path | None = None
     device: str = "auto"  # auto | cpu | cuda
+    cpu_bf16: str = "auto"  # auto (where the processor has native bf16) | on | off
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,14 @@ def _read_secrets(path: Path) -> dict[str, object]:
         return {}
     with path.open("rb") as fh:
         return tomllib.load(fh)
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """``name``'s value among ``choices`` (the first when unset)."""
+    raw = (env.get(name) or choices[0]).strip().lower()
+    if raw not in choices:
+        raise InputError(f"{name} must be one of {', '.join(choices)} (got {raw[:40]!r})")
+    return raw
 
 
 def _int_setting(env: Mapping[str, str], name: str, default: int) -> int:
@@ -128,6 +137,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             models_dir=home / "models",
             base_model=Path(str(base_model)).expanduser() if base_model else None,
             device=env.get("SHOPLENS_DEVICE", "auto"),
+            cpu_bf16=_choice(env, "SHOPLENS_CPU_BF16", ("auto", "on", "off")),
         ),
         labelstudio=LabelStudioSettings(
             host="127.0.0.1",

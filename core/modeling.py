@@ -98,25 +98,6 @@ def quantize_int8(model: Encoder) -> Encoder:
                                 {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)  # fmt: skip
 
 
-CPU_BF16_ENV = "SHOPLENS_CPU_BF16"
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this processor multiplies bf16 natively (AVX512-BF16 or AMX), where a bf16 copy
-    of the encoder scores about 1.8x faster than fp32; elsewhere bf16 is emulated and no faster.
-    ``SHOPLENS_CPU_BF16=0`` turns bf16 CPU scoring off, ``=1`` forces it on."""
-    forced = os.environ.get(CPU_BF16_ENV, "").strip()
-    if forced in ("0", "1"):
-        return forced == "1"
-    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
-        return False
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace")
-    except OSError:  # not Linux: no way to tell native from emulated bf16
-        return False
-    return any(f" {flag}" in flags for flag in ("avx512_bf16", "amx_bf16"))
-
-
 def to_bf16(model: Encoder) -> Encoder:
     """A bf16 copy of ``model`` for CPU scoring (the fp32 model stays for explanations)."""
     import copy

@@ -23,11 +23,11 @@ import torch
 
 from core import trainer
 from core.evaluation import AlignedClassifier, fit_tfidf
+from core.hardware import cpu_has_native_bf16
 from core.modeling import (
     Encoder,
     blend,
     calibrate_rescue_margin,
-    cpu_has_native_bf16,
     encoder_logits,
     load_encoder,
     quantize_int8,

@@ -207,10 +207,10 @@ class TextClassificationTask(Task):
     def load_predictor(self, folder: Path, meta: dict[str, Any], device: str) -> Any:
         import joblib
 
+        from core.hardware import cpu_has_native_bf16
         from core.modeling import (
             TextClassifier,
             TfidfClassifier,
-            cpu_has_native_bf16,
             load_encoder,
             pick_device,
             quantize_int8,

@@ -1,20 +1,13 @@
-"""Tests for core/modeling.py: choosing and making the CPU scoring variants."""
+"""Tests for core/modeling.py: making the CPU scoring variants."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from core.modeling import cpu_has_native_bf16, to_bf16
+from core.modeling import to_bf16
 
 pytestmark = pytest.mark.unit
-
-
-def test_bf16_cpu_scoring_can_be_turned_off_or_forced(monkeypatch):
-    monkeypatch.setenv("SHOPLENS_CPU_BF16", "0")
-    assert cpu_has_native_bf16() is False
-    monkeypatch.setenv("SHOPLENS_CPU_BF16", "1")
-    assert cpu_has_native_bf16() is True
 
 
 def test_the_bf16_copy_leaves_the_fp32_model_as_it_was():

@@ -120,9 +120,10 @@ def test_predict_file_never_writes_over_the_store_the_input_or_an_existing_file(
 def test_cpu_scoring_takes_the_bf16_copy_only_where_training_checked_it(ctx, store, monkeypatch):
     import torch
 
+    from core import hardware
     from core.modeling import encoder_logits
 
-    monkeypatch.setenv("SHOPLENS_CPU_BF16", "1")
+    monkeypatch.setitem(hardware._PREFERENCE, "cpu_bf16", "on")
     synonym_reviews(store)
     config = TrainingConfig(epochs=4, max_length=16, batch_size=8, learning_rate=1e-3,
                             check_int8=True, trainable_layers=1)  # fmt: skip
@@ -138,5 +139,5 @@ def test_cpu_scoring_takes_the_bf16_copy_only_where_training_checked_it(ctx, sto
     assert half.dtype == np.float32 and not np.array_equal(half, fp32)  # really ran in bf16
     assert (half[:2].argmax(1) == fp32[:2].argmax(1)).all()  # the clear ones; the others may tie
     np.testing.assert_allclose(half, fp32, atol=0.1)
-    monkeypatch.setenv("SHOPLENS_CPU_BF16", "0")  # a processor without native bf16
+    hardware.use_cpu_bf16("off")  # a processor without native bf16 (restored by monkeypatch)
     assert ctx.registry.load("sample", "sentiment").bf16_model is None

@@ -1,0 +1,40 @@
+"""What this process's processor can do for the models, decided once per process from the
+settings (:class:`common.settings.ModelSettings`): whether text models score on the CPU with a
+bf16 copy of the encoder.
+
+A processor that multiplies bf16 natively (AVX512-BF16 or AMX) scores a bf16 copy about 1.8x
+faster than fp32; elsewhere bf16 is emulated and no faster. ``SHOPLENS_CPU_BF16`` is ``auto``
+(read the processor's flags), ``on`` (e.g. to test the path on a processor that only emulates
+bf16) or ``off``. :meth:`core.context.Context.from_settings` applies it; a process without a
+context (a benchmark) gets ``auto``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CPU_BF16_CHOICES = ("auto", "on", "off")
+_PREFERENCE = {"cpu_bf16": "auto"}
+
+
+def use_cpu_bf16(preference: str) -> None:
+    """Apply the settings' ``cpu_bf16`` (auto | on | off) to this process."""
+    if preference not in CPU_BF16_CHOICES:
+        raise ValueError(f"cpu_bf16 must be one of {CPU_BF16_CHOICES}, got {preference!r}")
+    _PREFERENCE["cpu_bf16"] = preference
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether CPU scoring may use a bf16 copy of the encoder (see the module docstring)."""
+    preference = _PREFERENCE["cpu_bf16"]
+    if preference != "auto":
+        return preference == "on"
+    import torch
+
+    if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:  # not Linux: no way to tell native from emulated bf16
+        return False
+    return any(f" {flag}" in flags for flag in ("avx512_bf16", "amx_bf16"))
