@@ -62,7 +62,7 @@ def _own_labels(model, texts, scoring_model, device, batch_size=16) -> tuple[lis
 
 
 def main(quick: bool = False) -> dict:
-    from core.hardware import cpu_has_native_bf16
+    from core.hardware import bf16_on_cpu
     from core.modeling import (
         calibrate_rescue_margin,
         encoder_logits,
@@ -87,7 +87,7 @@ def main(quick: bool = False) -> dict:
     skip = os.environ.get("BENCH_SCORING_SKIP", "").split(",")
     runs = [("own_fp32_b16", model.model, 16), ("own_fp32_b32", model.model, 32),
             ("own_int8_b16", int8, 16), ("own_int8_b32", int8, 32)]  # fmt: skip
-    if cpu_has_native_bf16():  # what serves on such a processor when it agrees with fp32
+    if bf16_on_cpu():  # what serves on such a processor when it agrees with fp32
         half = to_bf16(model.model)
         runs += [("own_bf16_b16", half, 16), ("own_bf16_b32", half, 32)]
     for name, net, bs in runs:
@@ -135,7 +135,7 @@ def main(quick: bool = False) -> dict:
         "speedup_vs_pipeline": round(cpu_ok[best]["texts_per_s"] / base, 2) if best else None,
         "best_cpu_variant": best,
         "variants": variants,
-        "native_bf16": cpu_has_native_bf16(),
+        "native_bf16": bf16_on_cpu(),
         "note": "same model and texts in one run; agreement = same label as the CPU pipeline",
     }
     print(result)

@@ -32,6 +32,10 @@ class StoreSettings:
     ingest_memory_mb: int = 2048  # the ceiling of one ingest; beyond it DuckDB spills to disk
 
 
+# bf16 CPU scoring of text models (core.hardware): read the processor, force it, or never
+CPU_BF16_CHOICES = ("auto", "on", "off")
+
+
 @dataclass(frozen=True)
 class ModelSettings:
     """Where model versions live and which pretrained encoder new models start from.
@@ -43,7 +47,7 @@ class ModelSettings:
     models_dir: Path
     base_model: Path | None = None
     device: str = "auto"  # auto | cpu | cuda
-    cpu_bf16: str = "auto"  # auto (where the processor has native bf16) | on | off
+    cpu_bf16: str = "auto"  # one of CPU_BF16_CHOICES: auto (where the processor has it) | on | off
 
 
 @dataclass(frozen=True)
@@ -137,7 +141,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             models_dir=home / "models",
             base_model=Path(str(base_model)).expanduser() if base_model else None,
             device=env.get("SHOPLENS_DEVICE", "auto"),
-            cpu_bf16=_choice(env, "SHOPLENS_CPU_BF16", ("auto", "on", "off")),
+            cpu_bf16=_choice(env, "SHOPLENS_CPU_BF16", CPU_BF16_CHOICES),
         ),
         labelstudio=LabelStudioSettings(
             host="127.0.0.1",

@@ -11,9 +11,11 @@ context (a benchmark) gets ``auto``.
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
-CPU_BF16_CHOICES = ("auto", "on", "off")
+from common.settings import CPU_BF16_CHOICES
+
 _PREFERENCE = {"cpu_bf16": "auto"}
 
 
@@ -24,11 +26,19 @@ def use_cpu_bf16(preference: str) -> None:
     _PREFERENCE["cpu_bf16"] = preference
 
 
-def cpu_has_native_bf16() -> bool:
-    """Whether CPU scoring may use a bf16 copy of the encoder (see the module docstring)."""
+def bf16_on_cpu() -> bool:
+    """Whether text models score on the CPU with a bf16 copy of the encoder: the setting, or
+    with `auto` whether the processor multiplies bf16 natively (see the module docstring)."""
     preference = _PREFERENCE["cpu_bf16"]
     if preference != "auto":
         return preference == "on"
+    return _processor_has_bf16()
+
+
+@cache
+def _processor_has_bf16() -> bool:
+    """AVX512-BF16 or AMX among the CPU flags, and a torch that runs bf16 on oneDNN (read once
+    per process: the processor does not change)."""
     import torch
 
     if not (torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()):

@@ -23,7 +23,7 @@ import torch
 
 from core import trainer
 from core.evaluation import AlignedClassifier, fit_tfidf
-from core.hardware import cpu_has_native_bf16
+from core.hardware import bf16_on_cpu
 from core.modeling import (
     Encoder,
     blend,
@@ -151,7 +151,7 @@ def fit_encoder_blend(
         rescue, agreement, share = calibrate_rescue_margin(ref, q)
         # re-scoring more than this share in fp32 would eat the int8 speed-up
         meta.update(int8_ok=share <= 0.35, int8_agreement=agreement, int8_rescue_margin=rescue)
-        if cpu_has_native_bf16():
+        if bf16_on_cpu():
             half = encoder_logits(to_bf16(model), tokenizer, sample, config.max_length, 16, device)
             bf16_agreement = float(np.mean(half.argmax(1) == ref.argmax(1)))
             meta.update(bf16_ok=bf16_agreement >= BF16_MIN_AGREEMENT,

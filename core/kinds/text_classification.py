@@ -207,7 +207,7 @@ class TextClassificationTask(Task):
     def load_predictor(self, folder: Path, meta: dict[str, Any], device: str) -> Any:
         import joblib
 
-        from core.hardware import cpu_has_native_bf16
+        from core.hardware import bf16_on_cpu
         from core.modeling import (
             TextClassifier,
             TfidfClassifier,
@@ -228,7 +228,7 @@ class TextClassificationTask(Task):
         dev = pick_device(device)
         model.to(dev).eval()
         bf16 = (to_bf16(model) if dev.type == "cpu" and meta.get("bf16_ok")
-                and cpu_has_native_bf16() else None)  # fmt: skip
+                and bf16_on_cpu() else None)  # fmt: skip
         int8 = (quantize_int8(model) if dev.type == "cpu" and bf16 is None and meta.get("int8_ok")
                 else None)  # fmt: skip
         return TextClassifier(

@@ -23,13 +23,13 @@ def test_the_setting_turns_bf16_cpu_scoring_off_or_forces_it(tmp_path):
     for value, expected in (("off", False), ("on", True), ("OFF", False)):
         settings = load_settings({"SHOPLENS_HOME": str(tmp_path), "SHOPLENS_CPU_BF16": value})
         Context.from_settings(settings)
-        assert hardware.cpu_has_native_bf16() is expected
+        assert hardware.bf16_on_cpu() is expected
 
 
 def test_auto_reads_the_processor_and_a_wrong_value_says_what_to_write(tmp_path):
     assert load_settings({"SHOPLENS_HOME": str(tmp_path)}).models.cpu_bf16 == "auto"
     hardware.use_cpu_bf16("auto")
-    assert isinstance(hardware.cpu_has_native_bf16(), bool)
+    assert isinstance(hardware.bf16_on_cpu(), bool)
     with pytest.raises(InputError, match="SHOPLENS_CPU_BF16 must be one of auto, on, off"):
         load_settings({"SHOPLENS_HOME": str(tmp_path), "SHOPLENS_CPU_BF16": "yes"})
     with pytest.raises(ValueError, match="cpu_bf16"):
