@@ -144,3 +144,14 @@ def test_no_data_is_a_clear_error_and_a_failed_run_is_recorded(ctx, store):
         train_task(ctx, "sentiment", "sample", TrainingConfig(**TINY))
     runs = store.query_df("SELECT status, error FROM training_runs")
     assert runs["status"].tolist() == ["failed"] and "labelled rows" in runs["error"][0]
+
+
+@pytest.mark.unit
+def test_training_before_any_data_says_to_load_data_first(settings):
+    from core.context import Context
+
+    ctx = Context.from_settings(settings)  # a fresh home: no store file yet
+    assert not ctx.store.exists()
+    with pytest.raises(InputError, match="load-sample"):
+        train_task(ctx, "recommend", "acme", TrainingConfig(**TINY))
+    assert not ctx.store.exists()  # the failed attempt wrote nothing
