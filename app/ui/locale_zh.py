@@ -326,6 +326,7 @@ ZH: dict[str, str] = {
     'No shopper of this segment has a list; pick another segment in the sidebar.': '该分群中没有顾客有推荐列表；请在侧边栏选择其他分群。',
     "The items most often in the segment's shoppers' top-10 lists (shoppers active in the period; change the segment in the sidebar).": '最常出现在该分群顾客前 10 推荐中的商品（该时间段内活跃的顾客；可在侧边栏更换分群）。',
     "Each shopper's last item event is held out ({n} shoppers) and every method ranks all items; the served method was chosen on the event before it.": '留出每位顾客最后一次商品行为（{n} 位顾客），每种方法对全部商品排序；在线方法是在其前一次行为上选出的。',
+    "{methods} rank items only: when one serves, next categories come from the category re-ranker.": '{methods} 只对商品排序：由它在线时，下一个品类来自品类重排模型。',
     '…viewed': '…浏览了',
     '…bought': '…购买了',
     'next item HR@10': '下一商品 HR@10',

@@ -41,6 +41,10 @@ with st.expander(t("How well each method predicts a shopper's next item (held-ou
             t("next category HR@10"): categories.get("hr@10"),
         })  # fmt: skip
         st.dataframe(table.round(3), width="stretch")
+        items_only = [m for m in methods.index if m not in categories.index]
+        if items_only:  # e.g. SASRec: it ranks items; categories come from the re-ranker
+            st.caption(t("{methods} rank items only: when one serves, next categories come from "
+                         "the category re-ranker.", methods=", ".join(items_only)))  # fmt: skip
         st.caption(t("Each shopper's last item event is held out ({n} shoppers) and every method "
                      "ranks all items; the served method was chosen on the event before it.",
                      n=f"{metrics.get('shoppers', 0):,}"))  # fmt: skip
