@@ -37,35 +37,52 @@ _SEARCHES = """
 """
 
 
+def search_activity(store: Store, shop_id: str, start: date, end: date,
+                    limit: int = 500) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """:func:`search_queries` and :func:`search_daily` from one pass over the period's
+    searches and the sessions they start (the Search page shows both; at 100M events each
+    pass reads a week's 12M events twice)."""
+    lo, hi = period_bounds(start, end)
+    mid = lo + (hi - lo) / 2
+    sql = f"""
+    WITH {_SEARCHES}
+    SELECT q AS query, day, count(*) AS searches, count(DISTINCT user_id) AS shoppers,
+           avg(CAST(viewed AS DOUBLE)) AS view_rate, avg(CAST(bought AS DOUBLE)) AS purchase_rate,
+           count(*) FILTER (WHERE ts < $mid) AS earlier,
+           count(*) FILTER (WHERE ts >= $mid) AS later, count(DISTINCT q) AS queries,
+           count(*) FILTER (WHERE NOT viewed AND NOT bought) AS dead_ends
+    FROM (SELECT *, CAST(ts AS DATE) AS day FROM hits)
+    GROUP BY GROUPING SETS ((q), (day))
+    """
+    both = store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi, "mid": mid})
+    per_query = both[both["query"].notna()]
+    queries = (
+        per_query.sort_values(["searches", "query"], ascending=[False, True], kind="stable")
+        .head(limit)[["query", "searches", "shoppers", "view_rate", "purchase_rate", "earlier",
+                      "later"]]
+        .reset_index(drop=True)
+    )  # fmt: skip
+    daily = (
+        both[both["day"].notna() & both["query"].isna()]
+        .sort_values("day")[["day", "searches", "queries", "dead_ends"]]
+        .reset_index(drop=True)
+    )
+    return queries, daily
+
+
 def search_queries(store: Store, shop_id: str, start: date, end: date,
                    limit: int = 500) -> pd.DataFrame:  # fmt: skip
     """Per query (lower-cased, trimmed), most searched first: searches, shoppers, the share of
     searches followed in the same session by a view (``view_rate``) and by a purchase
     (``purchase_rate``; a session is followed until a day after the period), and the searches in
     the period's first and second half (``earlier``, ``later``) for trends."""
-    lo, hi = period_bounds(start, end)
-    mid = lo + (hi - lo) / 2
-    sql = f"""
-    WITH {_SEARCHES}
-    SELECT q AS query, count(*) AS searches, count(DISTINCT user_id) AS shoppers,
-           avg(CAST(viewed AS DOUBLE)) AS view_rate, avg(CAST(bought AS DOUBLE)) AS purchase_rate,
-           count(*) FILTER (WHERE ts < $mid) AS earlier, count(*) FILTER (WHERE ts >= $mid) AS later
-    FROM hits GROUP BY q ORDER BY searches DESC, q LIMIT $limit
-    """
-    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi, "mid": mid, "limit": limit})
+    return search_activity(store, shop_id, start, end, limit)[0]
 
 
 def search_daily(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:
     """Per day: searches, distinct queries, and searches followed by nothing (no view, no
     purchase) in the same session (``dead_ends``)."""
-    lo, hi = period_bounds(start, end)
-    sql = f"""
-    WITH {_SEARCHES}
-    SELECT CAST(ts AS DATE) AS day, count(*) AS searches, count(DISTINCT q) AS queries,
-           count(*) FILTER (WHERE NOT viewed AND NOT bought) AS dead_ends
-    FROM hits GROUP BY 1 ORDER BY 1
-    """
-    return store.query_df(sql, {"shop": shop_id, "lo": lo, "hi": hi})
+    return search_activity(store, shop_id, start, end)[1]
 
 
 def catalogue_texts(store: Store, shop_id: str) -> list[str]:

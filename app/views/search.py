@@ -22,7 +22,7 @@ f, store = ctx.filters, ctx.store
 st.title(t("Search"))
 st.caption(t("Shop **{shop}** · searches from {start} – {end}", shop=f.shop_id,
              start=day(f.start), end=day(f.end)))  # fmt: skip
-queries = cached(bq.search_queries, store, shop_id=f.shop_id, start=f.start, end=f.end)
+queries, daily = cached(bq.search_activity, store, shop_id=f.shop_id, start=f.start, end=f.end)
 if queries.empty:
     missing(
         t("No searches in this period."),
@@ -34,7 +34,6 @@ if queries.empty:
     st.stop()
 # shoppers type what they like into a search box, personal data included
 queries = queries.assign(query=[masked(q) for q in queries["query"]])
-daily = cached(bq.search_daily, store, shop_id=f.shop_id, start=f.start, end=f.end)
 searches = int(daily["searches"].sum())
 dead = int(daily["dead_ends"].sum())
 
