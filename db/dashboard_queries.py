@@ -424,14 +424,17 @@ def top_items_period(
     sql = (
         segment_sql(store, shop_id, segment)
         + """
-    SELECT ev.item_id, any_value(coalesce(i.title, '')) AS title,
-           any_value(coalesce(ev.category, i.category)) AS category,
-           count(*) FILTER (WHERE event_type = 'view') AS views,
-           count(*) FILTER (WHERE event_type = 'cart') AS carts,
-           count(*) FILTER (WHERE event_type = 'purchase') AS purchases
-    FROM ev LEFT JOIN items i ON i.shop_id = ev.shop_id AND i.item_id = ev.item_id
-    WHERE ev.item_id IS NOT NULL
-    GROUP BY ev.item_id ORDER BY views DESC, purchases DESC, ev.item_id LIMIT $limit
+    , top AS (  -- counted first, the catalogue joined to the few top items only
+        SELECT item_id, any_value(category) AS category,
+               count(*) FILTER (WHERE event_type = 'view') AS views,
+               count(*) FILTER (WHERE event_type = 'cart') AS carts,
+               count(*) FILTER (WHERE event_type = 'purchase') AS purchases
+        FROM ev WHERE item_id IS NOT NULL
+        GROUP BY item_id ORDER BY views DESC, purchases DESC, item_id LIMIT $limit)
+    SELECT top.item_id, coalesce(i.title, '') AS title, coalesce(top.category, i.category)
+           AS category, views, carts, purchases
+    FROM top LEFT JOIN items i ON i.shop_id = $shop AND i.item_id = top.item_id
+    ORDER BY views DESC, purchases DESC, top.item_id
     """
     )
     df = store.query_df(sql, _params(shop_id, start, end, category, limit=limit))
