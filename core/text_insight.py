@@ -39,14 +39,25 @@ def aspect_mentions(store: Store, shop_id: str, start: date | None = None, end: 
                                    category=category, strict=True)  # fmt: skip
     if rows.empty:
         return pd.DataFrame(columns=MENTION_COLUMNS)
-    out = []
-    for row in rows.itertuples(index=False):
-        confidence = json.loads(row.probs) if row.probs else {}
-        for aspect, polarity in decode_mentions(row.label).items():
-            out.append((row.target_id, row.review_id, row.user_id, row.item_id, row.title,
-                        row.category, row.rating, row.ts, aspect, polarity,
-                        float(confidence.get(aspect, 0.0))))  # fmt: skip
-    return pd.DataFrame(out, columns=MENTION_COLUMNS)
+    # a week of a large shop is tens of thousands of sentences but few distinct labels: each
+    # label is decoded once, and only the sentences with a mention have their JSON read
+    labels = rows["label"].fillna("").astype(str).tolist()
+    decoded = {label: decode_mentions(label) for label in set(labels)}
+    at, aspects, polarities = [], [], []
+    for i, label in enumerate(labels):
+        for aspect, polarity in decoded[label].items():
+            at.append(i)
+            aspects.append(aspect)
+            polarities.append(polarity)
+    if not at:
+        return pd.DataFrame(columns=MENTION_COLUMNS)
+    probs = rows["probs"].tolist()
+    parsed = {i: json.loads(probs[i]) if isinstance(probs[i], str) and probs[i] else {}
+              for i in set(at)}  # fmt: skip
+    out = rows.iloc[at][MENTION_COLUMNS[:8]].reset_index(drop=True)
+    return out.assign(aspect=aspects, polarity=polarities,
+                      confidence=[float(parsed[i].get(a, 0.0)) for i, a in zip(at, aspects,
+                                                                                strict=True)])  # fmt: skip
 
 
 def aspect_summary(mentions: pd.DataFrame, keys: list[str],
