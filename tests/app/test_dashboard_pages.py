@@ -214,3 +214,32 @@ def test_behaviour_with_a_segment_forecasts_all_shoppers_beside_the_segment(
     assert all(b <= e for b, e in zip(buyers, everyone, strict=True)) and sum(buyers) < sum(
         everyone
     )
+
+
+def test_recommendations_page_says_where_categories_come_from_when_sasrec_serves(
+    seeded_store: Store, open_page
+) -> None:
+    """SASRec ranks items only: its row of the method table has no category figure, and the
+    page says which model ranks categories when it serves."""
+    from datetime import datetime
+
+    from db.repo.models import VersionRow, register_version, set_active
+
+    scores = {"hr@10": 0.2, "ndcg@10": 0.1, "recall@50": 0.3}
+    metrics = {"methods": {"recent": scores, "rerank": scores, "sasrec": scores},
+               "categories": {"recent": scores, "rerank": scores}, "shoppers": 12,
+               "model": scores}  # fmt: skip
+    now = datetime(2024, 6, 1)
+    row = VersionRow(SHOP, "recommend", "rec-1", "recommendation", "recommend_sasrec", now,
+                     metrics=metrics)  # fmt: skip
+    register_version(seeded_store, row)
+    set_active(seeded_store, SHOP, "recommend", "rec-1")
+    with seeded_store.write() as con:
+        user = con.execute("SELECT min(user_id) FROM events WHERE shop_id = ?", [SHOP]).fetchone()
+        con.execute("INSERT INTO recommendations VALUES (?, 'rec-1', ?, 1, 'i1', NULL, 0.5, ?)",
+                    [SHOP, user[0], now])  # fmt: skip
+    at = open_page("recommendations")
+    assert not _problems(at), _problems(at)
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("sasrec rank items only") and "category re-ranker" in c
+               for c in captions), captions  # fmt: skip
