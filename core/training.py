@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from common.errors import InputError
 from core.kinds.base import Progress, get_task, no_progress
 from core.promotion import Decision, model_score, promote
 from db.repo import runs
@@ -182,12 +181,7 @@ def train_task(ctx: Context, task: str, shop_id: str, config: Any = None,
     ``force_promote`` the trained model itself is registered and activated (marked forced)."""
     spec = get_task(task)
     check_shop_id(shop_id)
-    if not ctx.store.exists():
-        raise InputError(
-            f"The store has no data yet, so shop '{shop_id}' has nothing to train {task} on. "
-            "Load data first: `shoplens load-sample` or `shoplens ingest FILE --kind KIND "
-            f"--shop {shop_id}`."
-        )
+    ctx.store.require()  # before the run record below would create an empty store
     config = config if config is not None else TrainingConfig()
     report = progress or no_progress
     started = time.monotonic()

@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy.schema import CreateIndex, CreateSequence, CreateTable
 from sqlmodel import SQLModel
 
-from common.errors import ShopLensError
+from common.errors import InputError, ShopLensError
 from common.settings import StoreSettings
 from db import rollups
 from db import schema as _schema  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -47,8 +47,8 @@ class StoreBusyError(StoreError):
     """Another process held the store for longer than the lock timeout."""
 
 
-class StoreMissingError(StoreError):
-    """The store file does not exist yet."""
+class StoreMissingError(StoreError, InputError):
+    """The store file does not exist yet (fixed by loading data)."""
 
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock", "different configuration")
@@ -96,6 +96,14 @@ class Store:
     def exists(self) -> bool:
         return self.db_path.is_file()
 
+    def require(self) -> None:
+        """:class:`StoreMissingError`, saying how to load data, when there is no store yet."""
+        if not self.exists():
+            raise StoreMissingError(
+                f"No store at {self.db_path}. Load data first: `shoplens load-sample` for the "
+                "bundled sample shop or `shoplens ingest FILE --kind events|reviews|messages`."
+            )
+
     def _when_free(self, attempt: Callable[[], T]) -> T:
         """Run ``attempt`` until it stops failing on another process's lock, with backoff, for
         up to ``lock_timeout_s``; then :class:`StoreBusyError` saying what to do."""
@@ -130,11 +138,7 @@ class Store:
     @contextmanager
     def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A read-only connection, open only for the ``with`` block."""
-        if not self.exists():
-            raise StoreMissingError(
-                f"No store at {self.db_path}. Load data first: `shoplens load-sample` for the "
-                "bundled sample shop or `shoplens ingest FILE --kind events|reviews|messages`."
-            )
+        self.require()
         with _process_lock:
             con = self._open(read_only=True)
         try:
