@@ -164,7 +164,7 @@ def segment_promotions(store: Store, shop_id: str, start: date, end: date, segme
     the segment's shoppers have it), share, mean_rank."""
     lo, hi = period_bounds(start, end)
     sql = (
-        session_rows_sql(store, shop_id, segment, category)
+        session_rows_sql(store, shop_id, segment, category, period=(start, end))
         + """
     , members AS (SELECT DISTINCT user_id FROM sd)
     SELECT r.item_id, i.title, coalesce(i.category, any_value(r.category)) AS category,

@@ -63,7 +63,7 @@ def summaries_cover(store: Store, shop_id: str) -> bool:
 
 
 def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, counts: str,
-                   members: str | None = None) -> str:  # fmt: skip
+                   members: str | None = None, kept: str | None = None) -> str:  # fmt: skip
     """CTEs ``firsts``, ``u``, ``seg`` and ``out``: the rows of CTE ``rows`` (one per event, or
     per session and day, with ``user_id``) of the shoppers in the segment.
 
@@ -71,9 +71,16 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
     ``"events"`` when each of its rows is one event, ``"sessions"`` when its rows carry the
     views / carts / purchases columns of ``session_days``. Each shopper's first event comes from
     ``user_weeks`` when ``summaries``, else from a scan of the whole log. Unused CTEs never run.
+    With ``kept`` (a table of the segment's ``user_id``, :func:`_kept_members`), ``seg`` reads
+    it and ``firsts`` and ``u`` are left out.
     """
     members = members or rows
     condition = segment_condition(segment)
+    if kept is not None and condition != "TRUE":
+        return f"""
+    seg AS (SELECT user_id FROM {kept}),
+    {out} AS (SELECT {rows}.* FROM {rows} SEMI JOIN seg USING (user_id))
+    """
     source = "user_weeks" if summaries else "events"
     first_ts = "first_ts" if summaries else "ts"
     needs_first = "first_ever" in condition
@@ -108,23 +115,51 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
 _IN_PERIOD = "shop_id = $shop AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE)"
 
 
-def _filtered_events_sql(segment: str | None, summaries: bool = False) -> str:
+def _kept_members(store: Store, shop_id: str, segment: str | None, summaries: bool,
+                  period: tuple[date, date] | None, category: str | None) -> str | None:  # fmt: skip
+    """A temporary table of the shoppers of ``segment`` in ``period`` (and ``category``), made
+    once for all of a page run's queries (:meth:`db.store.Store.kept_for_this_read`); ``None``
+    for all shoppers, without a period, or where the store keeps nothing (the queries then work
+    it out themselves, from the same rows: the period's ``session_days`` over all categories or
+    of the one category when ``summaries``, else its events)."""
+    if period is None or segment_condition(segment) == "TRUE":
+        return None
+    if summaries:
+        which = "total" if category is None else "NOT total AND category = $category"
+        rows = f"SELECT user_id, carts, purchases FROM session_days WHERE {_IN_PERIOD} AND {which}"
+    else:
+        which = "" if category is None else "AND category = $category"
+        rows = f"""SELECT user_id, event_type FROM events
+                   WHERE shop_id = $shop AND ts >= $lo AND ts < $hi {which}"""
+    chain = _segment_chain("m0", "m", segment, summaries, "sessions" if summaries else "events")
+    sql = f"WITH m0 AS ({rows}), {chain} SELECT user_id FROM seg"
+    params = _params(shop_id, period[0], period[1], category)
+    key = ("segment", shop_id, segment, summaries, period, category)
+    return store.kept_for_this_read(key, sql, used_params(sql, params))
+
+
+def _filtered_events_sql(segment: str | None, summaries: bool = False,
+                         kept: str | None = None) -> str:  # fmt: skip
     """A CTE chain ``ev`` (events of the period, shop and category) restricted to the segment.
 
     Named parameters: $shop, $lo, $hi (the period's bounds), $category. With ``summaries``
     who is in the segment comes from ``session_days`` and each shopper's first event from
-    ``user_weeks`` (a sixth of the period's rows; the whole log) instead of the events.
+    ``user_weeks`` (a sixth of the period's rows; the whole log) instead of the events. With
+    ``kept`` (:func:`_kept_members`), who is in the segment is read from that table.
     """
-    members = f""",
+    members = ""
+    if kept is not None:
+        chain = _segment_chain("ev0", "ev", segment, summaries, "events", kept=kept)
+    elif summaries:
+        members = f""",
     seg_rows AS (
         SELECT user_id, carts, purchases FROM session_days WHERE {_IN_PERIOD}
           AND CASE WHEN CAST($category AS VARCHAR) IS NULL THEN total
                    ELSE NOT total AND category = $category END
     )"""
-    if summaries:
         chain = _segment_chain("ev0", "ev", segment, True, "sessions", "seg_rows")
     else:
-        members, chain = "", _segment_chain("ev0", "ev", segment, False, "events")
+        chain = _segment_chain("ev0", "ev", segment, False, "events")
     return f"""
     WITH ev0 AS (
         SELECT * FROM events
@@ -141,7 +176,11 @@ _SESSION_COLUMNS = (
 
 
 def _session_rows_sql(
-    segment: str | None, summaries: bool, by_category: bool = False, one_category: bool = False
+    segment: str | None,
+    summaries: bool,
+    by_category: bool = False,
+    one_category: bool = False,
+    kept: str | None = None,
 ) -> str:
     """A CTE chain ``sd``: the shop's sessions in the period, restricted to the category
     ($category, when ``one_category``) and the segment, one row per day, session and shopper
@@ -151,7 +190,8 @@ def _session_rows_sql(
     from the events into the same rows, every one marked ``split`` (counted by grouping).
     A query counts the rows not ``split`` as sessions and groups the others
     (:func:`_count_sessions`). Counts summed over these rows are BIGINT only after a cast
-    (DuckDB sums integers into HUGEINT). Named parameters as :func:`_filtered_events_sql`.
+    (DuckDB sums integers into HUGEINT). Named parameters as :func:`_filtered_events_sql`;
+    ``kept`` as there.
     """
     if summaries:
         # the row filter is constant SQL, so the scan skips row groups by it
@@ -172,7 +212,7 @@ def _session_rows_sql(
             GROUP BY ALL"""
     return f"""
     WITH sd0 AS ({sd0}),
-    {_segment_chain("sd0", "sd", segment, summaries, "sessions")}
+    {_segment_chain("sd0", "sd", segment, summaries, "sessions", kept=kept)}
     """
 
 
@@ -199,20 +239,28 @@ def _count_sessions(groups: str, flags: dict[str, str]) -> str:
 
 
 def session_rows_sql(store: Store, shop_id: str, segment: str | None,
-                     category: str | None = None, by_category: bool = False) -> str:  # fmt: skip
+                     category: str | None = None, by_category: bool = False,
+                     period: tuple[date, date] | None = None) -> str:  # fmt: skip
     """:func:`_session_rows_sql` from the summaries when they cover the shop, for one category
-    (bound as $category) or all (``None``)."""
+    (bound as $category) or all (``None``); with the ``period`` the query binds, who is in the
+    segment is worked out once per page run (:func:`_kept_members`)."""
     summaries = summaries_cover(store, shop_id)
-    return _session_rows_sql(segment, summaries, by_category, one_category=category is not None)
+    kept = _kept_members(store, shop_id, segment, summaries, period, category)
+    return _session_rows_sql(segment, summaries, by_category, category is not None, kept)
 
 
-def segment_sql(store: Store, shop_id: str, segment: str | None) -> str:
+def segment_sql(store: Store, shop_id: str, segment: str | None,
+                category: str | None = None,
+                period: tuple[date, date] | None = None) -> str:  # fmt: skip
     """The SQL of the shop's events of a shopper segment (:data:`SEGMENTS`; the other query
     modules build on it), taking who is in the segment from the summaries when they cover the
-    shop (checked only for a segment other than all shoppers)."""
+    shop (checked only for a segment other than all shoppers); with the ``period`` and
+    ``category`` the query binds, worked out once per page run (:func:`_kept_members`)."""
     if segment_condition(segment) == "TRUE":
         return _filtered_events_sql(segment)
-    return _filtered_events_sql(segment, summaries_cover(store, shop_id))
+    summaries = summaries_cover(store, shop_id)
+    kept = _kept_members(store, shop_id, segment, summaries, period, category)
+    return _filtered_events_sql(segment, summaries, kept)
 
 
 def _params(
@@ -295,7 +343,7 @@ def period_kpis(
         "" if segment_condition(segment) == "TRUE" else "AND e.user_id IN (SELECT user_id FROM seg)"
     )
     sql = (
-        session_rows_sql(store, shop_id, segment, category)
+        session_rows_sql(store, shop_id, segment, category, period=(start, end))
         + f"""
     {_count_sessions("'all'", {"sessions": "TRUE", "buying_sessions": "purchases > 0"})}
     , us AS (SELECT user_id, sum(purchases) AS orders FROM sd GROUP BY 1)
@@ -361,7 +409,7 @@ def daily_traffic(
         df["day"] = pd.to_datetime(df["day"])
         return df
     sql = (
-        session_rows_sql(store, shop_id, segment, category)
+        session_rows_sql(store, shop_id, segment, category, period=(start, end))
         + f"""
     {_count_sessions("day", {"sessions": "TRUE"})}
     , days AS ({days.replace("$start", "$first_day").replace("$end", "$last_day")})
@@ -399,7 +447,9 @@ def funnel_by(
         raise ValueError("by must be 'category' or 'total'")
     group = "coalesce(category, '(none)')" if by == "category" else "'all'"
     sql = (
-        session_rows_sql(store, shop_id, segment, category, by_category=by == "category")
+        session_rows_sql(
+            store, shop_id, segment, category, by_category=by == "category", period=(start, end)
+        )
         + f"""
     {_count_sessions(group, {"view": "views > 0", "cart": "carts > 0", "purchase": "purchases > 0"})}
     SELECT grp AS "group", view, cart, purchase
@@ -422,7 +472,7 @@ def top_items_period(
 ) -> pd.DataFrame:
     """The most viewed items of the period with carts, purchases and view-to-purchase rate."""
     sql = (
-        segment_sql(store, shop_id, segment)
+        segment_sql(store, shop_id, segment, category, period=(start, end))
         + """
     , top AS (  -- counted first, the catalogue joined to the few top items only
         SELECT item_id, any_value(category) AS category,

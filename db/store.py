@@ -205,6 +205,14 @@ class Store:
         the answer for as long as that connection is open; this one computes it every time."""
         return compute()
 
+    def kept_for_this_read(self, key: tuple[Any, ...], sql: str,
+                           params: dict[str, Any]) -> str | None:  # fmt: skip
+        """The name of a temporary table holding ``sql``'s answer, made once per ``key`` by a
+        store that serves many reads from one connection (the app's page runs), so that every
+        query of the run reads it instead of working it out again. ``None`` here, where each
+        read has its own connection: the caller then writes ``sql`` into its queries."""
+        return None
+
     def query_df(self, sql: str, params: list[Any] | dict[str, Any] | None = None) -> pd.DataFrame:
         """Run a parameterised read query and return a DataFrame."""
         with self.read() as con:

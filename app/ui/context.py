@@ -10,6 +10,7 @@ clear message (what is missing and the command that fixes it) and ``st.stop()``.
 from __future__ import annotations
 
 import importlib
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -86,6 +87,7 @@ class PageStore(Store):
         self._facts: dict[tuple[Any, ...], Any] = {}  # for_this_read's answers, while it is open
         self._in_run = False
         self._lock = threading.RLock()
+        self._names = itertools.count()  # of the temporary tables kept_for_this_read makes
 
     @contextmanager
     def page_run(self) -> Iterator[None]:
@@ -128,6 +130,23 @@ class PageStore(Store):
             if key not in self._facts:
                 self._facts[key] = compute()
             return cast(T, self._facts[key])
+
+    def kept_for_this_read(self, key: tuple[Any, ...], sql: str,
+                           params: dict[str, Any]) -> str | None:  # fmt: skip
+        """Within a page run, ``sql``'s answer as a temporary table of the run's connection,
+        made once per ``key`` (it goes with the connection: at the end of the run or at a
+        write); outside one, ``None``. A segment's shoppers at 100M events took 0.2-0.4 s
+        to work out, in each of a page's four or five queries."""
+        if not self._in_run:
+            return None
+
+        def make() -> str:
+            name = f"kept_{next(self._names)}"
+            with self.read() as con:
+                con.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
+            return name
+
+        return self.for_this_read(("kept", *key), make)
 
     @contextmanager
     def write(self) -> Iterator[Any]:
