@@ -98,33 +98,61 @@ def catalogue_texts(store: Store, shop_id: str) -> list[str]:
 
 
 def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "view",
-                 limit: int = 10, start: date | None = None,
-                 end: date | None = None) -> pd.DataFrame:  # fmt: skip
+                 limit: int = 10, start: date | None = None, end: date | None = None,
+                 sample_above: int | None = None) -> pd.DataFrame:  # fmt: skip
     """ "Shoppers who viewed this also viewed / bought": the other items that shoppers who touched
     ``item_id`` went on to ``event_type`` (view or purchase), by how many of them did; with
     ``start`` and ``end`` (days, inclusive), the period's events only (a page's period: the log is
     stored in time order, so a week of a 100M-event log reads a week's row groups).
-    Columns: item_id, title, category, shoppers, share (of the item's shoppers)."""
+    Columns: item_id, title, category, shoppers, share (of the item's shoppers).
+
+    With ``sample_above``, an item touched by more shoppers than that is answered from a fixed
+    sample of them, 1 in n (by a hash of the shopper id) so that about ``sample_above`` remain:
+    ``share`` is the sample's, ``shoppers`` that share of all the item's shoppers, and
+    ``attrs["sampled_one_in"]`` is n (1 when every shopper was counted). The week's most viewed
+    item of a 100M-event log, 128k shoppers, 1 in 7: 0.66 s instead of 1.3 s, shares within
+    1 point of the exact ones.
+    """
     if event_type not in ("view", "purchase", "cart", "fav"):
         raise ValueError(f"event type {event_type!r}")
+    if sample_above is not None and sample_above < 1:
+        raise ValueError(f"sample_above must be at least 1, not {sample_above}")
     lo, hi = period_bounds(start or date.min, end or date(9998, 12, 31))
-    sql = """
+    params = {"shop": shop_id, "item": str(item_id), "lo": lo, "hi": hi}
+    touched = """SELECT DISTINCT user_id FROM events
+                 WHERE shop_id = $shop AND ts >= $lo AND ts < $hi AND item_id = $item
+                   AND event_type <> 'search'"""
+    # a page asks for viewed and bought: the item's shoppers are found once per page run
+    kept = store.kept_for_this_read(("shoppers of", shop_id, str(item_id), lo, hi), touched,
+                                    params)  # fmt: skip
+    shoppers = kept or f"({touched})"
+    total, one_in = None, 1
+    if sample_above is not None:
+        total = int(store.query_df(f"SELECT count(*) AS n FROM {shoppers}",
+                                   used_params(shoppers, params))["n"].iloc[0])  # fmt: skip
+        one_in = -(-total // sample_above)  # ceiling
+    # typed: an untyped parameter here made the scan four times slower
+    sample = "hash({}) % CAST($one_in AS UBIGINT) = 0" if one_in > 1 else "TRUE"
+    sql = f"""
     -- two scans of the period rather than one shared CTE (materialised: twice as slow), and
     -- distinct pairs counted rather than count(DISTINCT) per item
-    WITH who AS (SELECT DISTINCT user_id FROM events
-                 WHERE shop_id = $shop AND ts >= $lo AND ts < $hi AND item_id = $item
-                   AND event_type <> 'search'),
+    WITH who AS (SELECT user_id FROM {shoppers} WHERE {sample.format("user_id")}),
     pairs AS (SELECT DISTINCT e.item_id, e.user_id FROM events e SEMI JOIN who USING (user_id)
               WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi AND e.event_type = $kind
-                AND e.item_id IS NOT NULL AND e.item_id <> $item),
-    other AS (SELECT item_id, count(*) AS shoppers FROM pairs GROUP BY 1)
-    SELECT o.item_id, i.title, i.category, o.shoppers,
-           o.shoppers / (SELECT count(*) FROM who) AS share
-    FROM other o LEFT JOIN items i ON i.shop_id = $shop AND i.item_id = o.item_id
+                AND e.item_id IS NOT NULL AND e.item_id <> $item
+                AND {sample.format("e.user_id")}),
+    other AS (SELECT item_id, count(*) AS shoppers FROM pairs GROUP BY 1),
+    n AS (SELECT count(*) AS who FROM who)
+    SELECT o.item_id, i.title, i.category,
+           CAST(round(o.shoppers * coalesce(CAST($total AS BIGINT), n.who) / n.who) AS BIGINT)
+           AS shoppers, o.shoppers / n.who AS share
+    FROM other o CROSS JOIN n LEFT JOIN items i ON i.shop_id = $shop AND i.item_id = o.item_id
     ORDER BY o.shoppers DESC, o.item_id LIMIT $limit
     """
-    return store.query_df(sql, {"shop": shop_id, "item": str(item_id), "kind": event_type,
-                                "limit": limit, "lo": lo, "hi": hi})  # fmt: skip
+    params |= {"kind": event_type, "limit": limit, "total": total, "one_in": one_in}
+    out = store.query_df(sql, used_params(sql, params))
+    out.attrs["sampled_one_in"] = one_in
+    return out
 
 
 def shopper_recommendations(store: Store, shop_id: str, version: str, user_id: str,

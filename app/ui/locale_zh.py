@@ -334,6 +334,9 @@ ZH: dict[str, str] = {
     'next item Recall@50': '下一商品 Recall@50',
     'next category HR@10': '下一类目 HR@10',
     'Nothing yet.': '暂无。',
+    "Counted among a fixed sample of 1 in {n} of the item's shoppers (a very popular item); "
+    "shares are within about 1 point.": "按该商品购物者中固定的每 {n} 人抽 1 人的样本统计（该商品非常热门）；"
+    "占比误差约在 1 个百分点以内。",
     'Shop **{shop}** · searches from {start} – {end}': '店铺 **{shop}** · {start} – {end} 的搜索',
     'Searches': '搜索次数',
     'Distinct queries': '不同搜索词',

@@ -16,6 +16,9 @@ PAGE = {
     "order": 27,
     "roles": ("merchant", "admin"),
 }
+# an item viewed by more shoppers in the period has "also viewed" counted among a fixed sample of
+# about this many of them (the week's most viewed item of a 100M-event log: 128k shoppers)
+ALSO_VIEWED_SAMPLE = 20_000
 
 ctx = page_context()
 f, store = ctx.filters, ctx.store
@@ -69,8 +72,10 @@ else:
                         format_func=lambda key: labels.get(key, key), key="rec_item")  # fmt: skip
     left, right = st.columns(2)
     for column, kind, title in ((left, "view", t("…viewed")), (right, "purchase", t("…bought"))):
+        # views of a very popular item are counted among a fixed sample of its shoppers
         also = cached(bq.also_touched, store, shop_id=f.shop_id, item_id=item, event_type=kind,
-                      start=f.start, end=f.end)  # fmt: skip
+                      start=f.start, end=f.end,
+                      sample_above=ALSO_VIEWED_SAMPLE if kind == "view" else None)  # fmt: skip
         column.markdown(f"**{title}**")
         if also.empty:
             column.caption(t("Nothing yet."))
@@ -78,6 +83,11 @@ else:
             column.dataframe(columns(also), hide_index=True, width="stretch",
                              column_config={t("share"): st.column_config.NumberColumn(
                                  format="percent")})  # fmt: skip
+            one_in = int(also.attrs.get("sampled_one_in", 1))
+            if one_in > 1:
+                column.caption(t("Counted among a fixed sample of 1 in {n} of the item's shoppers "
+                                 "(a very popular item); shares are within about 1 point.",
+                                 n=one_in))  # fmt: skip
 
 st.subheader(t("What to promote to: {segment}", segment=t(dq.SEGMENTS[f.segment][0])))
 promote = cached(bq.segment_promotions, store, shop_id=f.shop_id, start=f.start, end=f.end,

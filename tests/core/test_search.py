@@ -107,3 +107,42 @@ def test_search_funnel_counts_what_follows_a_search(store) -> None:
             )  # fmt: skip
     followed = bq.search_queries(store, "sample", day, day + timedelta(days=1)).set_index("query")
     assert followed.loc["coat", "view_rate"] == 1.0 and followed.loc["hat", "view_rate"] == 0.0
+
+
+def test_also_viewed_of_a_very_popular_item_is_counted_among_a_fixed_sample(store) -> None:
+    from db import behaviour_queries as bq
+
+    t0 = datetime(2024, 5, 1, 10)
+    rows = []  # 2,000 shoppers view "hot"; 60 % of them view "a", 30 % "b"
+    for n in range(2000):
+        user = f"u{n}"
+        rows.append((user, "hot"))
+        if n % 5 < 3:
+            rows.append((user, "a"))
+        if n % 10 < 3:
+            rows.append((user, "b"))
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
+            "event_type, ts) VALUES (?, 'sample', ?, ?, ?, 'Dresses', 'view', ?)",
+            [(k, u, u, i, t0 + timedelta(seconds=k)) for k, (u, i) in enumerate(rows)],
+        )
+    exact = bq.also_touched(store, "sample", "hot", "view")
+    assert exact[["item_id", "shoppers", "share"]].values.tolist() == [
+        ["a", 1200, 0.6], ["b", 600, 0.3]
+    ]  # fmt: skip
+    assert exact.attrs["sampled_one_in"] == 1
+    small_enough = bq.also_touched(store, "sample", "hot", "view", sample_above=2000)
+    pd.testing.assert_frame_equal(small_enough, exact)
+    assert small_enough.attrs["sampled_one_in"] == 1
+    sampled = bq.also_touched(store, "sample", "hot", "view", sample_above=200)
+    assert sampled.attrs["sampled_one_in"] == 10
+    assert sampled["item_id"].tolist() == ["a", "b"]
+    assert sampled["share"].tolist() == pytest.approx([0.6, 0.3], abs=0.1)
+    assert sampled["share"].tolist() != exact["share"].tolist()  # a sample, not every shopper
+    # the counts are the sample's shares of all 2,000 of the item's shoppers
+    assert sampled["shoppers"].tolist() == (sampled["share"] * 2000).round().astype(int).tolist()
+    again = bq.also_touched(store, "sample", "hot", "view", sample_above=200)
+    pd.testing.assert_frame_equal(again, sampled)  # the same sample every time
+    with pytest.raises(ValueError, match="sample_above must be at least 1"):
+        bq.also_touched(store, "sample", "hot", "view", sample_above=0)
