@@ -70,6 +70,16 @@ class ShopPage:
         return self.ctx.store
 
 
+class _Run(threading.local):
+    """One thread's page run: whether one is open, its connection and what was learnt through
+    it. Each browser session runs its pages in a thread of its own."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.shared: Any = None  # (context manager, connection) of the run's read
+        self.facts: dict[tuple[Any, ...], Any] = {}  # for_this_read's answers, while it is open
+
+
 class PageStore(Store):
     """A store that, inside :meth:`page_run`, serves every read of one page run from a single
     read-only connection.
@@ -77,59 +87,58 @@ class PageStore(Store):
     Opening a DuckDB file costs about 0.1 s on a busy 2-core machine and a page runs 5-15
     queries, so sharing one connection for the run (about a second) roughly halves a cold page.
     Outside a page run (and for every write) it behaves like :class:`Store`; a write first
-    closes the shared connection, because one process cannot hold the file read-only and
-    read-write at once.
+    closes the run's connection, because one process cannot hold the file read-only and
+    read-write at once (a write waits, as with any reader, for other sessions' runs to end).
+    The app process has one PageStore; each thread (browser session) has its own page run, so
+    one session's run ending never closes another's connection or its temporary tables.
     """
 
     def __init__(self, db_path: Path, lock_timeout_s: float = 30.0):
         super().__init__(db_path, lock_timeout_s)
-        self._shared: Any = None  # (context manager, connection) of the run's read
-        self._facts: dict[tuple[Any, ...], Any] = {}  # for_this_read's answers, while it is open
-        self._in_run = False
-        self._lock = threading.RLock()
+        self._run = _Run()
         self._names = itertools.count()  # of the temporary tables kept_for_this_read makes
 
     @contextmanager
     def page_run(self) -> Iterator[None]:
         """Share one read connection until the block ends (the page run), then close it."""
-        self._in_run = True
+        self._run.active = True
         try:
             yield
         finally:
-            self._in_run = False
+            self._run.active = False
             self.close()
 
     def close(self) -> None:
-        """Close the shared read connection, if open (and forget what was learnt through it)."""
-        with self._lock:
-            self._facts.clear()
-            if self._shared is not None:
-                manager, _ = self._shared
-                self._shared = None
-                manager.__exit__(None, None, None)
+        """Close this thread's run connection, if open (and forget what was learnt through it)."""
+        run = self._run
+        run.facts.clear()
+        if run.shared is not None:
+            manager, _ = run.shared
+            run.shared = None
+            manager.__exit__(None, None, None)
 
     @contextmanager
     def read(self) -> Iterator[Any]:
-        if not self._in_run:
+        run = self._run
+        if not run.active:
             with super().read() as con:
                 yield con
             return
-        with self._lock:
-            if self._shared is None:
-                manager = super().read()
-                self._shared = (manager, manager.__enter__())
-            yield self._shared[1]
+        if run.shared is None:
+            manager = super().read()
+            run.shared = (manager, manager.__enter__())
+        yield run.shared[1]
 
     def for_this_read(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """Within a page run, ``compute()`` once per ``key`` (nothing can write the file while
         the run's connection holds it); outside one, every time. A page at 100M events asked
         whether the summaries cover the shop 3-8 times, 20-60 ms each."""
-        if not self._in_run:
+        run = self._run
+        if not run.active:
             return compute()
-        with self._lock:
-            if key not in self._facts:
-                self._facts[key] = compute()
-            return cast(T, self._facts[key])
+        if key not in run.facts:
+            run.facts[key] = compute()
+        return cast(T, run.facts[key])
 
     def kept_for_this_read(self, key: tuple[Any, ...], sql: str,
                            params: dict[str, Any]) -> str | None:  # fmt: skip
@@ -137,7 +146,7 @@ class PageStore(Store):
         made once per ``key`` (it goes with the connection: at the end of the run or at a
         write); outside one, ``None``. A segment's shoppers at 100M events took 0.2-0.4 s
         to work out, in each of a page's four or five queries."""
-        if not self._in_run:
+        if not self._run.active:
             return None
 
         def make() -> str:

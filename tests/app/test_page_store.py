@@ -4,6 +4,7 @@ in a shopper segment, 0.2-0.4 s there, was worked out by each of four or five qu
 
 from __future__ import annotations
 
+import threading
 from datetime import date, datetime
 from pathlib import Path
 
@@ -69,18 +70,25 @@ def _segment_answers(store: Store, lo: date, hi: date) -> dict[str, object]:
     return out
 
 
+def _shop_with_lists(store: Store, tmp_path: Path) -> None:
+    """Two weeks of shop "acme" (6,000 synthetic events, 150 shoppers) and a one-item list
+    for every shopper who viewed something (model version "v1")."""
+    path = tmp_path / "events.parquet"
+    write_events(path, 6_000, seed=5, start=datetime(2024, 3, 4), days=14, n_users=150)
+    ingest_file(store, path, "events", shop_id="acme")
+    with store.write() as con:
+        con.execute("INSERT INTO recommendations (shop_id, model_version, user_id, rank, item_id, "
+                    "score, created_at) SELECT shop_id, 'v1', user_id, 1, min(item_id), 1.0, "
+                    "now()::TIMESTAMP FROM events WHERE event_type = 'view' GROUP BY 1, 3")  # fmt: skip
+
+
 @pytest.mark.parametrize("summaries", [True, False], ids=["summaries", "events"])
 def test_a_segment_is_worked_out_once_per_page_run_with_the_same_answers(
     store: Store, tmp_path: Path, summaries: bool
 ) -> None:
-    path = tmp_path / "events.parquet"
-    write_events(path, 6_000, seed=5, start=datetime(2024, 3, 4), days=14, n_users=150)
-    ingest_file(store, path, "events", shop_id="acme")
-    with store.write() as con:  # a one-item list for every shopper who viewed
-        con.execute("INSERT INTO recommendations (shop_id, model_version, user_id, rank, item_id, "
-                    "score, created_at) SELECT shop_id, 'v1', user_id, 1, min(item_id), 1.0, "
-                    "now()::TIMESTAMP FROM events WHERE event_type = 'view' GROUP BY 1, 3")  # fmt: skip
-        if not summaries:
+    _shop_with_lists(store, tmp_path)
+    if not summaries:
+        with store.write() as con:
             for table in rollups.ROLLUP_TABLES:
                 con.execute(f"DELETE FROM {table}")
     assert dq.summaries_cover(store, "acme") is summaries
@@ -105,3 +113,39 @@ def test_a_segment_is_worked_out_once_per_page_run_with_the_same_answers(
         assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (
             0,
         )
+
+
+def test_one_sessions_page_run_ending_leaves_another_sessions_run_open(
+    store: Store, tmp_path: Path
+) -> None:
+    _shop_with_lists(store, tmp_path)
+    page = PageStore(store.db_path)  # one per app process, shared by every browser session
+    lo, hi = date(2024, 3, 11), date(2024, 3, 17)
+    alone = dq.period_kpis(store, "acme", lo, hi, segment="new")
+    kept, other_ended = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def first_session() -> None:
+        with page.page_run():
+            dq.period_kpis(page, "acme", lo, hi, segment="new")  # keeps who is new
+            kept.set()
+            other_ended.wait(30)
+            with page.read() as con:
+                seen["temporary tables"] = con.execute(
+                    "SELECT count(*) FROM duckdb_tables() WHERE temporary"
+                ).fetchone()
+            seen["first"] = dq.period_kpis(page, "acme", lo, hi, segment="new")
+
+    def second_session() -> None:
+        kept.wait(30)
+        with page.page_run():
+            seen["second"] = dq.period_kpis(page, "acme", lo, hi, segment="new")
+        other_ended.set()
+
+    threads = [threading.Thread(target=first_session), threading.Thread(target=second_session)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert seen["temporary tables"] == (1,)  # the first run's connection, still open
+    assert seen["first"] == pytest.approx(alone) and seen["second"] == pytest.approx(alone)
