@@ -13,7 +13,8 @@ How a job runs:
    folder as Parquet and merged into the store by its single writer (an upsert on
    the prediction's key), so a retried batch or a rerun never duplicates a prediction, and a
    job that dies leaves every merged chunk in place: the rerun scores only the rest. A job that
-   completes removes its folder.
+   completes removes its folder; the next job removes the folders of jobs whose process died
+   (each folder names its owner, :func:`new_job_folder`).
 
 A replica that dies mid-run is restarted by Ray and its batches are retried. The cluster must
 reach the job folder and the model folder at the same paths (one machine, or a shared file
@@ -22,10 +23,12 @@ system; docs/scaling.md).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,6 +77,58 @@ class _Replica:
         out = pd.DataFrame(probs, columns=[f"p{i}" for i in range(probs.shape[1])])
         out.insert(0, "target_id", batch["target_id"].astype(str).to_numpy())
         return out
+
+
+JOB_OWNER = "owner.json"  # in a job folder: the host and process id of the job's driver
+UNOWNED_GRACE_S = 24 * 3600  # a job folder without an owner file is left alone this long
+
+
+def new_job_folder(home: Path, task: str, version: str) -> Path:
+    """A fresh folder under ``home/jobs`` for one Ray job, owned by this process (its host and
+    pid in :data:`JOB_OWNER`). The folders of jobs whose process has died are removed first:
+    they hold rows exported from the store (review texts, shoppers' events)."""
+    jobs = home / "jobs"
+    prune_dead_jobs(jobs)
+    job = jobs / f"score-{task}-{version}-{uuid.uuid4().hex[:8]}"
+    job.mkdir(parents=True)
+    owner = {"host": socket.gethostname(), "pid": os.getpid()}
+    (job / JOB_OWNER).write_text(json.dumps(owner), encoding="utf-8")
+    return job
+
+
+def prune_dead_jobs(jobs: Path) -> list[Path]:
+    """Remove the job folders under ``jobs`` whose driver process (on this host) has died, and
+    folders without an owner untouched for a day; returns the removed folders. A job of another
+    host, or of a live process, is kept."""
+    removed: list[Path] = []
+    if not jobs.is_dir():
+        return removed
+    for job in sorted(jobs.glob("score-*")):
+        if job.is_dir() and not _owner_alive(job):
+            shutil.rmtree(job, ignore_errors=True)
+            removed.append(job)
+    return removed
+
+
+def _owner_alive(job: Path) -> bool:
+    try:
+        owner = json.loads((job / JOB_OWNER).read_text(encoding="utf-8"))
+        host, pid = str(owner["host"]), int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # made before owners were written, or being made right now
+        try:
+            return time.time() - job.stat().st_mtime < UNOWNED_GRACE_S
+        except OSError:
+            return True
+    if host != socket.gethostname():
+        return True  # not this machine's process to judge
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True
 
 
 def shopper_parts(users: list[str], workers: int) -> list[list[str]]:
@@ -145,8 +200,8 @@ class RayEngine:
         resources = self._connect()
         gpus = int(resources.get("GPU", 0))
         workers = self.workers or max(1, gpus or int(resources.get("CPU", 1)))
-        job = ctx.home / "jobs" / f"score-{task}-{version}-{uuid.uuid4().hex[:8]}"
-        (job / "out").mkdir(parents=True, exist_ok=True)
+        job = new_job_folder(ctx.home, task, version)
+        (job / "out").mkdir()
         source = job / "input.parquet"
         rows[["target_id", "text"]].astype({"target_id": str}).to_parquet(source, index=False)
         folder = ctx.registry.folder(shop_id, task, version)
@@ -196,8 +251,7 @@ class RayEngine:
         workers = self.workers or max(1, int(resources.get("CPU", 1)))
         parts = shopper_parts(users, workers)
         n_parts = len(parts)
-        job = ctx.home / "jobs" / f"score-{task}-{version}-{uuid.uuid4().hex[:8]}"
-        job.mkdir(parents=True, exist_ok=True)
+        job = new_job_folder(ctx.home, task, version)
         for i, part in enumerate(parts):
             pd.DataFrame({"user_id": part}).to_parquet(job / f"users-{i:05d}.parquet", index=False)
         if whole_log:

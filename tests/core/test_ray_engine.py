@@ -4,6 +4,7 @@ duplicates nothing, clear errors for a wrong address or a missing Ray."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -226,3 +227,28 @@ def test_a_task_the_engine_cannot_score_says_so(ctx) -> None:
 
     with pytest.raises(InputError, match="aspects is scored on this machine only.*recommend"):
         score_task(ctx, "aspects", "sample", engine=Elsewhere())  # type: ignore[arg-type]
+
+
+def test_a_new_job_removes_the_folders_of_jobs_whose_process_died(tmp_path: Path) -> None:
+    from core.engines.ray_engine import JOB_OWNER, UNOWNED_GRACE_S, new_job_folder
+
+    jobs = tmp_path / "jobs"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    host = socket.gethostname()
+    owners = {"dead": {"host": host, "pid": int(gone.stdout)},
+              "alive": {"host": host, "pid": os.getpid()},
+              "elsewhere": {"host": host + "-other", "pid": int(gone.stdout)}}  # fmt: skip
+    for name, owner in owners.items():
+        (jobs / f"score-sentiment-v1-{name}").mkdir(parents=True)
+        (jobs / f"score-sentiment-v1-{name}" / JOB_OWNER).write_text(json.dumps(owner))
+    (jobs / "score-sentiment-v1-unowned-old").mkdir()
+    (jobs / "score-sentiment-v1-unowned-new").mkdir()
+    old = time.time() - UNOWNED_GRACE_S - 60
+    os.utime(jobs / "score-sentiment-v1-unowned-old", (old, old))
+    (jobs / "score-sentiment-v1-dead" / "input.parquet").write_bytes(b"exported rows")
+    job = new_job_folder(tmp_path, "sentiment", "v2")
+    assert json.loads((job / JOB_OWNER).read_text()) == {"host": host, "pid": os.getpid()}
+    left = sorted(p.name for p in jobs.iterdir())
+    assert left == sorted([job.name, "score-sentiment-v1-alive", "score-sentiment-v1-elsewhere",
+                           "score-sentiment-v1-unowned-new"])  # fmt: skip
