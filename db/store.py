@@ -205,6 +205,13 @@ class Store:
         the answer for as long as that connection is open; this one computes it every time."""
         return compute()
 
+    @staticmethod
+    def keep_temporary(con: duckdb.DuckDBPyConnection, name: str, sql: str,
+                       params: dict[str, Any]) -> None:  # fmt: skip
+        """Create temporary table ``name`` of ``con`` holding ``sql``'s answer (what a store that
+        serves many reads from one connection keeps, :meth:`kept_for_this_read`)."""
+        con.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
+
     def kept_for_this_read(self, key: tuple[Any, ...], sql: str,
                            params: dict[str, Any]) -> str | None:  # fmt: skip
         """The name of a temporary table holding ``sql``'s answer, made once per ``key`` by a

@@ -152,7 +152,7 @@ class PageStore(Store):
         def make() -> str:
             name = f"kept_{next(self._names)}"
             with self.read() as con:
-                con.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}", params)
+                self.keep_temporary(con, name, sql, params)
             return name
 
         return self.for_this_read(("kept", *key), make)
