@@ -117,6 +117,7 @@ class AlsoResponse(BaseModel):
     event_type: str
     start: date | None = None
     end: date | None = None
+    sampled_one_in: int = 1  # >1: counted among a fixed sample of 1 in n of the item's shoppers
     items: list[AlsoItem]
 
 
@@ -358,16 +359,20 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     def also(item_id: str = _id_param(), event_type: str = Query("view", pattern="^(view|purchase)$"),
              k: int = Query(10, ge=1, le=50),
              start: date | None = None, end: date | None = None,
+             sample_above: int | None = Query(None, ge=1),
              shop_id: str = Depends(shop)) -> AlsoResponse:  # fmt: skip
         """Shoppers who touched this item also viewed (``event_type=view``) or bought
         (``purchase``) these, by how many of them did; ``start`` / ``end`` limit it to a period
         (the whole log otherwise; a period reads only its own events, which matters on a large
-        log)."""
+        log). With ``sample_above``, an item touched by more shoppers than that is counted
+        among a fixed sample of about that many (``sampled_one_in`` in the answer; exact
+        otherwise)."""
         from db.behaviour_queries import also_touched, item_exists
 
         if start is not None and end is not None and start > end:
             raise HTTPException(422, f"start {start} is after end {end}: give start <= end")
-        rows = also_touched(context.store, shop_id, item_id, event_type, k, start=start, end=end)
+        rows = also_touched(context.store, shop_id, item_id, event_type, k, start=start, end=end,
+                            sample_above=sample_above)  # fmt: skip
         if rows.empty and not item_exists(context.store, shop_id, item_id):
             raise HTTPException(404, f"shop {shop_id} has no item {item_id[:80]!r}")
         items = [AlsoItem(item_id=str(r.item_id), title=None if r.title is None else str(r.title),
@@ -375,6 +380,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
                           shoppers=int(r.shoppers), share=round(float(r.share), 6))
                  for r in rows.itertuples()]  # fmt: skip
         return AlsoResponse(shop=shop_id, item_id=item_id, event_type=event_type, start=start,
-                            end=end, items=items)  # fmt: skip
+                            end=end, sampled_one_in=int(rows.attrs.get("sampled_one_in", 1)),
+                            items=items)  # fmt: skip
 
     return app

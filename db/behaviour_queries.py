@@ -151,6 +151,8 @@ def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "vi
     """
     params |= {"kind": event_type, "limit": limit, "total": total, "one_in": one_in}
     out = store.query_df(sql, used_params(sql, params))
+    if out.empty and one_in > 1:  # a small sample may hold none who did: count them all
+        return also_touched(store, shop_id, item_id, event_type, limit, start, end)
     out.attrs["sampled_one_in"] = one_in
     return out
 

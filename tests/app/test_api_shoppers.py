@@ -55,6 +55,12 @@ def test_a_shoppers_forecasts_and_lists(client_and_tokens) -> None:
     week = _get(client, f"/v1/items/{item}/also?k=50&start=2026-10-26&end=2026-11-01",
                 tokens["sample"]).json()  # fmt: skip
     assert week["start"] == "2026-10-26" and whole["start"] is None
+    assert whole["sampled_one_in"] == 1  # exact unless asked
+    sampled = _get(client, f"/v1/items/{item}/also?k=50&sample_above=10", tokens["sample"]).json()
+    assert sampled["sampled_one_in"] > 1
+    assert len(sampled["items"]) > 0 and all(0 < i["share"] <= 1 for i in sampled["items"])
+    assert _get(client, f"/v1/items/{item}/also?sample_above=0",
+                tokens["sample"]).status_code == 422  # fmt: skip
     assert sum(i["shoppers"] for i in week["items"]) < sum(i["shoppers"] for i in whole["items"])
     backwards = _get(client, f"/v1/items/{item}/also?start=2026-11-01&end=2026-10-26",
                      tokens["sample"])  # fmt: skip

@@ -146,3 +146,23 @@ def test_also_viewed_of_a_very_popular_item_is_counted_among_a_fixed_sample(stor
     pd.testing.assert_frame_equal(again, sampled)  # the same sample every time
     with pytest.raises(ValueError, match="sample_above must be at least 1"):
         bq.also_touched(store, "sample", "hot", "view", sample_above=0)
+
+
+def test_a_sample_that_holds_nobody_who_went_on_is_counted_in_full(store) -> None:
+    from db import behaviour_queries as bq
+
+    t0 = datetime(2024, 5, 1, 10)
+    one_in = 100  # 1,000 shoppers, a sample of about 10
+    with store.read() as con:  # the one shopper who goes on to "a" is outside the sample
+        other = next(f"u{n}" for n in range(1000)
+                     if con.execute("SELECT hash(?) % 100", [f"u{n}"]).fetchone()[0] != 0)  # fmt: skip
+    rows = [(f"u{n}", "hot") for n in range(1000)] + [(other, "a")]
+    with store.write() as con:
+        con.executemany(
+            "INSERT INTO events (event_key, shop_id, user_id, session_id, item_id, category, "
+            "event_type, ts) VALUES (?, 'sample', ?, ?, ?, 'Dresses', 'view', ?)",
+            [(k, u, u, i, t0 + timedelta(seconds=k)) for k, (u, i) in enumerate(rows)],
+        )
+    also = bq.also_touched(store, "sample", "hot", "view", sample_above=1000 // one_in)
+    assert also[["item_id", "shoppers", "share"]].values.tolist() == [["a", 1, 0.001]]
+    assert also.attrs["sampled_one_in"] == 1
