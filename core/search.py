@@ -78,7 +78,7 @@ def unmatched_queries(queries: Iterable[str], catalogue_texts: Iterable[str]) ->
 
 def trending(queries: pd.DataFrame, min_searches: int = 5, top: int = 10) -> pd.DataFrame:
     """Queries whose searches grew most from the period's first half to its second (columns
-    ``earlier`` and ``later``, as :func:`db.behaviour_queries.search_queries` gives them), with
+    ``earlier`` and ``later``, as :func:`db.behaviour_queries.search_activity` gives them per query), with
     at least ``min_searches`` searches; ``growth`` is later / earlier (earlier + 1 when zero)."""
     q = queries[queries["searches"] >= min_searches].copy()
     q["growth"] = q["later"] / q["earlier"].clip(lower=1)
@@ -96,7 +96,7 @@ def query_aspects(queries: pd.DataFrame, category_names: Iterable[str] = (),
     ``asked``: the words they used most, with their searches ("red 34 · black 28").
 
     ``queries`` has a row per query with ``searches``, ``view_rate`` and ``purchase_rate``
-    (:func:`db.behaviour_queries.search_queries`). A word that names one of the shop's
+    (per query, :func:`db.behaviour_queries.search_activity`). A word that names one of the shop's
     ``category_names`` is the product asked for, not an aspect of it ("knit top" in a shop with a
     Knits category is not a fabric question; 针织 in a shop with a 针织衫 category neither).
     Aspects asked by fewer than ``min_searches`` searches are left out: their rates say little."""

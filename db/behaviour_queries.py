@@ -39,9 +39,16 @@ _SEARCHES = """
 
 def search_activity(store: Store, shop_id: str, start: date, end: date,
                     limit: int = 500) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
-    """:func:`search_queries` and :func:`search_daily` from one pass over the period's
-    searches and the sessions they start (the Search page shows both; at 100M events each
-    pass reads a week's 12M events twice)."""
+    """What the Search page shows, from one query over the period's searches and the sessions
+    they start (a query of its own for each half read a 100M-event log's week twice as often):
+
+    - per query (lower-cased, trimmed), the ``limit`` most searched first: searches, shoppers,
+      the share of searches followed in the same session by a view (``view_rate``) and by a
+      purchase (``purchase_rate``; a session is followed until a day after the period), and the
+      searches in the period's first and second half (``earlier``, ``later``) for trends;
+    - per day: searches, distinct queries, and searches followed by nothing (no view, no
+      purchase) in the same session (``dead_ends``).
+    """
     lo, hi = period_bounds(start, end)
     mid = lo + (hi - lo) / 2
     sql = f"""
@@ -68,21 +75,6 @@ def search_activity(store: Store, shop_id: str, start: date, end: date,
         .reset_index(drop=True)
     )
     return queries, daily
-
-
-def search_queries(store: Store, shop_id: str, start: date, end: date,
-                   limit: int = 500) -> pd.DataFrame:  # fmt: skip
-    """Per query (lower-cased, trimmed), most searched first: searches, shoppers, the share of
-    searches followed in the same session by a view (``view_rate``) and by a purchase
-    (``purchase_rate``; a session is followed until a day after the period), and the searches in
-    the period's first and second half (``earlier``, ``later``) for trends."""
-    return search_activity(store, shop_id, start, end, limit)[0]
-
-
-def search_daily(store: Store, shop_id: str, start: date, end: date) -> pd.DataFrame:
-    """Per day: searches, distinct queries, and searches followed by nothing (no view, no
-    purchase) in the same session (``dead_ends``)."""
-    return search_activity(store, shop_id, start, end)[1]
 
 
 def catalogue_texts(store: Store, shop_id: str) -> list[str]:
@@ -125,18 +117,19 @@ def also_touched(store: Store, shop_id: str, item_id: str, event_type: str = "vi
     # a page asks for viewed and bought: the item's shoppers are found once per page run
     kept = store.kept_for_this_read(("shoppers of", shop_id, str(item_id), lo, hi), touched,
                                     params)  # fmt: skip
-    shoppers = kept or f"({touched})"
+    item_shoppers = kept or f"({touched})"
     total, one_in = None, 1
     if sample_above is not None:
-        total = int(store.query_df(f"SELECT count(*) AS n FROM {shoppers}",
-                                   used_params(shoppers, params))["n"].iloc[0])  # fmt: skip
+        total = int(store.query_df(f"SELECT count(*) AS n FROM {item_shoppers}",
+                                   used_params(item_shoppers, params))["n"].iloc[0])  # fmt: skip
         one_in = -(-total // sample_above)  # ceiling
     # typed: an untyped parameter here made the scan four times slower
     sample = "hash({}) % CAST($one_in AS UBIGINT) = 0" if one_in > 1 else "TRUE"
     sql = f"""
-    -- two scans of the period rather than one shared CTE (materialised: twice as slow), and
-    -- distinct pairs counted rather than count(DISTINCT) per item
-    WITH who AS (SELECT user_id FROM {shoppers} WHERE {sample.format("user_id")}),
+    -- the item's shoppers and their events are two scans of the period rather than one shared
+    -- CTE (materialised: twice as slow), and distinct pairs are counted rather than
+    -- count(DISTINCT) per item
+    WITH who AS (SELECT user_id FROM {item_shoppers} WHERE {sample.format("user_id")}),
     pairs AS (SELECT DISTINCT e.item_id, e.user_id FROM events e SEMI JOIN who USING (user_id)
               WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi AND e.event_type = $kind
                 AND e.item_id IS NOT NULL AND e.item_id <> $item

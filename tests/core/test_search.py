@@ -73,14 +73,12 @@ def test_search_funnel_counts_what_follows_a_search(store) -> None:
             "event_type, query, ts) VALUES (?, 'sample', ?, ?, ?, 'Dresses', ?, ?, ?)",
             [(n, u, s, i, t, q, t0 + timedelta(minutes=m)) for n, (u, s, i, t, q, m) in enumerate(rows)],
         )  # fmt: skip
-    queries = bq.search_queries(store, "sample", date(2024, 5, 1), date(2024, 5, 2)).set_index(
-        "query"
-    )
+    queries, daily = bq.search_activity(store, "sample", date(2024, 5, 1), date(2024, 5, 2))
+    queries = queries.set_index("query")
     assert queries.loc["linen dress", "searches"] == 2  # case and spaces folded
     assert queries.loc["linen dress", "view_rate"] == 0.5  # u2 viewed before searching, not after
     assert queries.loc["linen dress", "purchase_rate"] == 0.5
     assert (queries.loc["swimsuit", "earlier"], queries.loc["swimsuit", "later"]) == (0, 1)
-    daily = bq.search_daily(store, "sample", date(2024, 5, 1), date(2024, 5, 2))
     assert daily["searches"].tolist() == [2, 1] and daily["dead_ends"].tolist() == [1, 0]
     also = bq.also_touched(store, "sample", "i1", "view")
     assert also.empty  # nobody who touched i1 viewed anything else
@@ -105,7 +103,8 @@ def test_search_funnel_counts_what_follows_a_search(store) -> None:
                 [(200 + 2 * n, session, None, "search", query, t0 + timedelta(minutes=searched)),
                  (201 + 2 * n, session, "i3", "view", None, t0 + timedelta(minutes=viewed))],
             )  # fmt: skip
-    followed = bq.search_queries(store, "sample", day, day + timedelta(days=1)).set_index("query")
+    followed = bq.search_activity(store, "sample", day, day + timedelta(days=1))[0]
+    followed = followed.set_index("query")
     assert followed.loc["coat", "view_rate"] == 1.0 and followed.loc["hat", "view_rate"] == 0.0
 
 
