@@ -13,6 +13,42 @@ import numpy as np
 import pandas as pd
 
 
+def _day_numbers(days: pd.Series) -> np.ndarray:
+    """Calendar days as integers (days since 1970-01-01)."""
+    return pd.to_datetime(days).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _weekdays(day_numbers: np.ndarray) -> np.ndarray:
+    return (day_numbers + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+
+
+def _trend_weekday(day_numbers: np.ndarray, y: np.ndarray,
+                   days: int) -> tuple[np.ndarray, float]:  # fmt: skip
+    """The fitted model's forecast of the ``days`` calendar days after the last of
+    ``day_numbers`` (clipped at zero) and the residual standard deviation of the fit."""
+    t = (day_numbers - day_numbers[0]).astype(float)
+    t_future = t[-1] + np.arange(1, days + 1, dtype=float)
+    use_weekday = len(y) >= 14
+
+    def design(tt: np.ndarray) -> np.ndarray:
+        cols = [np.ones_like(tt), tt]
+        if use_weekday:
+            weekdays = _weekdays(tt.astype(np.int64) + day_numbers[0])
+            cols += [(weekdays == d).astype(float) for d in range(1, 7)]  # Monday is the base
+        return np.column_stack(cols)
+
+    x = design(t)
+    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
+    residual = y - x @ coef
+    dof = max(len(y) - x.shape[1], 1)
+    sigma = float(np.sqrt((residual**2).sum() / dof))
+    return np.clip(design(t_future) @ coef, 0, None), sigma
+
+
+def _clean(history: pd.DataFrame, value: str) -> pd.DataFrame:
+    return history[["day", value]].dropna().sort_values("day").reset_index(drop=True)
+
+
 def forecast_daily(history: pd.DataFrame, value: str = "sessions", days: int = 7) -> pd.DataFrame:
     """Forecast ``days`` days after the last day of ``history`` (columns ``day`` and ``value``).
 
@@ -23,35 +59,14 @@ def forecast_daily(history: pd.DataFrame, value: str = "sessions", days: int = 7
         >>> forecast_daily(h)["forecast"].round(1).tolist()[:2]
         [21.0, 22.0]
     """
-    columns = ["day", "forecast", "lower", "upper"]
-    h = history[["day", value]].dropna().sort_values("day")
+    h = _clean(history, value)
     if len(h) < 3:
-        return pd.DataFrame(columns=columns)
-    days_index = pd.to_datetime(h["day"])
-    y = h[value].to_numpy(dtype=float)
-    t0 = days_index.iloc[0]
-    t = ((days_index - t0).dt.days).to_numpy(dtype=float)
-    future_days = pd.date_range(days_index.iloc[-1] + pd.Timedelta(days=1), periods=days)
-    t_future = ((future_days - t0).days).to_numpy(dtype=float)
-
-    use_weekday = len(h) >= 14
-
-    def design(tt: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
-        cols = [np.ones_like(tt), tt]
-        if use_weekday:
-            cols += [(weekdays == d).astype(float) for d in range(1, 7)]  # Monday is the base
-        return np.column_stack(cols)
-
-    x = design(t, days_index.dt.weekday.to_numpy())
-    coef, *_ = np.linalg.lstsq(x, y, rcond=None)
-    residual = y - x @ coef
-    dof = max(len(y) - x.shape[1], 1)
-    sigma = float(np.sqrt((residual**2).sum() / dof))
-    pred = design(t_future, future_days.weekday.to_numpy()) @ coef
-    pred = np.clip(pred, 0, None)
+        return pd.DataFrame(columns=["day", "forecast", "lower", "upper"])
+    pred, sigma = _trend_weekday(_day_numbers(h["day"]), h[value].to_numpy(dtype=float), days)
+    future = pd.date_range(pd.to_datetime(h["day"]).iloc[-1] + pd.Timedelta(days=1), periods=days)
     return pd.DataFrame(
         {
-            "day": future_days,
+            "day": future,
             "forecast": pred,
             "lower": np.clip(pred - 1.96 * sigma, 0, None),
             "upper": pred + 1.96 * sigma,
@@ -59,16 +74,19 @@ def forecast_daily(history: pd.DataFrame, value: str = "sessions", days: int = 7
     )
 
 
+def _repeat_last_week(y: np.ndarray, days: int) -> np.ndarray:
+    return np.resize(y[-7:], days)
+
+
 def seasonal_naive(history: pd.DataFrame, value: str = "sessions", days: int = 7) -> pd.DataFrame:
     """The baseline: each of the next ``days`` days repeats the same weekday of the last week.
     Columns as :func:`forecast_daily` (no band: :func:`best_forecast` adds one from its backtest
     errors). Empty with less than a week of history."""
-    h = history[["day", value]].dropna().sort_values("day")
+    h = _clean(history, value)
     if len(h) < 7:
         return pd.DataFrame(columns=["day", "forecast", "lower", "upper"])
-    last_week = h[value].to_numpy(dtype=float)[-7:]
+    pred = _repeat_last_week(h[value].to_numpy(dtype=float), days)
     future = pd.date_range(pd.to_datetime(h["day"]).iloc[-1] + pd.Timedelta(days=1), periods=days)
-    pred = np.array([last_week[i % 7] for i in range(days)])
     return pd.DataFrame({"day": future, "forecast": pred, "lower": pred, "upper": pred})
 
 
@@ -80,19 +98,23 @@ def backtest(history: pd.DataFrame, value: str = "sessions", days: int = 7, orig
     seasonal-naive error of the history, so below 1 beats "same day last week" on average) and
     MAPE (days with a zero value left out). ``origins`` is 0 when the history is too short.
 
+        >>> h = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=42),
+        ...                   "sessions": np.arange(42.0)})
         >>> backtest(h)["mase"] < backtest(h)["mase_seasonal_naive"]
+        True
     """
-    h = history[["day", value]].dropna().sort_values("day").reset_index(drop=True)
+    h = _clean(history, value)
     y = h[value].to_numpy(dtype=float)
+    day_numbers = _day_numbers(h["day"]) if len(h) else np.zeros(0, dtype=np.int64)
     model_err, naive_err, actual_all = [], [], []
     used = 0
     for k in range(origins):
         origin = len(h) - days * (k + 1)
         if origin < max(min_train, 7):
             break
-        train, actual = h.iloc[:origin], y[origin : origin + days]
-        model_err.append(forecast_daily(train, value, days)["forecast"].to_numpy() - actual)
-        naive_err.append(seasonal_naive(train, value, days)["forecast"].to_numpy() - actual)
+        actual = y[origin : origin + days]
+        model_err.append(_trend_weekday(day_numbers[:origin], y[:origin], days)[0] - actual)
+        naive_err.append(_repeat_last_week(y[:origin], days) - actual)
         actual_all.append(actual)
         used += 1
     empty: dict[str, float | int | None] = {"origins": 0, "days": days, "mase": None, "mase_seasonal_naive": None,
