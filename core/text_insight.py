@@ -124,14 +124,16 @@ def shop_needs(store: Store, shop_id: str, start: date | None = None, end: date 
     rows = assigned.merge(wanted[["target_id", "title", "ts"]], on="target_id")
     aspects = pq.sentence_predictions(store, shop_id, ASPECT_TASK, start=start, end=end,
                                       category=category, strict=True)  # fmt: skip
+    aspects = aspects[aspects["target_id"].isin(rows["target_id"])]  # the needs' sentences only
     aspect_of = {
         t: list(decode_mentions(label))
         for t, label in zip(aspects["target_id"], aspects["label"], strict=True)
     }
     middle = rows["ts"].min() + (rows["ts"].max() - rows["ts"].min()) / 2 if len(rows) else None
     extra: dict[str, list[Any]] = {"top_products": [], "aspects": [], "trend": []}
+    parts = dict(tuple(rows.groupby("need_id")))
     for need_id in needs["need_id"]:
-        part = rows[rows["need_id"] == need_id]
+        part = parts.get(need_id, rows.iloc[:0])
         products = part["title"].value_counts().head(top)
         extra["top_products"].append(
             [{"title": str(t), "sentences": int(n)} for t, n in products.items()]
