@@ -64,15 +64,15 @@ def summaries_cover(store: Store, shop_id: str) -> bool:
 
 def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, counts: str,
                    members: str | None = None, kept: str | None = None) -> str:  # fmt: skip
-    """CTEs ``firsts``, ``u``, ``seg`` and ``out``: the rows of CTE ``rows`` (one per event, or
+    """CTEs ``firsts``, ``u0``, ``u``, ``seg`` and ``out``: the rows of CTE ``rows`` (one per event, or
     per session and day, with ``user_id``) of the shoppers in the segment.
 
     Who is in the segment is read from CTE ``members`` (default: ``rows``); ``counts`` is
     ``"events"`` when each of its rows is one event, ``"sessions"`` when its rows carry the
     views / carts / purchases columns of ``session_days``. Each shopper's first event comes from
-    ``user_weeks`` when ``summaries``, else from a scan of the whole log. Unused CTEs never run.
+    ``user_firsts`` when ``summaries``, else from a scan of the whole log. Unused CTEs never run.
     With ``kept`` (a table of the segment's ``user_id``, :func:`_kept_members`), ``seg`` reads
-    it and ``firsts`` and ``u`` are left out.
+    it and ``firsts``, ``u0`` and ``u`` are left out.
     """
     members = members or rows
     condition = segment_condition(segment)
@@ -81,11 +81,14 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
     seg AS (SELECT user_id FROM {kept}),
     {out} AS (SELECT {rows}.* FROM {rows} SEMI JOIN seg USING (user_id))
     """
-    source = "user_weeks" if summaries else "events"
-    first_ts = "first_ts" if summaries else "ts"
+    firsts = (
+        "SELECT user_id, first_ts AS first_ever FROM user_firsts WHERE shop_id = $shop"
+        if summaries
+        else "SELECT user_id, min(ts) AS first_ever FROM events WHERE shop_id = $shop GROUP BY 1"
+    )
     needs_first = "first_ever" in condition
     first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
-    first_value = "any_value(f.first_ever)" if needs_first else "CAST(NULL AS TIMESTAMP)"
+    first_value = "f.first_ever" if needs_first else "CAST(NULL AS TIMESTAMP)"
     if counts == "events":
         purchases = "count(*) FILTER (WHERE event_type = 'purchase')"
         carts = "count(*) FILTER (WHERE event_type = 'cart')"
@@ -97,14 +100,13 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
         else f"SELECT {rows}.* FROM {rows} SEMI JOIN seg USING (user_id)"
     )
     return f"""
-    firsts AS (
-        SELECT user_id, min({first_ts}) AS first_ever FROM {source} WHERE shop_id = $shop
-        GROUP BY user_id
+    firsts AS ({firsts}),
+    u0 AS (
+        SELECT user_id, {purchases} AS purchases, {carts} AS carts FROM {members} GROUP BY user_id
     ),
-    u AS (
-        SELECT {members}.user_id, {purchases} AS purchases, {carts} AS carts,
-               {first_value} AS first_ever, CAST($lo AS TIMESTAMP) AS period_start
-        FROM {members} {first_join} GROUP BY {members}.user_id
+    u AS (  -- each shopper's first event joined after grouping: one row per shopper
+        SELECT u0.*, {first_value} AS first_ever, CAST($lo AS TIMESTAMP) AS period_start
+        FROM u0 {first_join}
     ),
     seg AS (SELECT user_id FROM u WHERE {condition}),
     {out} AS ({kept})
@@ -144,7 +146,7 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False,
 
     Named parameters: $shop, $lo, $hi (the period's bounds), $category. With ``summaries``
     who is in the segment comes from ``session_days`` and each shopper's first event from
-    ``user_weeks`` (a sixth of the period's rows; the whole log) instead of the events. With
+    ``user_firsts`` (a sixth of the period's rows; one row per shopper) instead of the events. With
     ``kept`` (:func:`_kept_members`), who is in the segment is read from that table.
     """
     members = ""
@@ -497,15 +499,23 @@ def cohort_weeks(store: Store, shop_id: str, weeks: int = 8) -> pd.DataFrame:
 
     Columns: cohort (week start), week (0..), users, active, retention.
     """
-    active_weeks = (  # one row per shopper and week with an event
-        "SELECT user_id, CAST(week AS TIMESTAMP) AS wk FROM user_weeks WHERE shop_id = $shop"
-        if summaries_cover(store, shop_id)
-        else "SELECT user_id, date_trunc('week', ts) AS wk FROM events WHERE shop_id = $shop "
-        "GROUP BY 1, 2"
-    )
+    if summaries_cover(store, shop_id):  # one row per shopper and week with an event
+        active_weeks = (
+            "SELECT user_id, CAST(week AS TIMESTAMP) AS wk FROM user_weeks WHERE shop_id = $shop"
+        )
+        cohorts = (
+            "SELECT user_id, date_trunc('week', first_ts) AS cohort FROM user_firsts "
+            "WHERE shop_id = $shop"
+        )
+    else:
+        active_weeks = (
+            "SELECT user_id, date_trunc('week', ts) AS wk FROM events WHERE shop_id = $shop "
+            "GROUP BY 1, 2"
+        )
+        cohorts = "SELECT user_id, min(wk) AS cohort FROM e GROUP BY 1"
     sql = f"""
     WITH e AS ({active_weeks}),
-    f AS (SELECT user_id, min(wk) AS cohort FROM e GROUP BY 1),
+    f AS ({cohorts}),
     a AS (SELECT f.cohort, CAST(date_diff('week', f.cohort, e.wk) AS INTEGER) AS week,
                  count(*) AS active
           FROM e JOIN f USING (user_id) GROUP BY 1, 2),

@@ -1,11 +1,14 @@
 """Summary tables beside the event log, so a dashboard page need not read the whole log.
 
-Three tables, all derived from ``events`` only:
+Four tables, all derived from ``events`` only:
 
 - ``activity_daily``: per shop and day, events, sessions, shoppers, buyers, views, carts and
   purchases, once per category and once over all categories (``total``);
 - ``user_weeks``: per shop, shopper and week (Monday start), the shopper's events that week and
-  the time of the first one (cohorts, and each shopper's first event);
+  the time of the first one (cohorts);
+- ``user_firsts``: per shop and shopper, the time of the shopper's first event and their events
+  over the whole log (new and returning shoppers, cohort sizes, the most active shoppers), kept
+  from ``user_weeks`` for the shoppers of the weeks a refresh rewrites;
 - ``session_days``: per shop, day and session (and shopper), the session's events, views, carts,
   purchases and first / last event time that day, once per category and once over all
   categories (``total``). Distinct sessions of any period are counted exactly from it without
@@ -29,7 +32,7 @@ from datetime import date, datetime, time, timedelta
 
 import duckdb
 
-ROLLUP_TABLES = ("activity_daily", "user_weeks", "session_days")
+ROLLUP_TABLES = ("activity_daily", "user_weeks", "user_firsts", "session_days")
 
 
 def _daily_sql(prefix: str, by_category: bool) -> str:
@@ -142,16 +145,36 @@ def refresh(
             {"shop": shop_id, "lo": lo, "hi": hi},
         )
     week_lo, week_hi = _week_start(first_day), _week_start(last_day) + timedelta(days=7)
+    weeks = {"shop": shop_id, "lo": week_lo, "hi": week_hi}
+    of_weeks = (
+        f"SELECT user_id FROM {prefix}user_weeks "
+        "WHERE shop_id = $shop AND week >= $lo AND week < $hi"
+    )
+    # the shoppers of those weeks, before and after: their whole-log rows are rewritten below
+    con.execute(f"CREATE OR REPLACE TEMPORARY TABLE refreshed_users AS {of_weeks}", weeks)
     con.execute(
-        f"DELETE FROM {prefix}user_weeks WHERE shop_id = ? AND week >= ? AND week < ?",
-        [shop_id, week_lo, week_hi],
+        f"DELETE FROM {prefix}user_weeks WHERE shop_id = $shop AND week >= $lo AND week < $hi",
+        weeks,
     )
     con.execute(
-        f"INSERT INTO {prefix}user_weeks SELECT ?, user_id, CAST(date_trunc('week', day) AS DATE), "
-        f"min(first_ts), sum(events) FROM {prefix}session_days "
-        "WHERE shop_id = ? AND total AND day >= ? AND day < ? GROUP BY ALL",
-        [shop_id, shop_id, week_lo, week_hi],
+        f"INSERT INTO {prefix}user_weeks SELECT $shop, user_id, CAST(date_trunc('week', day) AS "
+        f"DATE), min(first_ts), sum(events) FROM {prefix}session_days "
+        "WHERE shop_id = $shop AND total AND day >= $lo AND day < $hi GROUP BY ALL",
+        weeks,
     )
+    con.execute(f"INSERT INTO refreshed_users {of_weeks}", weeks)
+    con.execute(
+        f"DELETE FROM {prefix}user_firsts WHERE shop_id = $shop "
+        "AND user_id IN (SELECT user_id FROM refreshed_users)",
+        {"shop": shop_id},
+    )
+    con.execute(
+        f"INSERT INTO {prefix}user_firsts SELECT $shop, user_id, min(first_ts), sum(events) "
+        f"FROM {prefix}user_weeks WHERE shop_id = $shop "
+        "AND user_id IN (SELECT user_id FROM refreshed_users) GROUP BY user_id",
+        {"shop": shop_id},
+    )
+    con.execute("DROP TABLE refreshed_users")
 
 
 def rebuild(con: duckdb.DuckDBPyConnection, shop_id: str | None = None, prefix: str = "") -> None:
@@ -175,6 +198,18 @@ def rebuild(con: duckdb.DuckDBPyConnection, shop_id: str | None = None, prefix: 
                 con.execute(f"DELETE FROM {prefix}{table} WHERE shop_id = ?", [shop])
             continue
         refresh(con, shop, first, last, prefix)
+
+
+def fill_missing(con: duckdb.DuckDBPyConnection, missing: set[str]) -> None:
+    """Fill the summary tables just created for a store that lacked them: ``user_firsts``
+    alone from ``user_weeks`` (seconds at 100M events), anything else by :func:`rebuild`."""
+    if missing == {"user_firsts"}:
+        con.execute(
+            "INSERT INTO user_firsts SELECT shop_id, user_id, min(first_ts), sum(events) "
+            "FROM user_weeks GROUP BY shop_id, user_id"
+        )
+    else:
+        rebuild(con)
 
 
 def _tables_present(con: duckdb.DuckDBPyConnection) -> bool:
@@ -210,8 +245,9 @@ def covers_events(con: duckdb.DuckDBPyConnection, shop_id: str) -> bool:
                   (SELECT coalesce(sum(events), 0) FROM activity_daily
                    WHERE shop_id = $shop AND total),
                   (SELECT coalesce(sum(events), 0) FROM user_weeks WHERE shop_id = $shop),
+                  (SELECT coalesce(sum(events), 0) FROM user_firsts WHERE shop_id = $shop),
                   (SELECT coalesce(sum(events), 0) FROM session_days
                    WHERE shop_id = $shop AND total)""",
         {"shop": shop_id},
     ).fetchone()
-    return row is not None and row[0] == row[1] == row[2] == row[3]
+    return row is not None and row[0] == row[1] == row[2] == row[3] == row[4]

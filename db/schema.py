@@ -102,6 +102,16 @@ class UserWeek(SQLModel):
     events: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
+class UserFirst(SQLModel):
+    """One shopper's first event time and events over the whole log (what "new" and "returning"
+    shoppers, cohorts and the most active shoppers read without grouping every week)."""
+
+    shop_id: str = Field(sa_column=Column(String, nullable=False))
+    user_id: str = Field(sa_column=Column(String, nullable=False))
+    first_ts: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    events: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class SessionDay(SQLModel):
     """One session's events on one day (see :mod:`db.rollups`): one row per category the
     session touched that day (``total`` false; a NULL category is its own row) and one over all
@@ -126,6 +136,7 @@ class SessionDay(SQLModel):
 
 activity_daily_table = _table_without_key("activity_daily", ActivityDay)
 user_weeks_table = _table_without_key("user_weeks", UserWeek)
+user_firsts_table = _table_without_key("user_firsts", UserFirst)
 session_days_table = _table_without_key("session_days", SessionDay)
 
 

@@ -189,8 +189,9 @@ class Store:
             migrate(con)
             for ddl in schema_ddl():
                 con.execute(ddl)
-            if "events" in before and not before.issuperset(rollups.ROLLUP_TABLES):
-                rollups.rebuild(con)
+            missing = set(rollups.ROLLUP_TABLES) - before
+            if "events" in before and missing:
+                rollups.fill_missing(con, missing)
 
     def schema_current(self) -> bool:
         """True when the store exists with every current table (read-only check)."""

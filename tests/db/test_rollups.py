@@ -151,6 +151,14 @@ def test_ingest_keeps_the_summaries_exact_across_overlapping_files(
     assert (pd.to_datetime(weeks["week"]) == expected["week"]).all()
     assert (weeks["first_ts"] == expected["first_ts"]).all()
     assert (weeks["events"] == expected["events"]).all()
+    firsts = store.query_df(
+        "SELECT user_id, first_ts, events FROM user_firsts WHERE shop_id = ? ORDER BY user_id",
+        [SHOP],
+    )
+    expected = (
+        events.groupby("user_id").agg(first_ts=("ts", "min"), events=("ts", "size")).reset_index()
+    )
+    pd.testing.assert_frame_equal(firsts, expected, check_dtype=False)
     sessions = store.query_df("SELECT * FROM session_days WHERE shop_id = ?", [SHOP])
     pd.testing.assert_frame_equal(
         _session_days_frame(sessions), _expected_session_days(events), check_dtype=False
@@ -299,8 +307,9 @@ def test_a_store_from_before_the_summaries_gets_them_on_schema_init(
     expected = _stored_daily(store)
     cohorts = dq.cohort_weeks(store, SHOP)
     with store.write() as con:
-        con.execute("DROP TABLE session_days")  # a store from before the session summary
+        con.execute("DROP TABLE user_firsts")  # a store from before the per-shopper summary
         assert not rollups.covers_events(con, SHOP)
+        con.execute("DROP TABLE session_days")  # a store from before the session summary
         con.execute("DROP TABLE activity_daily")
         con.execute("DROP TABLE user_weeks")
     # the dashboard opens such a store read-only: its queries read the events instead
@@ -311,6 +320,23 @@ def test_a_store_from_before_the_summaries_gets_them_on_schema_init(
     assert dq.summaries_cover(store, SHOP)
     pd.testing.assert_frame_equal(_stored_daily(store), expected)
     assert store.query_df("SELECT count(*) AS n FROM session_days")["n"].iloc[0] > 0
+    assert store.query_df("SELECT count(*) AS n FROM user_firsts")["n"].iloc[0] == len(
+        store.query_df("SELECT DISTINCT user_id FROM events WHERE shop_id = ?", [SHOP])
+    )
+
+
+def test_a_store_without_the_per_shopper_summary_gets_it_from_the_weeks(
+    store: Store, log: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _split_ingest(store, log, tmp_path)
+    firsts = "SELECT * FROM user_firsts ORDER BY shop_id, user_id"
+    expected = store.query_df(firsts)
+    with store.write() as con:
+        con.execute("DROP TABLE user_firsts")
+    monkeypatch.setattr(rollups, "rebuild", lambda *a, **k: pytest.fail("rebuilt everything"))
+    store.init_schema()
+    assert dq.summaries_cover(store, SHOP)
+    pd.testing.assert_frame_equal(store.query_df(firsts), expected)
 
 
 def test_rebuild_of_every_shop_drops_rows_of_shops_without_events(store: Store) -> None:
