@@ -102,6 +102,7 @@ def add_predictions(store: Store, seed: int = 0) -> int:
     from core.tasks import get_task
     from core.tasks.sentiment import rating_to_sentiment
     from db.repo.models import VersionRow, register_version, set_active
+    from db.repo.predictions import keep_spreads
 
     ctx = Context.from_settings(load_settings(), store=store)
     rng = np.random.default_rng(seed)
@@ -164,6 +165,8 @@ def add_predictions(store: Store, seed: int = 0) -> int:
         register_version(store, VersionRow(SHOP, task, VERSION, kind, "benchmark",
                                            pd.Timestamp.now().to_pydatetime(), metrics=metrics))  # fmt: skip
         set_active(store, SHOP, task, VERSION)
+        if get_task(task).spread_kept:  # as scoring keeps them
+            keep_spreads(store, SHOP, task, VERSION, get_task(task).labels)
     return len(predictions)
 
 

@@ -23,6 +23,7 @@ from common.files import check_output, write_atomically
 from core.engines import LocalEngine, ScoringEngine
 from core.kinds.base import Progress, all_tasks, get_task, no_progress
 from core.uncertainty import entropy, margin
+from db.repo import predictions as prediction_repo
 from db.shops import check_shop_id
 
 if TYPE_CHECKING:
@@ -62,7 +63,10 @@ def score_task(ctx: Context, task: str, shop_id: str, progress: Progress | None 
         raise InputError(f"{task} is scored on this machine only (drop --engine); the "
                          f"{engine.name} engine scores {can}")  # fmt: skip
     version = ctx.registry.require_active(shop_id, task)
-    return spec.score(ctx, shop_id, version, engine or LocalEngine(), progress or no_progress)
+    scored = spec.score(ctx, shop_id, version, engine or LocalEngine(), progress or no_progress)
+    if spec.spread_kept:
+        prediction_repo.keep_spreads(ctx.store, shop_id, task, version, spec.labels)
+    return scored
 
 
 def probability_frame(labels: Sequence[str], probs: np.ndarray) -> pd.DataFrame:

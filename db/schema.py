@@ -251,6 +251,20 @@ class Prediction(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
+class PredictionSpread(SQLModel, table=True):
+    """How a model version's probability of one class spreads over equal bins of [0, 1]: rows
+    per bin (bins without rows left out), kept when scoring ends for the two-class tasks whose
+    spread a page draws, and dropped by any later write of the version's predictions."""
+
+    __tablename__ = "prediction_spreads"
+    shop_id: str = Field(primary_key=True)
+    task: str = Field(primary_key=True)
+    model_version: str = Field(primary_key=True)
+    label: str = Field(primary_key=True)
+    bucket: int = Field(primary_key=True)  # 0 .. bins - 1
+    rows: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
 class Recommendation(SQLModel, table=True):
     """A recommender version's ranked list for one shopper: one row per (shopper, rank)."""
 

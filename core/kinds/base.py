@@ -138,6 +138,10 @@ class Task(ABC):
     # included); a task that cannot is scored on this machine only
     distributed: bool = False
 
+    # whether scoring keeps the spread of each class's probability for the pages (a two-class
+    # task whose label is the more probable class: db.repo.predictions.keep_spreads)
+    spread_kept: bool = False
+
     @abstractmethod
     def score(self, ctx: Context, shop_id: str, version: str, engine: ScoringEngine,
               progress: Progress) -> int:  # fmt: skip

@@ -32,6 +32,7 @@ class ShopperForecastTask(Task):
     """Per shopper: the probability that ``target`` happens within the horizon."""
 
     distributed = True
+    spread_kept = True  # the Behaviour page draws the forecast's spread over the shoppers
 
     kind = "shopper_forecast"
     metric = "roc_auc"

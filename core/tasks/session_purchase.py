@@ -23,6 +23,7 @@ class SessionPurchase(TextClassificationTask):
     """Sessions serialised as text ("view knits; cart dresses; search linen dress")."""
 
     monitored = False  # its rows are made from the events, not stored texts
+    spread_kept = True  # the Behaviour page draws how likely sessions are to convert
 
     def _sessions(self, ctx: Context, shop_id: str) -> pd.DataFrame:
         events = text_repo.events(ctx.store, shop_id,

@@ -27,7 +27,36 @@ def write(store: Store, rows: pd.DataFrame) -> int:
             "SELECT shop_id, task, target_id, model_version, label, probs::JSON, entropy, margin, "
             "reason, created_at FROM new_predictions"
         )
+        # a kept spread no longer counts the version's rows: readers count them until it is
+        # kept again (keep_spreads)
+        con.execute(
+            "DELETE FROM prediction_spreads s WHERE EXISTS (SELECT 1 FROM new_predictions n "
+            "WHERE n.shop_id = s.shop_id AND n.task = s.task AND n.model_version = s.model_version)"
+        )
     return len(frame)
+
+
+def keep_spreads(store: Store, shop_id: str, task: str, version: str,
+                 labels: Sequence[str]) -> None:  # fmt: skip
+    """Keep how ``version``'s probability of each of ``labels`` spreads over the bins pages draw
+    (:func:`db.prediction_queries.probability_histogram` with ``two_class``: the task has two
+    classes and each row's label is its more probable one), counted as that function counts
+    them, so a page reads a few rows instead of every prediction."""
+    from db.prediction_queries import SPREAD_BINS, spread_sql
+
+    key = {"shop": shop_id, "task": task, "version": version}
+    with store.write() as con:
+        con.execute(
+            "DELETE FROM prediction_spreads WHERE shop_id = $shop AND task = $task "
+            "AND model_version = $version",
+            key,
+        )
+        for label in labels:
+            con.execute(
+                "INSERT INTO prediction_spreads (shop_id, task, model_version, label, bucket, rows) "
+                f"SELECT $shop, $task, $version, $label, b, rows FROM ({spread_sql(True, label)})",
+                {**key, "label": label, "bins": SPREAD_BINS},
+            )
 
 
 def scored_targets(store: Store, shop_id: str, task: str, version: str) -> set[str]:

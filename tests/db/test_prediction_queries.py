@@ -50,6 +50,46 @@ def test_two_class_histogram_of_scored_rows(store: Store) -> None:
     pd.testing.assert_frame_equal(from_margin, from_json)
 
 
+def test_the_spread_kept_at_scoring_is_read_until_the_version_writes_again(store: Store) -> None:
+    from core.scoring import prediction_frame
+    from db.repo import predictions as prediction_repo
+    from db.repo.models import set_active
+    from tests.conftest import seed_active_version
+
+    rng = np.random.default_rng(7)
+    labels = ("no_purchase", "purchase")
+    p = rng.random(500)
+    ids = [f"s{i}" for i in range(len(p))]
+    frame = prediction_frame(SHOP, "purchase", "v1", labels, ids, np.column_stack([1 - p, p]))
+    prediction_repo.write(store, frame)
+    seed_active_version(store, "purchase", "v1", SHOP)
+    counted = pq.probability_histogram(store, SHOP, "purchase", "purchase", two_class=True)
+    prediction_repo.keep_spreads(store, SHOP, "purchase", "v1", labels)
+    with store.write() as con:  # a change that bypasses the writer: the kept spread still serves
+        con.execute("DELETE FROM predictions WHERE target_id = 's0'")
+    kept = pq.probability_histogram(store, SHOP, "purchase", "purchase", two_class=True)
+    pd.testing.assert_frame_equal(kept, counted)
+    assert kept["rows"].sum() == 500 and (kept["rows"] > 0).sum() >= 15
+    other = pq.probability_histogram(store, SHOP, "purchase", "no_purchase", two_class=True)
+    assert other["rows"].tolist() == kept["rows"].tolist()[::-1]  # p(no) = 1 - p(yes)
+    # another version's spread is not this one's
+    prediction_repo.write(store, prediction_frame(SHOP, "purchase", "v2", labels, ids[:3],
+                                                  np.tile([0.2, 0.8], (3, 1))))  # fmt: skip
+    seed_active_version(store, "purchase", "v2", SHOP)
+    assert pq.probability_histogram(store, SHOP, "purchase", "purchase",
+                                    two_class=True)["rows"].sum() == 3  # fmt: skip
+    set_active(store, SHOP, "purchase", "v1")
+    pd.testing.assert_frame_equal(
+        pq.probability_histogram(store, SHOP, "purchase", "purchase", two_class=True), counted
+    )
+    # the version writes again: its spread is dropped and the rows are counted
+    prediction_repo.write(store, frame.iloc[:1].assign(target_id="new"))
+    assert store.query_df("SELECT count(*) AS n FROM prediction_spreads WHERE model_version = "
+                          "'v1'")["n"].iloc[0] == 0  # fmt: skip
+    assert pq.probability_histogram(store, SHOP, "purchase", "purchase",
+                                    two_class=True)["rows"].sum() == 500  # fmt: skip
+
+
 def test_every_query_reads_the_active_version_only(store: Store) -> None:
     """Predictions of two versions: the pages show the active one's, and follow a rollback."""
     from core.scoring import prediction_frame
