@@ -113,8 +113,18 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
     """
 
 
-# session_days rows of the shop's period [$lo, $hi)
-_IN_PERIOD = "shop_id = $shop AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE)"
+def _period_rows(columns: str, by_category: bool = False, one_category: bool = False) -> str:
+    """SQL of the shop's ``session_days`` rows of the period [$lo, $hi): over all categories
+    (``total``), per category (``by_category``) or of category $category (``one_category``).
+    The filter is constant SQL, so the scan skips row groups by it."""
+    if by_category or one_category:
+        which = "NOT total" + (" AND category = $category" if one_category else "")
+    else:
+        which = "total"
+    return (
+        f"SELECT {columns} FROM session_days WHERE shop_id = $shop "
+        f"AND day >= CAST($lo AS DATE) AND day < CAST($hi AS DATE) AND {which}"
+    )
 
 
 def _kept_members(store: Store, shop_id: str, segment: str | None, summaries: bool,
@@ -127,8 +137,7 @@ def _kept_members(store: Store, shop_id: str, segment: str | None, summaries: bo
     if period is None or segment_condition(segment) == "TRUE":
         return None
     if summaries:
-        which = "total" if category is None else "NOT total AND category = $category"
-        rows = f"SELECT user_id, carts, purchases FROM session_days WHERE {_IN_PERIOD} AND {which}"
+        rows = _period_rows("user_id, carts, purchases", one_category=category is not None)
     else:
         which = "" if category is None else "AND category = $category"
         rows = f"""SELECT user_id, event_type FROM events
@@ -141,10 +150,11 @@ def _kept_members(store: Store, shop_id: str, segment: str | None, summaries: bo
 
 
 def _filtered_events_sql(segment: str | None, summaries: bool = False,
-                         kept: str | None = None) -> str:  # fmt: skip
+                         kept: str | None = None, one_category: bool = False) -> str:  # fmt: skip
     """A CTE chain ``ev`` (events of the period, shop and category) restricted to the segment.
 
-    Named parameters: $shop, $lo, $hi (the period's bounds), $category. With ``summaries``
+    Named parameters: $shop, $lo, $hi (the period's bounds), $category (not NULL when
+    ``one_category``). With ``summaries``
     who is in the segment comes from ``session_days`` and each shopper's first event from
     ``user_firsts`` (a sixth of the period's rows; one row per shopper) instead of the events. With
     ``kept`` (:func:`_kept_members`), who is in the segment is read from that table.
@@ -154,11 +164,7 @@ def _filtered_events_sql(segment: str | None, summaries: bool = False,
         chain = _segment_chain("ev0", "ev", segment, summaries, "events", kept=kept)
     elif summaries:
         members = f""",
-    seg_rows AS (
-        SELECT user_id, carts, purchases FROM session_days WHERE {_IN_PERIOD}
-          AND CASE WHEN CAST($category AS VARCHAR) IS NULL THEN total
-                   ELSE NOT total AND category = $category END
-    )"""
+    seg_rows AS ({_period_rows("user_id, carts, purchases", one_category=one_category)})"""
         chain = _segment_chain("ev0", "ev", segment, True, "sessions", "seg_rows")
     else:
         chain = _segment_chain("ev0", "ev", segment, False, "events")
@@ -196,12 +202,7 @@ def _session_rows_sql(
     ``kept`` as there.
     """
     if summaries:
-        # the row filter is constant SQL, so the scan skips row groups by it
-        if by_category or one_category:
-            rows = "NOT total" + (" AND category = $category" if one_category else "")
-        else:
-            rows = "total"
-        sd0 = f"SELECT {_SESSION_COLUMNS} FROM session_days WHERE {_IN_PERIOD} AND {rows}"
+        sd0 = _period_rows(_SESSION_COLUMNS, by_category, one_category)
     else:
         category = "category" if by_category else "CAST($category AS VARCHAR)"
         sd0 = f"""SELECT CAST(ts AS DATE) AS day, session_id, user_id, {category} AS category,
@@ -262,7 +263,7 @@ def segment_sql(store: Store, shop_id: str, segment: str | None,
         return _filtered_events_sql(segment)
     summaries = summaries_cover(store, shop_id)
     kept = _kept_members(store, shop_id, segment, summaries, period, category)
-    return _filtered_events_sql(segment, summaries, kept)
+    return _filtered_events_sql(segment, summaries, kept, category is not None)
 
 
 def _params(
