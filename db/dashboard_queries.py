@@ -64,8 +64,8 @@ def summaries_cover(store: Store, shop_id: str) -> bool:
 
 def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, counts: str,
                    members: str | None = None, kept: str | None = None) -> str:  # fmt: skip
-    """CTEs ``firsts``, ``u0``, ``u``, ``seg`` and ``out``: the rows of CTE ``rows`` (one per event, or
-    per session and day, with ``user_id``) of the shoppers in the segment.
+    """CTEs ``firsts``, ``u0``, ``u``, ``seg`` and ``out``: the rows of CTE ``rows`` (one per
+    event, or per session and day, with ``user_id``) of the shoppers in the segment.
 
     Who is in the segment is read from CTE ``members`` (default: ``rows``); ``counts`` is
     ``"events"`` when each of its rows is one event, ``"sessions"`` when its rows carry the

@@ -53,8 +53,9 @@ def keep_spreads(store: Store, shop_id: str, task: str, version: str,
         )
         for label in labels:
             con.execute(
-                "INSERT INTO prediction_spreads (shop_id, task, model_version, label, bucket, rows) "
-                f"SELECT $shop, $task, $version, $label, b, rows FROM ({spread_sql(True, label)})",
+                "INSERT INTO prediction_spreads (shop_id, task, model_version, label, bucket, "
+                "rows) SELECT $shop, $task, $version, $label, b, rows "
+                f"FROM ({spread_sql(True, label)})",
                 {**key, "label": label, "bins": SPREAD_BINS},
             )
 

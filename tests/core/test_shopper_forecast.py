@@ -133,10 +133,13 @@ def test_purchase_and_churn_tasks_train_score_and_feed_segments(ctx, store) -> N
     assert churn.metrics["horizon_days"] == 19 and "19-day horizon" in " ".join(churn.notes)
     assert score_task(ctx, "purchase", "sample") == 1500
     assert score_task(ctx, "churn", "sample") == 1500
-    kept = store.query_df("SELECT task, label, sum(rows) AS n FROM prediction_spreads "
-                          "GROUP BY ALL ORDER BY ALL")  # scoring kept both tasks' spreads  # fmt: skip
-    assert kept.values.tolist() == [["churn", "churns", 1500], ["churn", "stays", 1500],
-                                    ["purchase", "no_purchase", 1500], ["purchase", "purchase", 1500]]  # fmt: skip
+    kept = store.query_df(  # scoring kept both tasks' spreads
+        "SELECT task, label, sum(rows) AS n FROM prediction_spreads GROUP BY ALL ORDER BY ALL"
+    )
+    assert kept.values.tolist() == [
+        ["churn", "churns", 1500], ["churn", "stays", 1500],
+        ["purchase", "no_purchase", 1500], ["purchase", "purchase", 1500],
+    ]  # fmt: skip
     users = dq.user_signals(store, "sample", datetime(2026, 9, 1).date(),
                             datetime(2026, 11, 2).date(), **shopper_signal_spec())  # fmt: skip
     assert users["propensity"].notna().all() and users["propensity"].std() > 0.05
