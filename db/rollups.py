@@ -117,8 +117,9 @@ def refresh(
 ) -> None:
     """Recompute the summaries of ``shop_id`` for the days ``first_day``..``last_day`` (and the
     weeks holding them) from ``events``, inside the caller's transaction: ``session_days`` from
-    the events of those days, the other two from ``session_days`` (a week's ``user_weeks`` rows
-    read the days of the week outside the range too, which earlier refreshes keep).
+    the events of those days, ``activity_daily`` and ``user_weeks`` from ``session_days`` (a
+    week's ``user_weeks`` rows read the days of the week outside the range too, which earlier
+    refreshes keep), and the ``user_firsts`` rows of those weeks' shoppers from ``user_weeks``.
 
     ``prefix`` names the database holding the tables (``"store."`` when the store is attached
     to another connection, as during ingestion).
@@ -134,7 +135,7 @@ def refresh(
         {"shop": shop_id, "lo": lo, "hi": hi},
     )
     _mark_split_sessions(con, shop_id, first_day, last_day, prefix)
-    # the other two from session_days: a sixth of the rows of the events, grouped already
+    # these two from session_days: a sixth of the rows of the events, grouped already
     con.execute(
         f"DELETE FROM {prefix}activity_daily WHERE shop_id = ? AND day >= ? AND day <= ?",
         [shop_id, first_day, last_day],
