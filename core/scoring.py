@@ -64,7 +64,9 @@ def score_task(ctx: Context, task: str, shop_id: str, progress: Progress | None 
                          f"{engine.name} engine scores {can}")  # fmt: skip
     version = ctx.registry.require_active(shop_id, task)
     scored = spec.score(ctx, shop_id, version, engine or LocalEngine(), progress or no_progress)
-    if spec.spread_kept:
+    if spec.spread_kept and (
+        scored or not prediction_repo.has_spreads(ctx.store, shop_id, task, version)
+    ):  # nothing written and the spread kept: it still counts every row
         prediction_repo.keep_spreads(ctx.store, shop_id, task, version, spec.labels)
     return scored
 

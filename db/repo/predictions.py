@@ -36,6 +36,16 @@ def write(store: Store, rows: pd.DataFrame) -> int:
     return len(frame)
 
 
+def has_spreads(store: Store, shop_id: str, task: str, version: str) -> bool:
+    """Whether ``version``'s spreads are kept (:func:`keep_spreads`, none written since)."""
+    df = store.query_df(
+        "SELECT count(*) AS n FROM prediction_spreads WHERE shop_id = $shop AND task = $task "
+        "AND model_version = $version",
+        {"shop": shop_id, "task": task, "version": version},
+    )
+    return bool(df["n"].iloc[0])
+
+
 def keep_spreads(store: Store, shop_id: str, task: str, version: str,
                  labels: Sequence[str]) -> None:  # fmt: skip
     """Keep how ``version``'s probability of each of ``labels`` spreads over the bins pages draw

@@ -119,12 +119,13 @@ def test_taobao_purchase_forecast_time_split(shared_data: Path) -> None:  # noqa
 
 
 @pytest.mark.integration
-def test_purchase_and_churn_tasks_train_score_and_feed_segments(ctx, store) -> None:
+def test_purchase_and_churn_tasks_train_score_and_feed_segments(ctx, store, monkeypatch) -> None:
     from core.scoring import score_task
     from core.signals import shopper_signal_spec
     from core.tasks import get_task
     from core.training import TrainingConfig, train_task
     from db import dashboard_queries as dq
+    from db.repo import predictions as prediction_repo
 
     seed_sample_events(store)
     purchase = train_task(ctx, "purchase", "sample", TrainingConfig(horizon_days=7))
@@ -140,6 +141,16 @@ def test_purchase_and_churn_tasks_train_score_and_feed_segments(ctx, store) -> N
         ["churn", "churns", 1500], ["churn", "stays", 1500],
         ["purchase", "no_purchase", 1500], ["purchase", "purchase", 1500],
     ]  # fmt: skip
+    # a run that writes nothing keeps the spread only where none is kept (a store from before)
+    monkeypatch.setattr(get_task("churn"), "score", lambda *a: 0)
+    with store.write() as con:
+        con.execute("DELETE FROM prediction_spreads WHERE task = 'churn'")
+    assert score_task(ctx, "churn", "sample") == 0
+    again = store.query_df("SELECT label, sum(rows) AS n FROM prediction_spreads "
+                           "WHERE task = 'churn' GROUP BY ALL ORDER BY ALL")  # fmt: skip
+    assert again.values.tolist() == [["churns", 1500], ["stays", 1500]]
+    monkeypatch.setattr(prediction_repo, "keep_spreads", lambda *a: pytest.fail("kept again"))
+    assert score_task(ctx, "churn", "sample") == 0
     users = dq.user_signals(store, "sample", datetime(2026, 9, 1).date(),
                             datetime(2026, 11, 2).date(), **shopper_signal_spec())  # fmt: skip
     assert users["propensity"].notna().all() and users["propensity"].std() > 0.05
