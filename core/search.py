@@ -78,8 +78,9 @@ def unmatched_queries(queries: Iterable[str], catalogue_texts: Iterable[str]) ->
 
 def trending(queries: pd.DataFrame, min_searches: int = 5, top: int = 10) -> pd.DataFrame:
     """Queries whose searches grew most from the period's first half to its second (columns
-    ``earlier`` and ``later``, as :func:`db.behaviour_queries.search_activity` gives them per query), with
-    at least ``min_searches`` searches; ``growth`` is later / earlier (earlier + 1 when zero)."""
+    ``earlier`` and ``later``, as :func:`db.behaviour_queries.search_activity` gives them per
+    query), with at least ``min_searches`` searches; ``growth`` is later / earlier (earlier + 1
+    when zero)."""
     q = queries[queries["searches"] >= min_searches].copy()
     q["growth"] = q["later"] / q["earlier"].clip(lower=1)
     q = q[q["later"] > q["earlier"]]
