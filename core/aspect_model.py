@@ -10,8 +10,11 @@ features, so the model starts where the rules are and learns where they fail:
 - **polarity**, one logistic regression shared by all aspects over the embedding of the clauses
   that mention the aspect, the sentence embedding, the rules' polarity and the aspect.
 
-An aspect with fewer than ``min_positive`` labelled mentions is left to the rules. Both
-:class:`AspectModel` and :class:`RuleAspects` answer ``extract(sentences)``.
+From :data:`READER_MIN_LABELLED` labelled sentences on, a fine-tuned reader
+(:mod:`core.aspect_reader`) is blended in: detection and polarity probabilities are the mean of
+the regressions' and the reader's. An aspect with fewer than ``min_positive`` labelled mentions
+is left to the rules. Both :class:`AspectModel` and :class:`RuleAspects` answer
+``extract(sentences)``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from core.aspect_sets import APPAREL_SET, POLARITIES, AspectSet
 from core.aspects import Mention, extract_aspects, split_clauses
 
 Embed = Callable[[list[str]], np.ndarray]
+READER_MIN_LABELLED = 300  # labelled sentences from which the fine-tuned reader is blended in
+READER_WEIGHT = 0.5  # its share of the blend (detection and polarity probabilities)
 
 
 def _embed(texts: list[str]) -> np.ndarray:
@@ -73,6 +78,8 @@ class AspectModel:
     threshold: float = 0.5
     meta: dict[str, Any] = field(default_factory=dict)
     model_type: str = "aspect_model"
+    reader: Any = None  # a fine-tuned AspectReader blended in (core.aspect_reader), or None
+    reader_weight: float = READER_WEIGHT
 
     def _detection_features(self, vectors: np.ndarray, rules: list[list[Mention]]) -> np.ndarray:
         names = self.aspect_set.names
@@ -105,17 +112,23 @@ class AspectModel:
         sentences = [str(s or "") for s in sentences]
         if not sentences:
             return []
+        names = self.aspect_set.names
         rules = [extract_aspects(s, self.aspect_set) for s in sentences]
         vectors = embed(sentences)
         features = self._detection_features(vectors, rules)
+        # (sentences, aspects, absent / positive / negative / neutral), or None
+        read = None if self.reader is None else self.reader.probabilities(sentences, rules)
+        w = self.reader_weight
         found: list[list[tuple[str, float]]] = [[] for _ in sentences]
-        for aspect in self.aspect_set.names:
+        for j, aspect in enumerate(names):
             est = self.detectors.get(aspect)
             if est is None:
                 for i, r in enumerate(rules):
                     found[i] += [(m.aspect, m.confidence) for m in r if m.aspect == aspect]
                 continue
             p = est.predict_proba(features)[:, 1]
+            if read is not None:
+                p = w * (1.0 - read[:, j, 0]) + (1.0 - w) * p
             for i in np.flatnonzero(p >= self.threshold):
                 found[i].append((aspect, float(p[i])))
         pairs = [(i, a, next((m for m in rules[i] if m.aspect == a), None))
@@ -124,8 +137,10 @@ class AspectModel:
             probs = self.polarity.predict_proba(
                 self._polarity_features(sentences, vectors, pairs, embed)
             )
-            classes = list(self.polarity.classes_)
-            polarity = [(str(classes[int(np.argmax(p))]), float(np.max(p))) for p in probs]
+            classes = [str(c) for c in self.polarity.classes_]
+            if read is not None:
+                probs = self._blend_polarity(probs, classes, read, pairs)
+            polarity = [(classes[int(np.argmax(p))], float(np.max(p))) for p in probs]
         else:
             polarity = [
                 (m.polarity if m else "neutral", m.confidence if m else 0.5) for _, _, m in pairs
@@ -137,14 +152,30 @@ class AspectModel:
             out[i].append(Mention(aspect, pol, confidence, m.triggers if m else ()))
         return out
 
+    def _blend_polarity(self, probs: np.ndarray, classes: list[str], read: np.ndarray,
+                        pairs: list[tuple[int, str, Mention | None]]) -> np.ndarray:  # fmt: skip
+        """The regression's polarity probabilities blended with the reader's, given that the
+        aspect is mentioned (its positive / negative / neutral renormalised)."""
+        from core.aspect_reader import OUTCOMES
+
+        names = self.aspect_set.names
+        columns = [OUTCOMES.index(c) for c in classes]
+        rows = np.array([i for i, _, _ in pairs])
+        aspects = np.array([names.index(a) for _, a, _ in pairs])
+        given = read[rows, aspects][:, columns]
+        given = given / np.maximum(given.sum(axis=1, keepdims=True), 1e-9)
+        return self.reader_weight * given + (1.0 - self.reader_weight) * probs
+
 
 def fit_aspect_model(
     sentences: Sequence[str], gold: Sequence[dict[str, str]], aspect_set: AspectSet = APPAREL_SET,
     unlabelled: Sequence[str] = (), embed: Embed | None = None, min_positive: int = 4,
-    seed: int = 0,
+    seed: int = 0, reader: bool | None = None,
 ) -> AspectModel:  # fmt: skip
     """Fit detection and polarity on labelled ``sentences`` (``gold``: aspect → polarity per
-    sentence); ``unlabelled`` sentences of the shop teach the distilled rule score."""
+    sentence); ``unlabelled`` sentences of the shop teach the distilled rule score. ``reader``:
+    fine-tune an :class:`core.aspect_reader.AspectReader` and blend it in (None: from
+    :data:`READER_MIN_LABELLED` labelled sentences on)."""
     from sklearn.linear_model import LogisticRegression
 
     embed = embed or _embed
@@ -180,15 +211,23 @@ def fit_aspect_model(
         model.polarity = LogisticRegression(C=0.5, max_iter=3000, class_weight="balanced",
                                             random_state=seed).fit(x_pol, y_pol)  # fmt: skip
     model.meta["rule_only_aspects"] = [a for a, d in model.detectors.items() if d is None]
+    if reader is None:
+        reader = len(sentences) >= READER_MIN_LABELLED
+    if reader:
+        from core.aspect_reader import fit_reader
+
+        model.reader = fit_reader(sentences, gold, aspect_set, rules, seed=seed)
+    model.meta["reader"] = bool(reader)
     return model
 
 
 def cross_validate(
     sentences: Sequence[str], gold: Sequence[dict[str, str]], aspect_set: AspectSet = APPAREL_SET,
     unlabelled: Sequence[str] = (), folds: int = 5, seed: int = 0, embed: Embed | None = None,
+    reader: bool | None = None,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
     """Out-of-fold metrics (:func:`core.aspects.mention_metrics`) of the model and of the rules
-    on the same labelled sentences."""
+    on the same labelled sentences (``reader`` as in :func:`fit_aspect_model`)."""
     from sklearn.model_selection import KFold
 
     from core.aspects import mention_metrics
@@ -197,7 +236,7 @@ def cross_validate(
     predicted: list[dict[str, str]] = [{} for _ in sentences]
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(sentences):
         model = fit_aspect_model([sentences[i] for i in train], [gold[i] for i in train],
-                                 aspect_set, unlabelled, embed, seed=seed)  # fmt: skip
+                                 aspect_set, unlabelled, embed, seed=seed, reader=reader)  # fmt: skip
         for i, mentions in zip(
             test, model.extract([sentences[i] for i in test], embed), strict=True
         ):

@@ -41,6 +41,13 @@ def _encoder(base: Path | None) -> tuple[str, Any, Any]:
     return (key, *_ENCODERS[key])
 
 
+def encoder(base: Path | None = None) -> tuple[str, Any, Any]:
+    """(folder, tokenizer, model) of the sentence encoder, loaded once per process: for models
+    that read with it (the aspect reader), in eval mode; never train this instance."""
+    with _LOCK:
+        return _encoder(base)
+
+
 def embed_texts(texts: Sequence[str], base: Path | None = None, batch_size: int = 32,
                 max_length: int = 128) -> np.ndarray:  # fmt: skip
     """One L2-normalised vector per text (shape ``(len(texts), dims)``); empty texts embed

@@ -1,0 +1,91 @@
+"""Tests for the fine-tuned aspect reader (core/aspect_reader.py) and its blend into the aspect
+model (core/aspect_model.py), on the bundled sentence encoder."""
+
+from __future__ import annotations
+
+import io
+
+import joblib
+import numpy as np
+import pytest
+
+from core.aspect_model import READER_MIN_LABELLED, fit_aspect_model
+from core.aspect_reader import OUTCOMES, AspectReader, fit_reader
+from core.aspect_sets import APPAREL_SET
+
+# opinions the apparel rules cannot read: "pools" and "swims" are not among their words
+TRAIN = (
+    [("the sleeves pool at my wrists", {"size_fit": "negative"})] * 4
+    + [("i swim in it", {"size_fit": "negative"})] * 4
+    + [("the hem sits just right", {"size_fit": "positive"})] * 4
+    + [("the shade is gorgeous", {"colour": "positive"})] * 4
+    + [("the shade looks muddy", {"colour": "negative"})] * 4
+    + [("what a lovely day", {})] * 4
+)
+
+
+def _mentions(probs: np.ndarray) -> list[dict[str, str]]:
+    names = APPAREL_SET.names
+    return [{names[a]: OUTCOMES[int(p[a].argmax())] for a in range(len(names))
+             if p[a].argmax() > 0} for p in probs]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def reader() -> AspectReader:
+    sentences, gold = zip(*TRAIN, strict=True)
+    return fit_reader(list(sentences), list(gold), APPAREL_SET, seed=0)
+
+
+@pytest.mark.integration
+def test_the_reader_learns_opinions_the_rules_do_not_know(reader: AspectReader) -> None:
+    probs = reader.probabilities(["the sleeves pool at my wrists", "the shade is gorgeous",
+                                  "the shade looks muddy", "what a lovely day"])  # fmt: skip
+    assert probs.shape == (4, len(APPAREL_SET.names), len(OUTCOMES))
+    np.testing.assert_allclose(probs.sum(axis=2), 1.0, rtol=1e-5)
+    assert _mentions(probs) == [{"size_fit": "negative"}, {"colour": "positive"},
+                                {"colour": "negative"}, {}]  # fmt: skip
+    assert reader.probabilities([]).shape == (0, len(APPAREL_SET.names), len(OUTCOMES))
+
+
+@pytest.mark.integration
+def test_a_stored_reader_reads_the_same(reader: AspectReader) -> None:
+    sentences = ["i swim in it", "the hem sits just right", ""]
+    before = reader.probabilities(sentences)
+    buffer = io.BytesIO()
+    joblib.dump(reader, buffer)
+    assert "_net" not in reader.__getstate__()  # weights travel as arrays, not torch modules
+    loaded = joblib.load(io.BytesIO(buffer.getvalue()))
+    np.testing.assert_allclose(loaded.probabilities(sentences), before, atol=1e-5)
+
+
+@pytest.mark.integration
+def test_a_reader_refuses_another_encoder(reader: AspectReader) -> None:
+    other = AspectReader(reader.aspect_set, reader.frozen, reader.weights, "another-encoder")
+    with pytest.raises(ValueError, match="retrain the aspects task"):
+        other.probabilities(["runs small"])
+
+
+@pytest.mark.integration
+def test_the_aspect_model_blends_the_reader_in_from_enough_labels() -> None:
+    sentences, gold = (list(x) for x in zip(*TRAIN, strict=True))
+    plain = fit_aspect_model(sentences, gold, min_positive=4)
+    assert len(sentences) < READER_MIN_LABELLED
+    assert plain.reader is None and plain.meta["reader"] is False
+    blended = fit_aspect_model(sentences, gold, min_positive=4, reader=True)
+    assert blended.reader is not None and blended.meta["reader"] is True
+    # style and the others have too few labels here: the rules keep them
+    assert set(blended.meta["rule_only_aspects"]) == set(APPAREL_SET.names) - {"size_fit", "colour"}
+    found = [{m.aspect: m.polarity for m in ms} for ms in blended.extract(
+        ["the sleeves pool at my wrists", "the shade looks muddy", "what a sunny day"])]  # fmt: skip
+    assert found == [{"size_fit": "negative"}, {"colour": "negative", "style": "negative"}, {}]
+    # the blend's ends: the reader alone (a mention's confidence is then its probability of
+    # that polarity) and the regressions alone (the same as the model without a reader)
+    text = ["the shade is gorgeous", "i swim in it", "what a sunny day"]
+    read = blended.reader.probabilities(text)
+    blended.reader_weight = 1.0
+    ms = blended.extract(text)[0]
+    assert [(m.aspect, m.polarity) for m in ms] == [("colour", "positive"), ("style", "positive")]
+    colour = APPAREL_SET.names.index("colour")
+    assert ms[0].confidence == pytest.approx(read[0, colour, OUTCOMES.index("positive")], abs=1e-3)
+    blended.reader_weight = 0.0
+    assert blended.extract(text) == plain.extract(text)
