@@ -171,11 +171,12 @@ def fit_aspect_model(
     sentences: Sequence[str], gold: Sequence[dict[str, str]], aspect_set: AspectSet = APPAREL_SET,
     unlabelled: Sequence[str] = (), embed: Embed | None = None, min_positive: int = 4,
     seed: int = 0, reader: bool | None = None,
+    progress: Callable[[float, str], None] | None = None,
 ) -> AspectModel:  # fmt: skip
     """Fit detection and polarity on labelled ``sentences`` (``gold``: aspect → polarity per
     sentence); ``unlabelled`` sentences of the shop teach the distilled rule score. ``reader``:
     fine-tune an :class:`core.aspect_reader.AspectReader` and blend it in (None: from
-    :data:`READER_MIN_LABELLED` labelled sentences on)."""
+    :data:`READER_MIN_LABELLED` labelled sentences on); ``progress`` is told of its epochs."""
     from sklearn.linear_model import LogisticRegression
 
     embed = embed or _embed
@@ -216,7 +217,8 @@ def fit_aspect_model(
     if reader:
         from core.aspect_reader import fit_reader
 
-        model.reader = fit_reader(sentences, gold, aspect_set, rules, seed=seed)
+        model.reader = fit_reader(sentences, gold, aspect_set, rules, seed=seed,
+                                  progress=progress)  # fmt: skip
     model.meta["reader"] = bool(reader)
     return model
 

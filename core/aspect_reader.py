@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,9 +197,11 @@ class AspectReader:
 
 def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
                aspect_set: AspectSet = APPAREL_SET, rules: Sequence[Sequence[Mention]] | None = None,
-               seed: int = 0, epochs: int = EPOCHS) -> AspectReader:  # fmt: skip
+               seed: int = 0, epochs: int = EPOCHS,
+               progress: Callable[[float, str], None] | None = None) -> AspectReader:  # fmt: skip
     """Fine-tune a reader on labelled ``sentences`` (``gold``: aspect → polarity per sentence;
-    aspects outside the set are ignored); ``rules`` as in :meth:`AspectReader.probabilities`."""
+    aspects outside the set are ignored); ``rules`` as in :meth:`AspectReader.probabilities`;
+    ``progress(done, message)`` after each epoch (``done`` from 0 to 1)."""
     import torch
 
     from core.embeddings import encoder
@@ -231,7 +233,7 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
     loss_weights = torch.tensor([ABSENT_WEIGHT] + [1.0] * len(POLARITIES))
     rng = np.random.default_rng(seed)
     net.train()
-    for _ in range(epochs):
+    for epoch in range(epochs):
         order = rng.permutation(len(sentences))
         for start in range(0, len(order), BATCH_SIZE):
             idx = order[start : start + BATCH_SIZE]
@@ -247,6 +249,8 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
             optimizer.step()
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
+        if progress is not None:
+            progress((epoch + 1) / epochs, f"aspect reader: epoch {epoch + 1} of {epochs}")
     net.eval()
     weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, key.rstrip("/").rsplit("/", 1)[-1],

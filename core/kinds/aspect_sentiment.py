@@ -134,7 +134,9 @@ class AspectSentimentTask(Task):
         pool = pool.sample(min(len(pool), self.max_unlabelled), random_state=seed)
         progress(0.2, f"fitting on {len(train)} labelled and {len(pool)} unlabelled sentences")
         model = fit_aspect_model(train["text"].tolist(), gold, aspect_set, pool["text"].tolist(),
-                                 seed=seed)  # fmt: skip
+                                 seed=seed,
+                                 progress=lambda done, message: progress(0.25 + 0.55 * done,
+                                                                         message))  # fmt: skip
         progress(0.8, f"evaluating on {len(test)} test sentences")
         test_gold = [decode_mentions(x) for x in test["label"]]
         model_metrics = _metrics(model, test, test_gold)

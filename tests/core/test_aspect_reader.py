@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from core.aspect_model import READER_MIN_LABELLED, fit_aspect_model
-from core.aspect_reader import OUTCOMES, AspectReader, fit_reader
+from core.aspect_reader import EPOCHS, OUTCOMES, AspectReader, fit_reader
 from core.aspect_sets import APPAREL_SET
 
 # opinions the apparel rules cannot read: "pools" and "swims" are not among their words
@@ -30,10 +30,14 @@ def _mentions(probs: np.ndarray) -> list[dict[str, str]]:
              if p[a].argmax() > 0} for p in probs]  # fmt: skip
 
 
+PROGRESS: list[tuple[float, str]] = []  # what the module's reader reported while it trained
+
+
 @pytest.fixture(scope="module")
 def reader() -> AspectReader:
     sentences, gold = zip(*TRAIN, strict=True)
-    return fit_reader(list(sentences), list(gold), APPAREL_SET, seed=0)
+    return fit_reader(list(sentences), list(gold), APPAREL_SET, seed=0, epochs=EPOCHS,
+                      progress=lambda done, message: PROGRESS.append((done, message)))  # fmt: skip
 
 
 @pytest.mark.integration
@@ -45,6 +49,8 @@ def test_the_reader_learns_opinions_the_rules_do_not_know(reader: AspectReader) 
     assert _mentions(probs) == [{"size_fit": "negative"}, {"colour": "positive"},
                                 {"colour": "negative"}, {}]  # fmt: skip
     assert reader.probabilities([]).shape == (0, len(APPAREL_SET.names), len(OUTCOMES))
+    assert [done for done, _ in PROGRESS] == [(e + 1) / EPOCHS for e in range(EPOCHS)]
+    assert PROGRESS[-1][1] == f"aspect reader: epoch {EPOCHS} of {EPOCHS}"
 
 
 @pytest.mark.integration
