@@ -27,10 +27,12 @@ import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from common.errors import ShopLensError
 from core.aspect_sets import APPAREL_SET, POLARITIES, AspectSet
 from core.aspects import Mention, extract_aspects
 
@@ -43,6 +45,11 @@ HEAD_LR = 2e-3
 ABSENT_WEIGHT = 0.3  # the loss weight of "absent" against a mention's 1
 MAX_LENGTH = 96  # tokens read per sentence
 RULE_SCALE = 3.0  # the rules' verdict enters the output layer this strongly
+
+
+def _folder_name(path: str) -> str:
+    """The encoder's folder name, which a stored reader keeps to check it reads with the same."""
+    return Path(path).name
 
 
 def _run(layer: Any, hidden: Any, mask: Any) -> Any:
@@ -147,9 +154,13 @@ class AspectReader:
     weights: dict[str, np.ndarray]
     base: str
     meta: dict[str, Any] = field(default_factory=dict)
+    _net: Any = field(default=None, init=False, repr=False, compare=False)  # built on first use
 
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k != "_net"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _net=None)
 
     def _loaded(self) -> tuple[Any, Any, Any]:
         import torch
@@ -157,16 +168,14 @@ class AspectReader:
         from core.embeddings import encoder
 
         key, tokenizer, base = encoder()
-        if key.rstrip("/").rsplit("/", 1)[-1] != self.base:
-            raise ValueError(f"this aspect reader was trained on the encoder {self.base!r}; "
-                             f"the settings name {key!r}: retrain the aspects task")  # fmt: skip
-        net = self.__dict__.get("_net")
-        if net is None:
+        if _folder_name(key) != self.base:
+            raise ShopLensError(f"this aspect reader was trained on the encoder {self.base!r}; "
+                                f"the settings name {key!r}: retrain the aspects task")  # fmt: skip
+        if self._net is None:
             net = _network(base, self.frozen, len(self.aspect_set.names))
             net.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights.items()})
-            net.eval()
-            self.__dict__["_net"] = net
-        return tokenizer, base, net
+            self._net = net.eval()
+        return tokenizer, base, self._net
 
     def probabilities(self, sentences: Sequence[str],
                       rules: Sequence[Sequence[Mention]] | None = None) -> np.ndarray:  # fmt: skip
@@ -253,7 +262,7 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
             progress((epoch + 1) / epochs, f"aspect reader: epoch {epoch + 1} of {epochs}")
     net.eval()
     weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-    reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, key.rstrip("/").rsplit("/", 1)[-1],
+    reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, _folder_name(key),
                           meta={"n_labelled": len(sentences), "epochs": epochs})  # fmt: skip
-    reader.__dict__["_net"] = net
+    reader._net = net
     return reader

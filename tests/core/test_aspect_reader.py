@@ -9,6 +9,7 @@ import joblib
 import numpy as np
 import pytest
 
+from common.errors import ShopLensError
 from core.aspect_model import READER_MIN_LABELLED, fit_aspect_model
 from core.aspect_reader import EPOCHS, OUTCOMES, AspectReader, fit_reader
 from core.aspect_sets import APPAREL_SET
@@ -67,7 +68,7 @@ def test_a_stored_reader_reads_the_same(reader: AspectReader) -> None:
 @pytest.mark.integration
 def test_a_reader_refuses_another_encoder(reader: AspectReader) -> None:
     other = AspectReader(reader.aspect_set, reader.frozen, reader.weights, "another-encoder")
-    with pytest.raises(ValueError, match="retrain the aspects task"):
+    with pytest.raises(ShopLensError, match="retrain the aspects task"):
         other.probabilities(["runs small"])
 
 
