@@ -20,11 +20,11 @@ def test_bundled_sample_shop_loads_every_set_once(store: Store) -> None:
     }
     assert all(r.rows_rejected == 0 for r in reports)
     counts = store.table_counts("sample")
-    # the messages' intent labels (derived) and the team's 630 labelled review sentences (human)
-    assert counts["labels"] == 4_514 + 630
+    # the messages' intent labels (derived) and the team's 930 labelled review sentences (human)
+    assert counts["labels"] == 4_514 + 930
     team = store.query_df("SELECT count(*) AS n FROM labels WHERE task = 'aspects' "
                           "AND source = 'human' AND annotator = 'shoplens-team'")["n"].iloc[0]  # fmt: skip
-    assert team == 630
+    assert team == 930
     settings = store.query_df("SELECT key FROM shop_settings WHERE shop_id = 'sample'")
     assert settings["key"].tolist() == ["intents"]
     # reviews and messages are written by shoppers who also appear in the event log
