@@ -42,6 +42,14 @@ class PredictRequest(BaseModel):
     )
 
 
+class MentionsRequest(PredictRequest):
+    ratings: list[float | None] | None = Field(
+        default=None,
+        description="optional: each text's review rating, 1-5 stars (null: none), in the order "
+        "of the texts; the aspect model reads polarity better with it",
+    )
+
+
 class Prediction(BaseModel):
     label: str
     probabilities: dict[str, float]
@@ -240,7 +248,8 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
         ]}  # fmt: skip
 
     @app.post(f"/{API_VERSION}/{{task}}/mentions", response_model=MentionsResponse)
-    def mentions(task: str, body: PredictRequest, shop_id: str = Depends(shop)) -> MentionsResponse:
+    def mentions(task: str, body: MentionsRequest,
+                 shop_id: str = Depends(shop)) -> MentionsResponse:  # fmt: skip
         """The aspects of each text's sentences and the polarity on each, from the shop's active
         aspect model (or its rules when no model has been trained)."""
         from core.aspect_model import RuleAspects
@@ -256,12 +265,22 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
                 404, f"{task} does not find aspects: use /{API_VERSION}/{task}/predict"
             )
         _check_texts(body)
+        if body.ratings is not None:
+            if len(body.ratings) != len(body.texts):
+                raise HTTPException(422, f"give one rating per text ({len(body.texts)}), or none; "
+                                         f"got {len(body.ratings)}")  # fmt: skip
+            wrong = [i for i, r in enumerate(body.ratings) if r is not None and not 1 <= r <= 5]
+            if wrong:
+                raise HTTPException(422, f"rating {wrong[0]} is not between 1 and 5 stars: give "
+                                         "1-5 or null")  # fmt: skip
         version = models.version(shop_id, task)
         predictor = (models.predictor(shop_id, task, version) if version
                      else RuleAspects(shop_aspect_set(context, shop_id)))  # fmt: skip
         per_text = [split_sentences(t) for t in body.texts]
         flat = [s for sentences in per_text for s in sentences]
-        found = iter(predictor.extract(flat))
+        stars = (None if body.ratings is None else
+                 [r for sentences, r in zip(per_text, body.ratings, strict=True) for _ in sentences])  # fmt: skip
+        found = iter(predictor.extract(flat, ratings=stars))
         out = [[Mention(sentence=s, aspect=m.aspect, polarity=m.polarity,
                         confidence=round(float(m.confidence), 4), triggers=list(m.triggers))
                 for s in sentences for m in next(found)] for sentences in per_text]  # fmt: skip

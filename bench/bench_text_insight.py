@@ -37,12 +37,18 @@ def aspects(quick: bool) -> dict:
     reviews = pd.read_parquet(DATA_DIR / "sample" / "reviews.parquet")
     pool = split_review_sentences(reviews.sample(300 if quick else 800, random_state=1))
     pool = pool[~pool["target_id"].isin(labelled["target_id"])]["text"].tolist()
+    # each sentence's review rating, as the aspects task passes it (target_id: "review:sentence")
+    stars = dict(zip(reviews["review_id"].astype(str), reviews["rating"], strict=True))
+    ratings = [float(stars[t.split(":")[0]]) for t in labelled["target_id"]]
     result = cross_validate(labelled["text"].tolist(), [decode_mentions(x) for x in labelled["aspects"]],
-                            unlabelled=pool, folds=5)  # fmt: skip
+                            unlabelled=pool, folds=5, ratings=ratings)  # fmt: skip
     model, rules = result["model"], result["rules"]
+    blind = result["model_without_ratings"]
     return {"labelled_sentences": len(labelled), "aspect_mentions": model["mentions"],
             "unlabelled_sentences": len(pool),
             **{f"model_{k}": round(v, 4) for k, v in model.items() if isinstance(v, float)},
+            **{f"model_without_ratings_{k}": round(v, 4) for k, v in blind.items()
+               if isinstance(v, float)},
             **{f"rules_{k}": round(v, 4) for k, v in rules.items() if isinstance(v, float)},
             "detection_f1_ratio_vs_rules": round(model["detection_f1"] / rules["detection_f1"], 3),
             "polarity_accuracy_ratio_vs_rules": round(

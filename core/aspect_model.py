@@ -8,13 +8,14 @@ features, so the model starts where the rules are and learns where they fail:
   shop's unlabelled sentences with the rules' hits as labels, which carries the seed words over
   to sentences that say the same thing in other words ("fly away" next to "slits");
 - **polarity**, one logistic regression shared by all aspects over the embedding of the clauses
-  that mention the aspect, the sentence embedding, the rules' polarity and the aspect.
+  that mention the aspect, the sentence embedding, the rules' polarity, the aspect and the star
+  rating of the sentence's review (:func:`rating_features`; a sentence can come without one).
 
 From :data:`READER_MIN_LABELLED` labelled sentences on, a fine-tuned reader
-(:mod:`core.aspect_reader`) is blended in: detection and polarity probabilities are the mean of
-the regressions' and the reader's. An aspect with fewer than ``min_positive`` labelled mentions
-is left to the rules. Both :class:`AspectModel` and :class:`RuleAspects` answer
-``extract(sentences)``.
+(:mod:`core.aspect_reader`) is blended in: detection probabilities are the mean of the
+regressions' and the reader's, polarity probabilities 0.7 the regressions' and 0.3 the
+reader's. An aspect with fewer than ``min_positive`` labelled mentions is left to the rules.
+Both :class:`AspectModel` and :class:`RuleAspects` answer ``extract(sentences)``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from core.aspects import Mention, extract_aspects, split_clauses
 
 Embed = Callable[[list[str]], np.ndarray]
 READER_MIN_LABELLED = 300  # labelled sentences from which the fine-tuned reader is blended in
-READER_WEIGHT = 0.5  # its share of the blend (detection and polarity probabilities)
+READER_WEIGHT = 0.5  # its share of the blend of detection probabilities
+READER_POLARITY_WEIGHT = 0.3  # and of polarity probabilities (docs/models.md: how chosen)
+RATING_SCALE = 2.0  # the star rating's one-hot enters the polarity regression this strongly
 
 
 def _embed(texts: list[str]) -> np.ndarray:
@@ -46,7 +49,8 @@ class RuleAspects:
     aspect_set: AspectSet = APPAREL_SET
     model_type: str = "aspect_rules"
 
-    def extract(self, sentences: Sequence[str], embed: Embed | None = None) -> list[list[Mention]]:
+    def extract(self, sentences: Sequence[str], embed: Embed | None = None,
+                ratings: Sequence[float | None] | None = None) -> list[list[Mention]]:  # fmt: skip
         return [extract_aspects(s, self.aspect_set) for s in sentences]
 
 
@@ -56,6 +60,23 @@ def _rule_features(mentions: list[Mention], names: tuple[str, ...]) -> np.ndarra
         i = names.index(m.aspect)
         out[4 * i] = 1.0
         out[4 * i + 1 + POLARITIES.index(m.polarity)] = 1.0
+    return out
+
+
+RATINGS = (1, 2, 3, 4, 5)  # the review's star rating a sentence can come with
+
+
+def rating_features(ratings: Sequence[float | None] | None, n: int) -> np.ndarray:
+    """(n, 6) one-hot of each sentence's review rating: unknown (a message, a text sent to the
+    API without one), 1, 2, 3, 4 or 5 stars (rounded)."""
+    out = np.zeros((n, 1 + len(RATINGS)))
+    out[:, 0] = 1.0
+    if ratings is None:
+        return out
+    for i, r in enumerate(ratings):
+        if r is not None and np.isfinite(r) and 1 <= round(float(r)) <= 5:
+            out[i, 0] = 0.0
+            out[i, round(float(r))] = 1.0
     return out
 
 
@@ -80,6 +101,9 @@ class AspectModel:
     model_type: str = "aspect_model"
     reader: Any = None  # a fine-tuned AspectReader blended in (core.aspect_reader), or None
     reader_weight: float = READER_WEIGHT
+    # its share of polarity; None: reader_weight (models stored before the two were apart)
+    reader_polarity_weight: float | None = None
+    uses_ratings: bool = False  # polarity reads the review's star rating (rating_features)
 
     def _detection_features(self, vectors: np.ndarray, rules: list[list[Mention]]) -> np.ndarray:
         names = self.aspect_set.names
@@ -94,30 +118,44 @@ class AspectModel:
         return np.hstack([vectors, rule, 2.0 * soft])
 
     def _polarity_features(self, sentences: Sequence[str], vectors: np.ndarray,
-                           pairs: list[tuple[int, str, Mention | None]], embed: Embed) -> np.ndarray:  # fmt: skip
+                           pairs: list[tuple[int, str, Mention | None]], embed: Embed,
+                           stars: np.ndarray) -> np.ndarray:  # fmt: skip
         names = self.aspect_set.names
         clauses = embed([_mention_clauses(sentences[i], m) for i, _, m in pairs])
+        width = stars.shape[1] if self.uses_ratings else 0
         rows = []
         for (i, aspect, m), clause in zip(pairs, clauses, strict=True):
             vote = np.zeros(3)
             if m is not None:
                 vote[POLARITIES.index(m.polarity)] = 2.0
-            rows.append(
-                np.hstack([clause, vectors[i], vote, np.eye(len(names))[names.index(aspect)]])
-            )
-        return np.stack(rows) if rows else np.zeros((0, 2 * vectors.shape[1] + 3 + len(names)))
+            rows.append(np.hstack([clause, vectors[i], vote, np.eye(len(names))[names.index(aspect)],
+                                   RATING_SCALE * stars[i, :width]]))  # fmt: skip
+        return (np.stack(rows) if rows
+                else np.zeros((0, 2 * vectors.shape[1] + 3 + len(names) + width)))  # fmt: skip
 
-    def extract(self, sentences: Sequence[str], embed: Embed | None = None) -> list[list[Mention]]:
+    def extract(self, sentences: Sequence[str], embed: Embed | None = None,
+                ratings: Sequence[float | None] | None = None) -> list[list[Mention]]:  # fmt: skip
+        """The mentions in each sentence; ``ratings``: the star rating of each sentence's review
+        (None, or None for a sentence: unknown)."""
         embed = embed or _embed
         sentences = [str(s or "") for s in sentences]
         if not sentences:
             return []
+        stars = rating_features(ratings, len(sentences))
         names = self.aspect_set.names
         rules = [extract_aspects(s, self.aspect_set) for s in sentences]
-        vectors = embed(sentences)
-        features = self._detection_features(vectors, rules)
         # (sentences, aspects, absent / positive / negative / neutral), or None
-        read = None if self.reader is None else self.reader.probabilities(sentences, rules)
+        read = None
+        if self.reader is not None and embed is _embed:  # the encoder's lower layers run once
+            from core.embeddings import embed_with_states
+
+            vectors, states = embed_with_states(sentences, self.reader.frozen)
+            read = self.reader.probabilities(sentences, rules, ratings, states)
+        else:
+            vectors = embed(sentences)
+            if self.reader is not None:
+                read = self.reader.probabilities(sentences, rules, ratings)
+        features = self._detection_features(vectors, rules)
         w = self.reader_weight
         found: list[list[tuple[str, float]]] = [[] for _ in sentences]
         for j, aspect in enumerate(names):
@@ -135,7 +173,7 @@ class AspectModel:
                  for i, hits in enumerate(found) for a, _ in hits]  # fmt: skip
         if self.polarity is not None and pairs:
             probs = self.polarity.predict_proba(
-                self._polarity_features(sentences, vectors, pairs, embed)
+                self._polarity_features(sentences, vectors, pairs, embed, stars)
             )
             classes = [str(c) for c in self.polarity.classes_]
             if read is not None:
@@ -164,7 +202,9 @@ class AspectModel:
         aspects = np.array([names.index(a) for _, a, _ in pairs])
         given = read[rows, aspects][:, columns]
         given = given / np.maximum(given.sum(axis=1, keepdims=True), 1e-9)
-        return self.reader_weight * given + (1.0 - self.reader_weight) * probs
+        w = self.reader_polarity_weight
+        w = self.reader_weight if w is None else w
+        return w * given + (1.0 - w) * probs
 
 
 def fit_aspect_model(
@@ -172,11 +212,13 @@ def fit_aspect_model(
     unlabelled: Sequence[str] = (), embed: Embed | None = None, min_positive: int = 4,
     seed: int = 0, reader: bool | None = None,
     progress: Callable[[float, str], None] | None = None,
+    ratings: Sequence[float | None] | None = None,
 ) -> AspectModel:  # fmt: skip
     """Fit detection and polarity on labelled ``sentences`` (``gold``: aspect → polarity per
     sentence); ``unlabelled`` sentences of the shop teach the distilled rule score. ``reader``:
     fine-tune an :class:`core.aspect_reader.AspectReader` and blend it in (None: from
-    :data:`READER_MIN_LABELLED` labelled sentences on); ``progress`` is told of its epochs."""
+    :data:`READER_MIN_LABELLED` labelled sentences on); ``progress`` is told of its epochs;
+    ``ratings``: each sentence's review rating (None: none), which polarity then reads."""
     from sklearn.linear_model import LogisticRegression
 
     embed = embed or _embed
@@ -208,7 +250,13 @@ def fit_aspect_model(
              for i, g in enumerate(gold) for a in g if a in names]  # fmt: skip
     y_pol = [gold[i][a] for i, a, _ in pairs]
     if len(set(y_pol)) >= 2 and len(y_pol) >= 10:
-        x_pol = model._polarity_features(sentences, vectors, pairs, embed)
+        stars = rating_features(ratings, len(sentences))
+        model.uses_ratings = bool((stars[:, 0] == 0).any())
+        x_pol = model._polarity_features(sentences, vectors, pairs, embed, stars)
+        if model.uses_ratings:  # also learn to read sentences that come without a rating
+            unknown = x_pol.copy()
+            unknown[:, -stars.shape[1] :] = RATING_SCALE * rating_features(None, 1)
+            x_pol, y_pol = np.vstack([x_pol, unknown]), y_pol + y_pol
         model.polarity = LogisticRegression(C=0.5, max_iter=3000, class_weight="balanced",
                                             random_state=seed).fit(x_pol, y_pol)  # fmt: skip
     model.meta["rule_only_aspects"] = [a for a, d in model.detectors.items() if d is None]
@@ -218,7 +266,8 @@ def fit_aspect_model(
         from core.aspect_reader import fit_reader
 
         model.reader = fit_reader(sentences, gold, aspect_set, rules, seed=seed,
-                                  progress=progress)  # fmt: skip
+                                  progress=progress, ratings=ratings)  # fmt: skip
+        model.reader_polarity_weight = READER_POLARITY_WEIGHT
     model.meta["reader"] = bool(reader)
     return model
 
@@ -226,25 +275,39 @@ def fit_aspect_model(
 def cross_validate(
     sentences: Sequence[str], gold: Sequence[dict[str, str]], aspect_set: AspectSet = APPAREL_SET,
     unlabelled: Sequence[str] = (), folds: int = 5, seed: int = 0, embed: Embed | None = None,
-    reader: bool | None = None,
+    reader: bool | None = None, ratings: Sequence[float | None] | None = None,
 ) -> dict[str, dict[str, float]]:  # fmt: skip
     """Out-of-fold metrics (:func:`core.aspects.mention_metrics`) of the model and of the rules
-    on the same labelled sentences (``reader`` as in :func:`fit_aspect_model`)."""
+    on the same labelled sentences (``reader`` and ``ratings`` as in :func:`fit_aspect_model`);
+    given ratings, also ``model_without_ratings``: the same models reading the test sentences as
+    if they came without one (a message, an API text)."""
     from sklearn.model_selection import KFold
 
     from core.aspects import mention_metrics
 
     sentences = list(sentences)
     predicted: list[dict[str, str]] = [{} for _ in sentences]
+    unrated: list[dict[str, str]] = [{} for _ in sentences]
+
+    def pick(idx: np.ndarray) -> list[float | None] | None:
+        return None if ratings is None else [ratings[i] for i in idx]
+
     for train, test in KFold(folds, shuffle=True, random_state=seed).split(sentences):
         model = fit_aspect_model([sentences[i] for i in train], [gold[i] for i in train],
-                                 aspect_set, unlabelled, embed, seed=seed, reader=reader)  # fmt: skip
-        for i, mentions in zip(
-            test, model.extract([sentences[i] for i in test], embed), strict=True
-        ):
+                                 aspect_set, unlabelled, embed, seed=seed, reader=reader,
+                                 ratings=pick(train))  # fmt: skip
+        texts = [sentences[i] for i in test]
+        found = model.extract(texts, embed, pick(test))
+        blind = model.extract(texts, embed) if ratings is not None else found
+        for i, mentions, without in zip(test, found, blind, strict=True):
             predicted[i] = {m.aspect: m.polarity for m in mentions}
+            unrated[i] = {m.aspect: m.polarity for m in without}
     rules = [{m.aspect: m.polarity for m in extract_aspects(s, aspect_set)} for s in sentences]
+    extra = (
+        {} if ratings is None else {"model_without_ratings": mention_metrics(list(gold), unrated)}
+    )
     return {
         "model": mention_metrics(list(gold), predicted),
+        **extra,
         "rules": mention_metrics(list(gold), rules),
     }

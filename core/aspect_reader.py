@@ -5,9 +5,9 @@ Every word of the sentence is read by the encoder (all-MiniLM-L6-v2, :mod:`core.
 its lower ``frozen`` layers stay as they are (their output is worked out once per sentence while
 training), the layers above them are fine-tuned. Each aspect has its own query that picks the
 words it attends to ("the *sleeves* run *long*" for ``size_fit``); the words it picks, the whole
-sentence (mean over its words) and the rules' verdict on that aspect (absent / positive /
-negative / neutral, :mod:`core.aspects`) go into one small layer per aspect that answers absent,
-positive, negative or neutral. Trained on every (sentence, aspect) pair of the labelled
+sentence (mean over its words), the rules' verdict on that aspect (absent / positive /
+negative / neutral, :mod:`core.aspects`) and the review's star rating when the sentence comes
+with one go into one small layer per aspect that answers absent, positive, negative or neutral. Trained on every (sentence, aspect) pair of the labelled
 sentences, "absent" weighted down (most pairs are absent).
 
 Unlike a logistic regression over a fixed sentence embedding, it learns which words of a
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import ShopLensError
+from core.aspect_model import RATINGS, rating_features
 from core.aspect_sets import APPAREL_SET, POLARITIES, AspectSet
 from core.aspects import Mention, extract_aspects
 
@@ -43,8 +44,10 @@ BATCH_SIZE = 16
 LAYER_LR = 1e-4  # the encoder layers'; the aspect queries and outputs learn at HEAD_LR
 HEAD_LR = 2e-3
 ABSENT_WEIGHT = 0.3  # the loss weight of "absent" against a mention's 1
-MAX_LENGTH = 96  # tokens read per sentence
+MAX_LENGTH = 128  # tokens read per sentence (as core.embeddings reads them)
 RULE_SCALE = 3.0  # the rules' verdict enters the output layer this strongly
+RATING_SCALE = 2.0  # and the review's star rating (core.aspect_model.rating_features) this
+RATING_DROPOUT = 0.25  # the share of training sentences read as if they came without a rating
 
 
 def _folder_name(path: str) -> str:
@@ -55,12 +58,6 @@ def _folder_name(path: str) -> str:
 def _run(layer: Any, hidden: Any, mask: Any) -> Any:
     out = layer(hidden, mask)
     return out[0] if isinstance(out, tuple) else out
-
-
-def _mask(base: Any, hidden: Any, attention: Any) -> Any:
-    from core.trainer import _mask as encoder_mask
-
-    return encoder_mask(base, hidden, attention)
 
 
 def _rule_verdicts(rules: Sequence[Sequence[Mention]], names: tuple[str, ...]) -> np.ndarray:
@@ -75,7 +72,7 @@ def _rule_verdicts(rules: Sequence[Sequence[Mention]], names: tuple[str, ...]) -
     return out
 
 
-def _network(base: Any, frozen: int, n_aspects: int) -> Any:
+def _network(base: Any, frozen: int, n_aspects: int, context: int) -> Any:
     import torch
 
     hidden_size = int(base.config.hidden_size)
@@ -89,13 +86,15 @@ def _network(base: Any, frozen: int, n_aspects: int) -> Any:
                 [copy.deepcopy(layer) for layer in base.encoder.layer[frozen:]]
             )
             self.queries = torch.nn.Parameter(torch.randn(n_aspects, hidden_size) * 0.02)
-            width = 2 * hidden_size + len(OUTCOMES)
+            width = 2 * hidden_size + len(OUTCOMES) + context
             self.out = torch.nn.Parameter(torch.randn(n_aspects, width, len(OUTCOMES)) * 0.02)
             self.bias = torch.nn.Parameter(torch.zeros(n_aspects, len(OUTCOMES)))
             self.dropout = torch.nn.Dropout(0.1)
 
-        def forward(self, hidden: Any, attention: Any, verdicts: Any) -> Any:
-            mask = _mask(base, hidden, attention)
+        def forward(self, hidden: Any, attention: Any, verdicts: Any, stars: Any) -> Any:
+            from core.trainer import attention_mask_for
+
+            mask = attention_mask_for(base, hidden, attention)
             for layer in self.layers:
                 hidden = _run(layer, hidden, mask)
             scores = torch.einsum("btd,ad->bat", hidden, self.queries) / math.sqrt(hidden_size)
@@ -104,44 +103,26 @@ def _network(base: Any, frozen: int, n_aspects: int) -> Any:
             weights = attention.unsqueeze(-1).to(hidden.dtype)
             mean = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
             x = torch.cat([picked, mean.unsqueeze(1).expand(-1, n_aspects, -1),
-                           RULE_SCALE * verdicts], -1)  # fmt: skip
+                           RULE_SCALE * verdicts,
+                           RATING_SCALE * stars[:, None, :context].expand(-1, n_aspects, -1)],
+                          -1)  # fmt: skip
             return torch.einsum("bai,aic->bac", self.dropout(x), self.out) + self.bias
 
     return Heads()
 
 
-def _lower_states(base: Any, tokenizer: Any, sentences: Sequence[str],
-                  frozen: int) -> list[Any]:  # fmt: skip
-    """The output of the first ``frozen`` layers per sentence, unpadded."""
+def lower_states(sentences: Sequence[str], frozen: int) -> list[Any]:
+    """The encoder's output after its first ``frozen`` layers per sentence (unpadded, fp32):
+    what a reader reads from (:func:`core.embeddings.embed_with_states` gives it with the
+    sentence vectors in one pass)."""
     import torch
 
-    ids = tokenizer(list(sentences), truncation=True, max_length=MAX_LENGTH)["input_ids"]
-    order = np.argsort([len(x) for x in ids], kind="stable")
-    out: list[Any] = [None] * len(ids)
-    with torch.inference_mode():
-        for start in range(0, len(order), 32):
-            idx = order[start : start + 32]
-            batch = tokenizer.pad({"input_ids": [ids[i] for i in idx]}, return_tensors="pt")
-            hidden = base.embeddings(input_ids=batch["input_ids"])
-            mask = _mask(base, hidden, batch["attention_mask"])
-            for layer in base.encoder.layer[:frozen]:
-                hidden = _run(layer, hidden, mask)
-            for row, i in enumerate(idx):
-                out[i] = hidden[row, : len(ids[i])].clone()
-    return out
+    from core.embeddings import encoder
+    from core.trainer import cache_lower_layers
 
-
-def _padded(states: list[Any], idx: np.ndarray) -> tuple[Any, Any]:
-    import torch
-
-    longest = max(states[i].shape[0] for i in idx)
-    hidden = torch.zeros(len(idx), longest, states[idx[0]].shape[1])
-    attention = torch.zeros(len(idx), longest, dtype=torch.long)
-    for row, i in enumerate(idx):
-        n = states[i].shape[0]
-        hidden[row, :n] = states[i]
-        attention[row, :n] = 1
-    return hidden, attention
+    _, tokenizer, base = encoder()
+    return cache_lower_layers(base, tokenizer, list(sentences), frozen, MAX_LENGTH,
+                              torch.device("cpu"), dtype=torch.float32)  # fmt: skip
 
 
 @dataclass
@@ -154,6 +135,7 @@ class AspectReader:
     weights: dict[str, np.ndarray]
     base: str
     meta: dict[str, Any] = field(default_factory=dict)
+    uses_ratings: bool = False  # reads the review's star rating
     _net: Any = field(default=None, init=False, repr=False, compare=False)  # built on first use
 
     def __getstate__(self) -> dict[str, Any]:
@@ -162,27 +144,35 @@ class AspectReader:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state, _net=None)
 
-    def _loaded(self) -> tuple[Any, Any, Any]:
+    def _loaded(self) -> Any:
         import torch
 
         from core.embeddings import encoder
 
-        key, tokenizer, base = encoder()
+        key, _, base = encoder()
         if _folder_name(key) != self.base:
             raise ShopLensError(f"this aspect reader was trained on the encoder {self.base!r}; "
                                 f"the settings name {key!r}: retrain the aspects task")  # fmt: skip
         if self._net is None:
-            net = _network(base, self.frozen, len(self.aspect_set.names))
+            net = _network(base, self.frozen, len(self.aspect_set.names), self._context())
             net.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights.items()})
             self._net = net.eval()
-        return tokenizer, base, self._net
+        return self._net
+
+    def _context(self) -> int:
+        return len(RATINGS) + 1 if self.uses_ratings else 0
 
     def probabilities(self, sentences: Sequence[str],
-                      rules: Sequence[Sequence[Mention]] | None = None) -> np.ndarray:  # fmt: skip
+                      rules: Sequence[Sequence[Mention]] | None = None,
+                      ratings: Sequence[float | None] | None = None,
+                      states: Sequence[Any] | None = None) -> np.ndarray:  # fmt: skip
         """(sentences, aspects, 4): the probability that each aspect is absent, positive,
         negative or neutral (:data:`OUTCOMES`); ``rules``: the rules' mentions per sentence
-        (worked out when not given)."""
+        (worked out when not given); ``ratings``: each sentence's review rating (or None);
+        ``states``: the sentences' :func:`lower_states` when already worked out."""
         import torch
+
+        from core.trainer import pad_cached
 
         names = self.aspect_set.names
         sentences = [str(s or "") for s in sentences]
@@ -192,14 +182,17 @@ class AspectReader:
         if rules is None:
             rules = [extract_aspects(s, self.aspect_set) for s in sentences]
         verdicts = _rule_verdicts(rules, names)
-        tokenizer, base, net = self._loaded()
-        states = _lower_states(base, tokenizer, sentences, self.frozen)
+        stars = rating_features(ratings, len(sentences)).astype(np.float32)
+        net = self._loaded()
+        if states is None:
+            states = lower_states(sentences, self.frozen)
         order = np.argsort([s.shape[0] for s in states], kind="stable")
         with torch.inference_mode():
             for start in range(0, len(order), 64):
                 idx = order[start : start + 64]
-                hidden, attention = _padded(states, idx)
-                logits = net(hidden, attention, torch.from_numpy(verdicts[idx]))
+                hidden, attention = pad_cached(list(states), idx)
+                logits = net(hidden, attention, torch.from_numpy(verdicts[idx]),
+                             torch.from_numpy(stars[idx]))  # fmt: skip
                 out[idx] = logits.softmax(-1).numpy()
         return out
 
@@ -207,13 +200,16 @@ class AspectReader:
 def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
                aspect_set: AspectSet = APPAREL_SET, rules: Sequence[Sequence[Mention]] | None = None,
                seed: int = 0, epochs: int = EPOCHS,
-               progress: Callable[[float, str], None] | None = None) -> AspectReader:  # fmt: skip
+               progress: Callable[[float, str], None] | None = None,
+               ratings: Sequence[float | None] | None = None) -> AspectReader:  # fmt: skip
     """Fine-tune a reader on labelled ``sentences`` (``gold``: aspect → polarity per sentence;
-    aspects outside the set are ignored); ``rules`` as in :meth:`AspectReader.probabilities`;
-    ``progress(done, message)`` after each epoch (``done`` from 0 to 1)."""
+    aspects outside the set are ignored); ``rules`` and ``ratings`` as in
+    :meth:`AspectReader.probabilities` (given ratings, it learns to read sentences with and
+    without one); ``progress(done, message)`` after each epoch (``done`` from 0 to 1)."""
     import torch
 
     from core.embeddings import encoder
+    from core.trainer import pad_cached
 
     names = aspect_set.names
     sentences = [str(s or "") for s in sentences]
@@ -225,10 +221,13 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
             if aspect in names:
                 target[i, names.index(aspect)] = OUTCOMES.index(polarity)
     verdicts = _rule_verdicts(rules, names)
-    key, tokenizer, base = encoder()
+    stars = rating_features(ratings, len(sentences)).astype(np.float32)
+    uses_ratings = bool((stars[:, 0] == 0).any())
+    unknown = rating_features(None, 1).astype(np.float32)
+    key, _, base = encoder()
     torch.manual_seed(seed)
-    states = _lower_states(base, tokenizer, sentences, FROZEN_LAYERS)
-    net = _network(base, FROZEN_LAYERS, len(names))
+    states = lower_states(sentences, FROZEN_LAYERS)
+    net = _network(base, FROZEN_LAYERS, len(names), stars.shape[1] if uses_ratings else 0)
     heads = [net.queries, net.out, net.bias]
     optimizer = torch.optim.AdamW(
         [{"params": net.layers.parameters(), "lr": LAYER_LR}, {"params": heads, "lr": HEAD_LR}],
@@ -246,8 +245,11 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
         order = rng.permutation(len(sentences))
         for start in range(0, len(order), BATCH_SIZE):
             idx = order[start : start + BATCH_SIZE]
-            hidden, attention = _padded(states, idx)
-            logits = net(hidden, attention, torch.from_numpy(verdicts[idx]))
+            hidden, attention = pad_cached(states, idx)
+            batch_stars = stars[idx].copy()
+            batch_stars[rng.random(len(idx)) < RATING_DROPOUT] = unknown
+            logits = net(hidden, attention, torch.from_numpy(verdicts[idx]),
+                         torch.from_numpy(batch_stars))  # fmt: skip
             loss = torch.nn.functional.cross_entropy(
                 logits.reshape(-1, len(OUTCOMES)),
                 torch.from_numpy(target[idx]).reshape(-1),
@@ -263,6 +265,7 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
     net.eval()
     weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, _folder_name(key),
-                          meta={"n_labelled": len(sentences), "epochs": epochs})  # fmt: skip
+                          meta={"n_labelled": len(sentences), "epochs": epochs},
+                          uses_ratings=uses_ratings)  # fmt: skip
     reader._net = net
     return reader

@@ -36,12 +36,14 @@ def split_sentences(text: str) -> list[str]:
 
 def split_review_sentences(reviews: pd.DataFrame) -> pd.DataFrame:
     """One row per review sentence: ``target_id`` (:func:`core.ids.sentence_id`), ``text``,
-    ``review_id`` and ``position``."""
+    ``review_id``, ``position`` and, when the reviews have one, their star ``rating``."""
     rows = []
-    for review_id, text in zip(reviews["review_id"], reviews["text"], strict=True):
+    ratings = reviews["rating"] if "rating" in reviews.columns else [None] * len(reviews)
+    for review_id, text, rating in zip(reviews["review_id"], reviews["text"], ratings, strict=True):
         for number, sentence in enumerate(split_sentences(text)):
-            rows.append((sentence_id(review_id, number), sentence, review_id, number))
-    return pd.DataFrame(rows, columns=["target_id", "text", "review_id", "position"])
+            rows.append((sentence_id(review_id, number), sentence, review_id, number, rating))
+    out = pd.DataFrame(rows, columns=["target_id", "text", "review_id", "position", "rating"])
+    return out if "rating" in reviews.columns else out.drop(columns="rating")
 
 
 @dataclass(frozen=True)

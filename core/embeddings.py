@@ -48,6 +48,42 @@ def encoder(base: Path | None = None) -> tuple[str, Any, Any]:
         return _encoder(base)
 
 
+def embed_with_states(texts: Sequence[str], n_lower: int, base: Path | None = None,
+                      batch_size: int = 32, max_length: int = 128) -> tuple[np.ndarray, list[Any]]:  # fmt: skip
+    """What :func:`embed_texts` gives, and in the same pass each text's hidden states after the
+    encoder's first ``n_lower`` layers (unpadded fp32 tensors, what
+    :func:`core.aspect_reader.lower_states` gives), so a model that reads both runs the lower
+    layers once."""
+    import torch
+
+    from core.trainer import attention_mask_for, cache_lower_layers, pad_cached
+
+    texts = ["" if t is None else str(t) for t in texts]
+    with _LOCK:
+        key, tokenizer, model = _encoder(base)
+        states = cache_lower_layers(model, tokenizer, texts, n_lower, max_length,
+                                    torch.device("cpu"), batch_size=batch_size,
+                                    dtype=torch.float32)  # fmt: skip
+        vectors = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
+        order = np.argsort([s.shape[0] for s in states], kind="stable")
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                hidden, attention = pad_cached(states, idx)
+                mask = attention_mask_for(model, hidden, attention)
+                for layer in model.encoder.layer[n_lower:]:
+                    out = layer(hidden, mask)
+                    hidden = out[0] if isinstance(out, tuple) else out
+                weights = attention.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+                vectors[idx] = torch.nn.functional.normalize(pooled, dim=1).numpy()
+        for text, vector in zip(texts, vectors, strict=True):
+            _VECTORS[(key, text)] = vector
+        while len(_VECTORS) > CACHE_SIZE:
+            _VECTORS.popitem(last=False)
+    return vectors, states
+
+
 def embed_texts(texts: Sequence[str], base: Path | None = None, batch_size: int = 32,
                 max_length: int = 128) -> np.ndarray:  # fmt: skip
     """One L2-normalised vector per text (shape ``(len(texts), dims)``); empty texts embed

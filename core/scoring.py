@@ -150,11 +150,31 @@ def aspect_predictor(ctx: Context, shop_id: str, task: str = "aspects"):  # noqa
     return RuleAspects(shop_aspect_set(ctx, shop_id))
 
 
+def _file_ratings(df: pd.DataFrame, column: str | None, path: Path) -> list[float | None] | None:
+    """The rating column's stars per row (None where empty), refusing what is not 1-5."""
+    if column is None:
+        return None
+    if column not in df.columns:
+        raise InputError(f"{path} has no rating column {column!r}; its columns are: "
+                         f"{', '.join(map(str, df.columns))}")  # fmt: skip
+    raw = df[column]
+    blank = raw.isna() | (raw.astype(str).str.strip() == "")
+    values = pd.to_numeric(raw.where(~blank), errors="coerce")
+    wrong = np.flatnonzero((~blank & ~values.between(1, 5)).to_numpy())
+    if len(wrong):
+        row = int(wrong[0])
+        raise InputError(f"{path}: row {row} of column {column!r} holds {df[column].iloc[row]!r}, "
+                         "not a rating: give 1-5 stars or leave it empty")  # fmt: skip
+    return [None if pd.isna(v) else float(v) for v in values]
+
+
 def aspects_file(ctx: Context, shop_id: str, input_path: Path, text_column: str,
-                 output_path: Path, overwrite: bool = False) -> int:  # fmt: skip
+                 output_path: Path, overwrite: bool = False,
+                 rating_column: str | None = None) -> int:  # fmt: skip
     """One CSV line per aspect mention in the texts of a CSV/Parquet file: ``row`` (0-based
     input row), ``sentence``, ``aspect``, ``polarity``, ``confidence``; rows without an aspect
-    give no line. Written whole or not at all; returns the number of lines."""
+    give no line; ``rating_column``: each text's review rating (1-5 stars, empty: none). Written
+    whole or not at all; returns the number of lines."""
     from core.demand_rules import split_sentences
 
     target = check_output(output_path, home=ctx.home, inputs=[input_path], overwrite=overwrite,
@@ -163,15 +183,19 @@ def aspects_file(ctx: Context, shop_id: str, input_path: Path, text_column: str,
     if text_column not in df.columns:
         raise InputError(f"{input_path} has no column {text_column!r}; its columns are: "
                          f"{', '.join(map(str, df.columns))}")  # fmt: skip
+    stars = _file_ratings(df, rating_column, input_path)
     rows, sentences = [], []
     for number, text in enumerate(df[text_column].fillna("").astype(str)):
         for sentence in split_sentences(text):
             rows.append(number)
             sentences.append(sentence)
     predictor = aspect_predictor(ctx, shop_id)
+    found = predictor.extract(
+        sentences, ratings=None if stars is None else [stars[r] for r in rows]
+    )
     lines = [(row, sentence, m.aspect, m.polarity, round(m.confidence, 4))
-             for row, sentence, found in zip(rows, sentences, predictor.extract(sentences), strict=True)
-             for m in found]  # fmt: skip
+             for row, sentence, mentions in zip(rows, sentences, found, strict=True)
+             for m in mentions]  # fmt: skip
     out = pd.DataFrame(lines, columns=["row", "sentence", "aspect", "polarity", "confidence"])
     write_atomically(target, lambda tmp: out.to_csv(tmp, index=False))
     return len(out)

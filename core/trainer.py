@@ -66,7 +66,9 @@ def supports_cache(model: Encoder) -> bool:
                                           (model, "classifier")))  # fmt: skip
 
 
-def _mask(model: Encoder, hidden: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+def attention_mask_for(model: Encoder, hidden: torch.Tensor,
+                       attention: torch.Tensor) -> torch.Tensor:  # fmt: skip
+    """The mask the encoder's layers take for a padded batch (``attention``: 1 for a token)."""
     from transformers.masking_utils import create_bidirectional_mask
 
     return create_bidirectional_mask(
@@ -78,8 +80,10 @@ def _mask(model: Encoder, hidden: torch.Tensor, attention: torch.Tensor) -> torc
 def cache_lower_layers(
     model: Encoder, tokenizer: Tokenizer, texts: list[str], n_frozen: int, max_length: int,
     device: torch.device, progress: Progress | None = None, batch_size: int = 32,
+    dtype: torch.dtype = torch.float16,
 ) -> list[torch.Tensor]:  # fmt: skip
-    """Hidden states after the first ``n_frozen`` layers for every text, unpadded, fp16."""
+    """Hidden states after the first ``n_frozen`` layers for every text, unpadded, in ``dtype``
+    on the CPU."""
     embeddings, layers, _ = _encoder_parts(model)
     model.eval()
     encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
@@ -90,11 +94,11 @@ def cache_lower_layers(
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
         ids, att = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         hidden = embeddings(input_ids=ids)
-        mask = _mask(model, hidden, att)
+        mask = attention_mask_for(model, hidden, att)
         for layer in layers[:n_frozen]:
             hidden = layer(hidden, mask)
         for row, i in enumerate(idx):
-            out[i] = hidden[row, : len(encoded[i])].to(torch.float16).cpu()
+            out[i] = hidden[row, : len(encoded[i])].to(dtype).cpu()
         if progress and n % 20 == 0:
             progress(start / max(1, len(order)), f"encoding {start}/{len(order)} texts")
     return out  # type: ignore[return-value]
@@ -117,7 +121,7 @@ def top_forward(
 ) -> torch.Tensor:
     """Logits from cached lower-layer states: the remaining layers, pooler, dropout, head."""
     _, layers, pooler = _encoder_parts(model)
-    mask = _mask(model, hidden, attention)
+    mask = attention_mask_for(model, hidden, attention)
     for layer in layers[n_frozen:]:
         hidden = layer(hidden, mask)
     pooled = pooler(hidden) if pooler is not None else hidden[:, 0]

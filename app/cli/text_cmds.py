@@ -22,7 +22,7 @@ def cmd_aspects(args: argparse.Namespace, rt: Runtime) -> int:
 
     check_shop_id(args.shop)
     n = aspects_file(rt.ctx, args.shop, Path(args.input), args.text_column, Path(args.output),
-                     overwrite=args.overwrite)  # fmt: skip
+                     overwrite=args.overwrite, rating_column=args.rating_column)  # fmt: skip
     print(f"wrote {n} aspect mentions to {args.output}")
     return 0
 
@@ -98,6 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("aspects", help="aspect mentions of a file's texts into a CSV")
     p.add_argument("--input", required=True, help="a CSV or Parquet file")
     p.add_argument("--text-column", required=True)
+    p.add_argument("--rating-column", help="the column of each text's review rating (1-5 stars, "
+                                           "empty: none); polarity reads better with it")  # fmt: skip
     p.add_argument("--output", required=True, help="the CSV to write")
     p.add_argument("--shop", default="sample", help="whose aspect model or set (default: sample)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")

@@ -91,8 +91,10 @@ class AspectSentimentTask(Task):
         return np.column_stack([1 - least, least]) if len(least) else np.zeros((0, 2))
 
     def training_data(self, ctx: Context, shop_id: str) -> pd.DataFrame:
-        """Sentences with a human label: target_id, text, label, source."""
-        texts = self.load_texts(ctx, shop_id)[["target_id", "text"]]
+        """Sentences with a human label: target_id, text, label, source (and rating, when the
+        sentences come with their review's stars)."""
+        texts = self.load_texts(ctx, shop_id)
+        texts = texts[[c for c in ("target_id", "text", "rating") if c in texts.columns]]
         labels = label_repo.best_labels(ctx.store, shop_id, self.name)
         return texts.merge(labels, on="target_id", how="inner").reset_index(drop=True)
 
@@ -134,7 +136,7 @@ class AspectSentimentTask(Task):
         pool = pool.sample(min(len(pool), self.max_unlabelled), random_state=seed)
         progress(0.2, f"fitting on {len(train)} labelled and {len(pool)} unlabelled sentences")
         model = fit_aspect_model(train["text"].tolist(), gold, aspect_set, pool["text"].tolist(),
-                                 seed=seed,
+                                 seed=seed, ratings=ratings_of(train),
                                  progress=lambda done, message: progress(0.25 + 0.55 * done,
                                                                          message))  # fmt: skip
         progress(0.8, f"evaluating on {len(test)} test sentences")
@@ -186,7 +188,7 @@ class AspectSentimentTask(Task):
         written = 0
         for start in range(0, len(todo), 2000):
             chunk = todo.iloc[start : start + 2000]
-            mentions = predictor.extract(chunk["text"].tolist())
+            mentions = predictor.extract(chunk["text"].tolist(), ratings=ratings_of(chunk))
             written += prediction_repo.write(ctx.store, mention_frame(
                 shop_id, self.name, version, chunk["target_id"].tolist(), mentions,
                 predictor.aspect_set))  # fmt: skip
@@ -220,8 +222,16 @@ class AspectSentimentTask(Task):
         return texts.reset_index(drop=True)
 
 
+def ratings_of(rows: pd.DataFrame) -> list[float | None] | None:
+    """The star rating of each row's review (None where it has none), or None without a
+    ``rating`` column."""
+    if "rating" not in rows.columns:
+        return None
+    return [None if pd.isna(r) else float(r) for r in rows["rating"]]
+
+
 def _metrics(predictor: Any, test: pd.DataFrame, gold: list[dict[str, str]]) -> dict[str, Any]:
-    found = predictor.extract(test["text"].tolist())
+    found = predictor.extract(test["text"].tolist(), ratings=ratings_of(test))
     return mention_metrics(gold, [{m.aspect: m.polarity for m in ms} for ms in found])
 
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def review_sentences(ctx: Context, shop_id: str) -> pd.DataFrame:
-    """``target_id``, ``text``, ``review_id`` and ``position`` of every review sentence."""
+    """``target_id``, ``text``, ``review_id``, ``position`` and ``rating`` (the review's stars,
+    missing when it has none) of every review sentence."""
     return split_review_sentences(text_repo.reviews(ctx.store, shop_id))
 
 
@@ -30,5 +31,6 @@ def store_sentences(ctx: Context, shop_id: str) -> pd.DataFrame:
 
 def with_review_context(ctx: Context, shop_id: str, rows: pd.DataFrame) -> pd.DataFrame:
     """Sentence rows for annotators with their review's context (product, rating, the review)."""
+    rows = rows.drop(columns=["rating"], errors="ignore")  # the context carries it
     rows = rows.merge(text_repo.review_context(ctx.store, shop_id), on="review_id", how="left")
     return rows.drop(columns=["review_id", "position"])

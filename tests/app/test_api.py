@@ -147,3 +147,12 @@ def test_aspect_mentions_per_shop_with_its_own_aspect_set(server, capsys, tmp_pa
     assert call(f"{server}/v1/aspects/mentions", None, {"texts": ["x"]})[0] == 401
     assert call(f"{server}/v1/aspects/mentions", mine, {"texts": []})[0] == 422
     assert call(f"{server}/v1/aspects/mentions", mine, {"texts": ["x"] * 10_000})[0] == 413
+    # each text may come with its review's rating: one per text, 1-5 stars or null
+    rated = {"texts": texts, "ratings": [2, None, 5]}
+    status, answer = call(f"{server}/v1/aspects/mentions", mine, rated)
+    assert status == 200 and [m["aspect"] for m in answer["texts"][0]] == ["size_fit", "colour"]
+    status, answer = call(f"{server}/v1/aspects/mentions", mine, {"texts": texts, "ratings": [2]})
+    assert status == 422 and "one rating per text (3)" in answer["detail"]
+    status, answer = call(f"{server}/v1/aspects/mentions", mine,
+                          {"texts": ["x"], "ratings": [9]})  # fmt: skip
+    assert status == 422 and "between 1 and 5" in answer["detail"]

@@ -66,6 +66,19 @@ def test_a_stored_reader_reads_the_same(reader: AspectReader) -> None:
 
 
 @pytest.mark.integration
+def test_one_pass_gives_the_vectors_and_the_readers_states(reader: AspectReader) -> None:
+    from core.embeddings import embed_texts, embed_with_states
+
+    sentences = ["the collar sits oddly on me", "", "a shade darker than the photo, sadly"]
+    expected = embed_texts(sentences)  # first, so the vectors come from the encoder itself
+    vectors, states = embed_with_states(sentences, reader.frozen)
+    np.testing.assert_allclose(vectors, expected, atol=1e-5)
+    assert [s.shape[1] for s in states] == [384] * 3 and states[1].shape[0] == 2  # [CLS] [SEP]
+    np.testing.assert_allclose(reader.probabilities(sentences, states=states),
+                               reader.probabilities(sentences), atol=1e-5)  # fmt: skip
+
+
+@pytest.mark.integration
 def test_a_reader_refuses_another_encoder(reader: AspectReader) -> None:
     other = AspectReader(reader.aspect_set, reader.frozen, reader.weights, "another-encoder")
     with pytest.raises(ShopLensError, match="retrain the aspects task"):
@@ -89,10 +102,30 @@ def test_the_aspect_model_blends_the_reader_in_from_enough_labels() -> None:
     # that polarity) and the regressions alone (the same as the model without a reader)
     text = ["the shade is gorgeous", "i swim in it", "what a sunny day"]
     read = blended.reader.probabilities(text)
-    blended.reader_weight = 1.0
+    blended.reader_weight = blended.reader_polarity_weight = 1.0
     ms = blended.extract(text)[0]
     assert [(m.aspect, m.polarity) for m in ms] == [("colour", "positive"), ("style", "positive")]
     colour = APPAREL_SET.names.index("colour")
     assert ms[0].confidence == pytest.approx(read[0, colour, OUTCOMES.index("positive")], abs=1e-3)
-    blended.reader_weight = 0.0
+    blended.reader_weight = blended.reader_polarity_weight = 0.0
     assert blended.extract(text) == plain.extract(text)
+
+
+@pytest.mark.integration
+def test_the_reader_reads_the_review_rating() -> None:
+    # the same words, praised in 5-star reviews and blamed in 1-star ones
+    sentences = ["the fabric is thin"] * 32 + ["what a lovely day"] * 8
+    gold = [{"fabric": "positive"}] * 16 + [{"fabric": "negative"}] * 16 + [{}] * 8
+    ratings = [5.0] * 16 + [1.0] * 16 + [None] * 8
+    reader = fit_reader(sentences, gold, APPAREL_SET, seed=0, ratings=ratings, epochs=30)
+    assert reader.uses_ratings
+    fabric = APPAREL_SET.names.index("fabric")
+    probs = reader.probabilities(["the fabric is thin"] * 2, ratings=[5, 1])[:, fabric]
+    positive, negative = OUTCOMES.index("positive"), OUTCOMES.index("negative")
+    assert probs[0, positive] > probs[0, negative] and probs[1, negative] > probs[1, positive]
+    buffer = io.BytesIO()
+    joblib.dump(reader, buffer)
+    stored = joblib.load(io.BytesIO(buffer.getvalue()))
+    np.testing.assert_allclose(
+        stored.probabilities(["the fabric is thin"], ratings=[1])[:, fabric], probs[1:], atol=1e-5
+    )

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from common.errors import InputError
-from core.aspect_model import RuleAspects, fit_aspect_model
+from core.aspect_model import RuleAspects, fit_aspect_model, rating_features
 from core.aspect_sets import parse_aspect_set
 from core.aspects import (
     decode_mentions,
@@ -130,6 +130,33 @@ def test_the_model_learns_what_the_rules_miss() -> None:
                                                "delivery", "service"]  # fmt: skip
 
 
+@pytest.mark.unit
+def test_ratings_become_one_hot_stars_with_unknown_for_the_rest() -> None:
+    stars = rating_features([5, 1.0, None, float("nan"), 0, 7, 3.4], 7)
+    assert stars.argmax(axis=1).tolist() == [5, 1, 0, 0, 0, 0, 3]
+    assert stars.sum(axis=1).tolist() == [1.0] * 7
+    assert rating_features(None, 2).tolist() == [[1.0, 0, 0, 0, 0, 0]] * 2
+
+
+@pytest.mark.unit
+def test_the_model_reads_polarity_from_the_review_rating() -> None:
+    # the same words, praised in 5-star reviews and blamed in 1-star ones ("thin" can be either)
+    sentences = ["the fabric is thin"] * 16 + ["love this"] * 8
+    gold = [{"fabric": "positive"}] * 8 + [{"fabric": "negative"}] * 8 + [{}] * 8
+    ratings = [5.0] * 8 + [1.0] * 8 + [None] * 8
+    model = fit_aspect_model(sentences, gold, embed=_fake_embed, ratings=ratings)
+    assert model.uses_ratings
+    found = model.extract(["the fabric is thin"] * 2, _fake_embed, ratings=[5, 1])
+    assert [[(m.aspect, m.polarity) for m in ms] for ms in found] == [
+        [("fabric", "positive")], [("fabric", "negative")]]  # fmt: skip
+    # without a rating it still finds the aspect, and a model fitted without ratings ignores them
+    assert [m.aspect for m in model.extract(["the fabric is thin"], _fake_embed)[0]] == ["fabric"]
+    plain = fit_aspect_model(sentences, gold, embed=_fake_embed)
+    assert not plain.uses_ratings
+    assert len({m.polarity for ms in plain.extract(["the fabric is thin"] * 2, _fake_embed,
+                                                   ratings=[5, 1]) for m in ms}) == 1  # fmt: skip
+
+
 @pytest.mark.integration
 def test_aspects_task_trains_rules_first_then_a_model_and_scores(ctx, store) -> None:
     from core.kinds.aspect_sentiment import save_aspect_set, shop_aspect_set
@@ -183,3 +210,15 @@ def test_aspects_cli_writes_one_line_per_mention(ctx, store, tmp_path, capsys) -
                  str(tmp_path / "x.csv")]) != 0  # fmt: skip
     assert "no column 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
+    # a rating column is read, and a value that is not 1-5 stars is refused by its row
+    rated = tmp_path / "rated.csv"
+    pd.DataFrame({"body": ["Runs small.", "Love it!"], "stars": [2, ""]}).to_csv(rated, index=False)
+    args = ["aspects", "--input", str(rated), "--text-column", "body", "--output"]
+    assert main([*args, str(tmp_path / "r.csv"), "--rating-column", "stars"]) == 0
+    assert pd.read_csv(tmp_path / "r.csv")["aspect"].tolist() == ["size_fit"]
+    pd.DataFrame({"body": ["a", "b"], "stars": [4, "great"]}).to_csv(rated, index=False)
+    assert main([*args, str(tmp_path / "y.csv"), "--rating-column", "stars"]) != 0
+    assert "row 1 of column 'stars' holds 'great'" in capsys.readouterr().err
+    assert main([*args, str(tmp_path / "y.csv"), "--rating-column", "score"]) != 0
+    assert "no rating column 'score'" in capsys.readouterr().err
+    assert not (tmp_path / "y.csv").exists()
