@@ -197,52 +197,31 @@ class AspectReader:
         return out
 
 
-def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
-               aspect_set: AspectSet = APPAREL_SET, rules: Sequence[Sequence[Mention]] | None = None,
-               seed: int = 0, epochs: int = EPOCHS,
-               progress: Callable[[float, str], None] | None = None,
-               ratings: Sequence[float | None] | None = None) -> AspectReader:  # fmt: skip
-    """Fine-tune a reader on labelled ``sentences`` (``gold``: aspect → polarity per sentence;
-    aspects outside the set are ignored); ``rules`` and ``ratings`` as in
-    :meth:`AspectReader.probabilities` (given ratings, it learns to read sentences with and
-    without one); ``progress(done, message)`` after each epoch (``done`` from 0 to 1)."""
+def _train(net: Any, states: list[Any], verdicts: np.ndarray, stars: np.ndarray,
+           target: np.ndarray, epochs: int, seed: int,
+           progress: Callable[[float, str], None] | None) -> None:  # fmt: skip
+    """The reader's training loop (AdamW, linear warm-up and decay, "absent" weighted down, a
+    share of the sentences read without their rating)."""
     import torch
 
-    from core.embeddings import encoder
     from core.trainer import pad_cached
 
-    names = aspect_set.names
-    sentences = [str(s or "") for s in sentences]
-    if rules is None:
-        rules = [extract_aspects(s, aspect_set) for s in sentences]
-    target = np.zeros((len(sentences), len(names)), dtype=np.int64)
-    for i, g in enumerate(gold):
-        for aspect, polarity in g.items():
-            if aspect in names:
-                target[i, names.index(aspect)] = OUTCOMES.index(polarity)
-    verdicts = _rule_verdicts(rules, names)
-    stars = rating_features(ratings, len(sentences)).astype(np.float32)
-    uses_ratings = bool((stars[:, 0] == 0).any())
-    unknown = rating_features(None, 1).astype(np.float32)
-    key, _, base = encoder()
-    torch.manual_seed(seed)
-    states = lower_states(sentences, FROZEN_LAYERS)
-    net = _network(base, FROZEN_LAYERS, len(names), stars.shape[1] if uses_ratings else 0)
     heads = [net.queries, net.out, net.bias]
     optimizer = torch.optim.AdamW(
         [{"params": net.layers.parameters(), "lr": LAYER_LR}, {"params": heads, "lr": HEAD_LR}],
         weight_decay=0.01,
     )
-    steps = max(1, epochs * math.ceil(len(sentences) / BATCH_SIZE))
+    steps = max(1, epochs * math.ceil(len(states) / BATCH_SIZE))
     warmup = 0.1 * steps
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, s / warmup) * max(0.0, (steps - s) / steps)
     )
     loss_weights = torch.tensor([ABSENT_WEIGHT] + [1.0] * len(POLARITIES))
+    unknown = rating_features(None, 1).astype(np.float32)
     rng = np.random.default_rng(seed)
     net.train()
     for epoch in range(epochs):
-        order = rng.permutation(len(sentences))
+        order = rng.permutation(len(states))
         for start in range(0, len(order), BATCH_SIZE):
             idx = order[start : start + BATCH_SIZE]
             hidden, attention = pad_cached(states, idx)
@@ -262,6 +241,39 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
             optimizer.zero_grad(set_to_none=True)
         if progress is not None:
             progress((epoch + 1) / epochs, f"aspect reader: epoch {epoch + 1} of {epochs}")
+
+
+def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
+               aspect_set: AspectSet = APPAREL_SET, rules: Sequence[Sequence[Mention]] | None = None,
+               seed: int = 0, epochs: int = EPOCHS,
+               progress: Callable[[float, str], None] | None = None,
+               ratings: Sequence[float | None] | None = None) -> AspectReader:  # fmt: skip
+    """Fine-tune a reader on labelled ``sentences`` (``gold``: aspect → polarity per sentence;
+    aspects outside the set are ignored); ``rules`` and ``ratings`` as in
+    :meth:`AspectReader.probabilities` (given ratings, it learns to read sentences with and
+    without one); ``progress(done, message)`` after each epoch (``done`` from 0 to 1)."""
+    import torch
+
+    from core.embeddings import encoder
+
+    names = aspect_set.names
+    sentences = [str(s or "") for s in sentences]
+    if rules is None:
+        rules = [extract_aspects(s, aspect_set) for s in sentences]
+    target = np.zeros((len(sentences), len(names)), dtype=np.int64)
+    for i, g in enumerate(gold):
+        for aspect, polarity in g.items():
+            if aspect in names:
+                target[i, names.index(aspect)] = OUTCOMES.index(polarity)
+    verdicts = _rule_verdicts(rules, names)
+    stars = rating_features(ratings, len(sentences)).astype(np.float32)
+    uses_ratings = bool((stars[:, 0] == 0).any())
+    key, _, base = encoder()
+    states = lower_states(sentences, FROZEN_LAYERS)
+    with torch.random.fork_rng(devices=[]):  # seeded here, the process's generator untouched
+        torch.manual_seed(seed)
+        net = _network(base, FROZEN_LAYERS, len(names), stars.shape[1] if uses_ratings else 0)
+        _train(net, states, verdicts, stars, target, epochs, seed, progress)
     net.eval()
     weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, _folder_name(key),

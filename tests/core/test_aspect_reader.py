@@ -117,7 +117,11 @@ def test_the_reader_reads_the_review_rating() -> None:
     sentences = ["the fabric is thin"] * 32 + ["what a lovely day"] * 8
     gold = [{"fabric": "positive"}] * 16 + [{"fabric": "negative"}] * 16 + [{}] * 8
     ratings = [5.0] * 16 + [1.0] * 16 + [None] * 8
+    import torch
+
+    before = torch.random.get_rng_state()
     reader = fit_reader(sentences, gold, APPAREL_SET, seed=0, ratings=ratings, epochs=30)
+    assert torch.equal(torch.random.get_rng_state(), before)  # seeds only its own training
     assert reader.uses_ratings
     fabric = APPAREL_SET.names.index("fabric")
     probs = reader.probabilities(["the fabric is thin"] * 2, ratings=[5, 1])[:, fabric]
