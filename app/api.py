@@ -252,7 +252,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
                  shop_id: str = Depends(shop)) -> MentionsResponse:  # fmt: skip
         """The aspects of each text's sentences and the polarity on each, from the shop's active
         aspect model (or its rules when no model has been trained)."""
-        from core.aspect_model import RuleAspects
+        from core.aspect_model import RuleAspects, first_invalid_rating
         from core.demand_rules import split_sentences
         from core.kinds.aspect_sentiment import shop_aspect_set
 
@@ -269,9 +269,9 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
             if len(body.ratings) != len(body.texts):
                 raise HTTPException(422, f"give one rating per text ({len(body.texts)}), or none; "
                                          f"got {len(body.ratings)}")  # fmt: skip
-            wrong = [i for i, r in enumerate(body.ratings) if r is not None and not 1 <= r <= 5]
-            if wrong:
-                raise HTTPException(422, f"rating {wrong[0]} is not between 1 and 5 stars: give "
+            wrong = first_invalid_rating(body.ratings)
+            if wrong is not None:
+                raise HTTPException(422, f"rating {wrong} is not between 1 and 5 stars: give "
                                          "1-5 or null")  # fmt: skip
         version = models.version(shop_id, task)
         predictor = (models.predictor(shop_id, task, version) if version

@@ -33,7 +33,7 @@ Embed = Callable[[list[str]], np.ndarray]
 READER_MIN_LABELLED = 300  # labelled sentences from which the fine-tuned reader is blended in
 READER_WEIGHT = 0.5  # its share of the blend of detection probabilities
 READER_POLARITY_WEIGHT = 0.3  # and of polarity probabilities (docs/models.md: how chosen)
-RATING_SCALE = 2.0  # the star rating's one-hot enters the polarity regression this strongly
+RATING_SCALE = 2.0  # the star rating's one-hot enters the polarity regression and the reader so
 
 
 def _embed(texts: list[str]) -> np.ndarray:
@@ -66,15 +66,27 @@ def _rule_features(mentions: list[Mention], names: tuple[str, ...]) -> np.ndarra
 RATINGS = (1, 2, 3, 4, 5)  # the review's star rating a sentence can come with
 
 
+def is_rating(value: float | None) -> bool:
+    """Whether ``value`` is a star rating the models read: a finite number from 1 to 5."""
+    return value is not None and bool(np.isfinite(value)) and 1 <= float(value) <= 5
+
+
+def first_invalid_rating(ratings: Sequence[float | None]) -> int | None:
+    """The position of the first rating that is given but not 1-5 stars (None: there is none),
+    for the API and the CLI to refuse it by its place."""
+    return next((i for i, r in enumerate(ratings) if r is not None and not is_rating(r)), None)
+
+
 def rating_features(ratings: Sequence[float | None] | None, n: int) -> np.ndarray:
     """(n, 6) one-hot of each sentence's review rating: unknown (a message, a text sent to the
-    API without one), 1, 2, 3, 4 or 5 stars (rounded)."""
+    API without one, or a value that :func:`is_rating` refuses), 1, 2, 3, 4 or 5 stars
+    (rounded)."""
     out = np.zeros((n, 1 + len(RATINGS)))
     out[:, 0] = 1.0
     if ratings is None:
         return out
     for i, r in enumerate(ratings):
-        if r is not None and np.isfinite(r) and 1 <= round(float(r)) <= 5:
+        if r is not None and is_rating(r):
             out[i, 0] = 0.0
             out[i, round(float(r))] = 1.0
     return out
@@ -137,7 +149,6 @@ class AspectModel:
                 ratings: Sequence[float | None] | None = None) -> list[list[Mention]]:  # fmt: skip
         """The mentions in each sentence; ``ratings``: the star rating of each sentence's review
         (None, or None for a sentence: unknown)."""
-        embed = embed or _embed
         sentences = [str(s or "") for s in sentences]
         if not sentences:
             return []
@@ -146,13 +157,13 @@ class AspectModel:
         rules = [extract_aspects(s, self.aspect_set) for s in sentences]
         # (sentences, aspects, absent / positive / negative / neutral), or None
         read = None
-        if self.reader is not None and embed is _embed:  # the encoder's lower layers run once
+        if self.reader is not None and embed is None:  # the encoder's lower layers run once
             from core.embeddings import embed_with_states
 
             vectors, states = embed_with_states(sentences, self.reader.frozen)
             read = self.reader.probabilities(sentences, rules, ratings, states)
-        else:
-            vectors = embed(sentences)
+        else:  # a caller's own embedding (a cache, a test's): the reader encodes for itself
+            vectors = (embed or _embed)(sentences)
             if self.reader is not None:
                 read = self.reader.probabilities(sentences, rules, ratings)
         features = self._detection_features(vectors, rules)
@@ -173,7 +184,7 @@ class AspectModel:
                  for i, hits in enumerate(found) for a, _ in hits]  # fmt: skip
         if self.polarity is not None and pairs:
             probs = self.polarity.predict_proba(
-                self._polarity_features(sentences, vectors, pairs, embed, stars)
+                self._polarity_features(sentences, vectors, pairs, embed or _embed, stars)
             )
             classes = [str(c) for c in self.polarity.classes_]
             if read is not None:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import ShopLensError
-from core.aspect_model import RATINGS, rating_features
+from core.aspect_model import RATING_SCALE, RATINGS, rating_features
 from core.aspect_sets import APPAREL_SET, POLARITIES, AspectSet
 from core.aspects import Mention, extract_aspects
 
@@ -46,7 +46,6 @@ HEAD_LR = 2e-3
 ABSENT_WEIGHT = 0.3  # the loss weight of "absent" against a mention's 1
 MAX_LENGTH = 128  # tokens read per sentence (as core.embeddings reads them)
 RULE_SCALE = 3.0  # the rules' verdict enters the output layer this strongly
-RATING_SCALE = 2.0  # and the review's star rating (core.aspect_model.rating_features) this
 RATING_DROPOUT = 0.25  # the share of training sentences read as if they came without a rating
 
 

@@ -157,15 +157,18 @@ def _file_ratings(df: pd.DataFrame, column: str | None, path: Path) -> list[floa
     if column not in df.columns:
         raise InputError(f"{path} has no rating column {column!r}; its columns are: "
                          f"{', '.join(map(str, df.columns))}")  # fmt: skip
+    from core.aspect_model import first_invalid_rating
+
     raw = df[column]
-    blank = raw.isna() | (raw.astype(str).str.strip() == "")
-    values = pd.to_numeric(raw.where(~blank), errors="coerce")
-    wrong = np.flatnonzero((~blank & ~values.between(1, 5)).to_numpy())
-    if len(wrong):
-        row = int(wrong[0])
+    blank = (raw.isna() | (raw.astype(str).str.strip() == "")).to_numpy()
+    numbers = pd.to_numeric(raw.where(~blank), errors="coerce").to_numpy(dtype=float)
+    # a value that is not a number stays NaN, which is not a rating either
+    stars = [None if empty else float(v) for empty, v in zip(blank, numbers, strict=True)]
+    row = first_invalid_rating(stars)
+    if row is not None:
         raise InputError(f"{path}: row {row} of column {column!r} holds {df[column].iloc[row]!r}, "
                          "not a rating: give 1-5 stars or leave it empty")  # fmt: skip
-    return [None if pd.isna(v) else float(v) for v in values]
+    return stars
 
 
 def aspects_file(ctx: Context, shop_id: str, input_path: Path, text_column: str,

@@ -8,7 +8,12 @@ import pandas as pd
 import pytest
 
 from common.errors import InputError
-from core.aspect_model import RuleAspects, fit_aspect_model, rating_features
+from core.aspect_model import (
+    RuleAspects,
+    first_invalid_rating,
+    fit_aspect_model,
+    rating_features,
+)
 from core.aspect_sets import parse_aspect_set
 from core.aspects import (
     decode_mentions,
@@ -136,6 +141,16 @@ def test_ratings_become_one_hot_stars_with_unknown_for_the_rest() -> None:
     assert stars.argmax(axis=1).tolist() == [5, 1, 0, 0, 0, 0, 3]
     assert stars.sum(axis=1).tolist() == [1.0] * 7
     assert rating_features(None, 2).tolist() == [[1.0, 0, 0, 0, 0, 0]] * 2
+    # 0.6 would round to one star; it is not a rating, as the API and the CLI say
+    assert rating_features([0.6, 5.4], 2).argmax(axis=1).tolist() == [0, 0]
+
+
+@pytest.mark.unit
+def test_the_first_rating_that_is_not_one_to_five_stars_is_found_by_its_place() -> None:
+    assert first_invalid_rating([None, 1, 5.0, 3.5]) is None
+    assert first_invalid_rating([4, None, 0.6, 9]) == 2
+    assert first_invalid_rating([float("nan")]) == 0
+    assert first_invalid_rating([]) is None
 
 
 @pytest.mark.unit
