@@ -54,11 +54,6 @@ def _folder_name(path: str) -> str:
     return Path(path).name
 
 
-def _run(layer: Any, hidden: Any, mask: Any) -> Any:
-    out = layer(hidden, mask)
-    return out[0] if isinstance(out, tuple) else out
-
-
 def _rule_verdicts(rules: Sequence[Sequence[Mention]], names: tuple[str, ...]) -> np.ndarray:
     """One-hot (sentences, aspects, 4) of the rules' verdict per aspect."""
     out = np.zeros((len(rules), len(names), len(OUTCOMES)), dtype=np.float32)
@@ -91,11 +86,9 @@ def _network(base: Any, frozen: int, n_aspects: int, context: int) -> Any:
             self.dropout = torch.nn.Dropout(0.1)
 
         def forward(self, hidden: Any, attention: Any, verdicts: Any, stars: Any) -> Any:
-            from core.trainer import attention_mask_for
+            from core.trainer import attention_mask_for, run_layers
 
-            mask = attention_mask_for(base, hidden, attention)
-            for layer in self.layers:
-                hidden = _run(layer, hidden, mask)
+            hidden = run_layers(self.layers, hidden, attention_mask_for(base, hidden, attention))
             scores = torch.einsum("btd,ad->bat", hidden, self.queries) / math.sqrt(hidden_size)
             scores = scores.masked_fill(attention.unsqueeze(1) == 0, -1e4)
             picked = torch.einsum("bat,btd->bad", scores.softmax(-1), hidden)

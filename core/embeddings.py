@@ -56,7 +56,7 @@ def embed_with_states(texts: Sequence[str], n_lower: int, base: Path | None = No
     layers once."""
     import torch
 
-    from core.trainer import attention_mask_for, cache_lower_layers, pad_cached
+    from core.trainer import attention_mask_for, cache_lower_layers, pad_cached, run_layers
 
     texts = ["" if t is None else str(t) for t in texts]
     with _LOCK:
@@ -71,9 +71,7 @@ def embed_with_states(texts: Sequence[str], n_lower: int, base: Path | None = No
                 idx = order[start : start + batch_size]
                 hidden, attention = pad_cached(states, idx)
                 mask = attention_mask_for(model, hidden, attention)
-                for layer in model.encoder.layer[n_lower:]:
-                    out = layer(hidden, mask)
-                    hidden = out[0] if isinstance(out, tuple) else out
+                hidden = run_layers(model.encoder.layer[n_lower:], hidden, mask)
                 weights = attention.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
                 vectors[idx] = torch.nn.functional.normalize(pooled, dim=1).numpy()

@@ -76,6 +76,15 @@ def attention_mask_for(model: Encoder, hidden: torch.Tensor,
     )
 
 
+def run_layers(layers: Any, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``hidden`` through each encoder layer in turn (a layer may answer a tuple whose first
+    element is the hidden state, as older transformers versions do)."""
+    for layer in layers:
+        out = layer(hidden, mask)
+        hidden = out[0] if isinstance(out, tuple) else out
+    return hidden
+
+
 @torch.inference_mode()
 def cache_lower_layers(
     model: Encoder, tokenizer: Tokenizer, texts: list[str], n_frozen: int, max_length: int,
@@ -94,9 +103,7 @@ def cache_lower_layers(
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
         ids, att = batch["input_ids"].to(device), batch["attention_mask"].to(device)
         hidden = embeddings(input_ids=ids)
-        mask = attention_mask_for(model, hidden, att)
-        for layer in layers[:n_frozen]:
-            hidden = layer(hidden, mask)
+        hidden = run_layers(layers[:n_frozen], hidden, attention_mask_for(model, hidden, att))
         for row, i in enumerate(idx):
             out[i] = hidden[row, : len(encoded[i])].to(dtype).cpu()
         if progress and n % 20 == 0:
@@ -121,9 +128,7 @@ def top_forward(
 ) -> torch.Tensor:
     """Logits from cached lower-layer states: the remaining layers, pooler, dropout, head."""
     _, layers, pooler = _encoder_parts(model)
-    mask = attention_mask_for(model, hidden, attention)
-    for layer in layers[n_frozen:]:
-        hidden = layer(hidden, mask)
+    hidden = run_layers(layers[n_frozen:], hidden, attention_mask_for(model, hidden, attention))
     pooled = pooler(hidden) if pooler is not None else hidden[:, 0]
     dropout = getattr(model, "dropout", torch.nn.Identity())
     return model.classifier(dropout(pooled))
