@@ -13,8 +13,10 @@ features, so the model starts where the rules are and learns where they fail:
 
 From :data:`READER_MIN_LABELLED` labelled sentences on, a fine-tuned reader
 (:mod:`core.aspect_reader`) is blended in: detection probabilities are the mean of the
-regressions' and the reader's, polarity probabilities 0.7 the regressions' and 0.3 the
-reader's. An aspect with fewer than ``min_positive`` labelled mentions is left to the rules.
+regressions' and the reader's, polarity probabilities 0.7 the regressions' and 0.3 the mean of
+the reader's and those of :data:`POLARITY_READERS` - 1 more readers trained from other seeds
+(they read only the sentences with a mention). An aspect with fewer than ``min_positive``
+labelled mentions is left to the rules.
 Both :class:`AspectModel` and :class:`RuleAspects` answer ``extract(sentences)``.
 """
 
@@ -33,6 +35,9 @@ Embed = Callable[[list[str]], np.ndarray]
 READER_MIN_LABELLED = 300  # labelled sentences from which the fine-tuned reader is blended in
 READER_WEIGHT = 0.5  # its share of the blend of detection probabilities
 READER_POLARITY_WEIGHT = 0.3  # and of polarity probabilities (docs/models.md: how chosen)
+# readers trained from other seeds whose polarity is averaged with the first's (detection reads
+# the first only; docs/models.md)
+POLARITY_READERS = 2
 RATING_SCALE = 2.0  # the star rating's one-hot enters the polarity regression and the reader so
 
 
@@ -116,6 +121,8 @@ class AspectModel:
     # its share of polarity; None: reader_weight (models stored before the two were apart)
     reader_polarity_weight: float | None = None
     uses_ratings: bool = False  # polarity reads the review's star rating (rating_features)
+    # further readers from other seeds: their polarity is averaged with the reader's
+    polarity_readers: tuple[Any, ...] = ()
 
     def _detection_features(self, vectors: np.ndarray, rules: list[list[Mention]]) -> np.ndarray:
         names = self.aspect_set.names
@@ -156,7 +163,7 @@ class AspectModel:
         names = self.aspect_set.names
         rules = [extract_aspects(s, self.aspect_set) for s in sentences]
         # (sentences, aspects, absent / positive / negative / neutral), or None
-        read = None
+        read, states = None, None
         if self.reader is not None and embed is None:  # the encoder's lower layers run once
             from core.embeddings import embed_with_states
 
@@ -188,6 +195,7 @@ class AspectModel:
             )
             classes = [str(c) for c in self.polarity.classes_]
             if read is not None:
+                read = self._polarity_read(read, pairs, sentences, rules, ratings, states)
                 probs = self._blend_polarity(probs, classes, read, pairs)
             polarity = [(classes[int(np.argmax(p))], float(np.max(p))) for p in probs]
         else:
@@ -199,6 +207,31 @@ class AspectModel:
         for (i, aspect, m), (pol, pol_conf) in zip(pairs, polarity, strict=True):
             confidence = round(detect_conf[(i, aspect)] * pol_conf, 4)
             out[i].append(Mention(aspect, pol, confidence, m.triggers if m else ()))
+        return out
+
+    def _polarity_read(self, read: np.ndarray, pairs: list[tuple[int, str, Mention | None]],
+                       sentences: list[str], rules: list[list[Mention]],
+                       ratings: Sequence[float | None] | None,
+                       states: Sequence[Any] | None) -> np.ndarray:  # fmt: skip
+        """The reader's probabilities averaged with the :attr:`polarity_readers`' on the
+        sentences with a mention (the others' rows stay the reader's, unread)."""
+        readers = self.polarity_readers  # () in a model stored before there were more
+        if not readers:
+            return read
+        rows = sorted({i for i, _, _ in pairs})
+        texts = [sentences[i] for i in rows]
+        stars = None if ratings is None else [ratings[i] for i in rows]
+        if states is None:
+            from core.aspect_reader import lower_states
+
+            kept = lower_states(texts, self.reader.frozen)
+        else:
+            kept = [states[i] for i in rows]
+        total = read[rows].copy()
+        for other in readers:
+            total += other.probabilities(texts, [rules[i] for i in rows], stars, kept)
+        out = read.copy()
+        out[rows] = total / (1 + len(readers))
         return out
 
     def _blend_polarity(self, probs: np.ndarray, classes: list[str], read: np.ndarray,
@@ -274,10 +307,12 @@ def fit_aspect_model(
     if reader is None:
         reader = len(sentences) >= READER_MIN_LABELLED
     if reader:
-        from core.aspect_reader import fit_reader
+        from core.aspect_reader import fit_readers
 
-        model.reader = fit_reader(sentences, gold, aspect_set, rules, seed=seed,
-                                  progress=progress, ratings=ratings)  # fmt: skip
+        seeds = [seed + n for n in range(POLARITY_READERS)]
+        model.reader, *others = fit_readers(sentences, gold, aspect_set, rules, seeds,
+                                            progress=progress, ratings=ratings)  # fmt: skip
+        model.polarity_readers = tuple(others)
         model.reader_polarity_weight = READER_POLARITY_WEIGHT
     model.meta["reader"] = bool(reader)
     return model

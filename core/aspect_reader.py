@@ -191,7 +191,8 @@ class AspectReader:
 
 def _train(net: Any, states: list[Any], verdicts: np.ndarray, stars: np.ndarray,
            target: np.ndarray, epochs: int, seed: int,
-           progress: Callable[[float, str], None] | None) -> None:  # fmt: skip
+           progress: Callable[[float, str], None] | None,
+           label: str = "aspect reader") -> None:  # fmt: skip
     """The reader's training loop (AdamW, linear warm-up and decay, "absent" weighted down, a
     share of the sentences read without their rating)."""
     import torch
@@ -232,7 +233,7 @@ def _train(net: Any, states: list[Any], verdicts: np.ndarray, stars: np.ndarray,
             schedule.step()
             optimizer.zero_grad(set_to_none=True)
         if progress is not None:
-            progress((epoch + 1) / epochs, f"aspect reader: epoch {epoch + 1} of {epochs}")
+            progress((epoch + 1) / epochs, f"{label}: epoch {epoch + 1} of {epochs}")
 
 
 def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
@@ -244,6 +245,16 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
     aspects outside the set are ignored); ``rules`` and ``ratings`` as in
     :meth:`AspectReader.probabilities` (given ratings, it learns to read sentences with and
     without one); ``progress(done, message)`` after each epoch (``done`` from 0 to 1)."""
+    return fit_readers(sentences, gold, aspect_set, rules, (seed,), epochs, progress, ratings)[0]
+
+
+def fit_readers(sentences: Sequence[str], gold: Sequence[dict[str, str]],
+                aspect_set: AspectSet = APPAREL_SET,
+                rules: Sequence[Sequence[Mention]] | None = None, seeds: Sequence[int] = (0,),
+                epochs: int = EPOCHS, progress: Callable[[float, str], None] | None = None,
+                ratings: Sequence[float | None] | None = None) -> list[AspectReader]:  # fmt: skip
+    """One reader per seed (:func:`fit_reader`), fine-tuned on the same sentences: their lower
+    layers' states are worked out once; the seeds give each its own start and order."""
     import torch
 
     from core.embeddings import encoder
@@ -262,14 +273,23 @@ def fit_reader(sentences: Sequence[str], gold: Sequence[dict[str, str]],
     uses_ratings = bool((stars[:, 0] == 0).any())
     key, _, base = encoder()
     states = lower_states(sentences, FROZEN_LAYERS)
-    with torch.random.fork_rng(devices=[]):  # seeded here, the process's generator untouched
-        torch.manual_seed(seed)
-        net = _network(base, FROZEN_LAYERS, len(names), stars.shape[1] if uses_ratings else 0)
-        _train(net, states, verdicts, stars, target, epochs, seed, progress)
-    net.eval()
-    weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
-    reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, _folder_name(key),
-                          meta={"n_labelled": len(sentences), "epochs": epochs},
-                          uses_ratings=uses_ratings)  # fmt: skip
-    reader._net = net
-    return reader
+    readers = []
+    for n, seed in enumerate(seeds):
+        label = "aspect reader" + (f" {n + 1} of {len(seeds)}" if len(seeds) > 1 else "")
+
+        def report(done: float, message: str, n: int = n) -> None:
+            if progress is not None:
+                progress((n + done) / len(seeds), message)
+
+        with torch.random.fork_rng(devices=[]):  # seeded here, the process's generator untouched
+            torch.manual_seed(seed)
+            net = _network(base, FROZEN_LAYERS, len(names), stars.shape[1] if uses_ratings else 0)
+            _train(net, states, verdicts, stars, target, epochs, seed, report, label)
+        net.eval()
+        weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, _folder_name(key),
+                              meta={"n_labelled": len(sentences), "epochs": epochs, "seed": seed},
+                              uses_ratings=uses_ratings)  # fmt: skip
+        reader._net = net
+        readers.append(reader)
+    return readers

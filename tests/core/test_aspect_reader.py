@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from common.errors import ShopLensError
-from core.aspect_model import READER_MIN_LABELLED, fit_aspect_model
-from core.aspect_reader import EPOCHS, OUTCOMES, AspectReader, fit_reader
+from core.aspect_model import POLARITY_READERS, READER_MIN_LABELLED, fit_aspect_model
+from core.aspect_reader import EPOCHS, OUTCOMES, AspectReader, fit_reader, fit_readers
 from core.aspect_sets import APPAREL_SET
 
 # opinions the apparel rules cannot read: "pools" and "swims" are not among their words
@@ -93,20 +93,35 @@ def test_the_aspect_model_blends_the_reader_in_from_enough_labels() -> None:
     assert plain.reader is None and plain.meta["reader"] is False
     blended = fit_aspect_model(sentences, gold, min_positive=4, reader=True)
     assert blended.reader is not None and blended.meta["reader"] is True
+    # the further readers come from the next seeds and only read polarity
+    assert [r.meta["seed"] for r in (blended.reader, *blended.polarity_readers)] == list(
+        range(POLARITY_READERS)
+    )
     # style and the others have too few labels here: the rules keep them
     assert set(blended.meta["rule_only_aspects"]) == set(APPAREL_SET.names) - {"size_fit", "colour"}
     found = [{m.aspect: m.polarity for m in ms} for ms in blended.extract(
         ["the sleeves pool at my wrists", "the shade looks muddy", "what a sunny day"])]  # fmt: skip
     assert found == [{"size_fit": "negative"}, {"colour": "negative", "style": "negative"}, {}]
-    # the blend's ends: the reader alone (a mention's confidence is then its probability of
-    # that polarity) and the regressions alone (the same as the model without a reader)
+    # the blend's ends: the readers alone (a mention's confidence is then the first reader's
+    # probability of the aspect times the readers' mean probability of that polarity given a
+    # mention) and the regressions alone (the same as the model without a reader)
     text = ["the shade is gorgeous", "i swim in it", "what a sunny day"]
     read = blended.reader.probabilities(text)
+    mean = np.mean([r.probabilities(text) for r in (blended.reader, *blended.polarity_readers)], 0)
     blended.reader_weight = blended.reader_polarity_weight = 1.0
     ms = blended.extract(text)[0]
     assert [(m.aspect, m.polarity) for m in ms] == [("colour", "positive"), ("style", "positive")]
-    colour = APPAREL_SET.names.index("colour")
-    assert ms[0].confidence == pytest.approx(read[0, colour, OUTCOMES.index("positive")], abs=1e-3)
+    colour, positive = APPAREL_SET.names.index("colour"), OUTCOMES.index("positive")
+    expected = (1 - read[0, colour, 0]) * mean[0, colour, positive] / (1 - mean[0, colour, 0])
+    assert ms[0].confidence == pytest.approx(expected, abs=1e-3)
+    assert mean[0, colour, positive] != pytest.approx(read[0, colour, positive], abs=1e-4)
+    del blended.polarity_readers  # as in a model stored before there were more readers
+    buffer = io.BytesIO()
+    joblib.dump(blended, buffer)
+    older = joblib.load(io.BytesIO(buffer.getvalue()))
+    assert older.polarity_readers == ()
+    alone = older.extract(text)[0][0].confidence  # the one reader's probability, as it was
+    assert alone == pytest.approx(read[0, colour, positive], abs=1e-3)
     blended.reader_weight = blended.reader_polarity_weight = 0.0
     assert blended.extract(text) == plain.extract(text)
 
@@ -133,3 +148,18 @@ def test_the_reader_reads_the_review_rating() -> None:
     np.testing.assert_allclose(
         stored.probabilities(["the fabric is thin"], ratings=[1])[:, fabric], probs[1:], atol=1e-5
     )
+
+
+@pytest.mark.integration
+def test_readers_from_several_seeds_share_one_pass_and_report_in_turn() -> None:
+    sentences, gold = (list(x) for x in zip(*TRAIN, strict=True))
+    seen: list[tuple[float, str]] = []
+    first, second = fit_readers(sentences, gold, APPAREL_SET, seeds=(3, 4), epochs=2,
+                                progress=lambda done, message: seen.append((done, message)))  # fmt: skip
+    assert [done for done, _ in seen] == [0.25, 0.5, 0.75, 1.0]
+    assert [m for _, m in seen][1:3] == ["aspect reader 1 of 2: epoch 2 of 2",
+                                         "aspect reader 2 of 2: epoch 1 of 2"]  # fmt: skip
+    alone = fit_reader(sentences, gold, APPAREL_SET, seed=4, epochs=2)
+    for name, weights in second.weights.items():  # a seed trains the same with or without others
+        np.testing.assert_allclose(weights, alone.weights[name], atol=1e-5)
+    assert not np.allclose(first.weights["out"], second.weights["out"])
