@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -71,7 +71,7 @@ def _rule_features(mentions: list[Mention], names: tuple[str, ...]) -> np.ndarra
 RATINGS = (1, 2, 3, 4, 5)  # the review's star rating a sentence can come with
 
 
-def is_rating(value: float | None) -> bool:
+def is_rating(value: float | None) -> TypeGuard[float]:
     """Whether ``value`` is a star rating the models read: a finite number from 1 to 5."""
     return value is not None and bool(np.isfinite(value)) and 1 <= float(value) <= 5
 
@@ -91,7 +91,7 @@ def rating_features(ratings: Sequence[float | None] | None, n: int) -> np.ndarra
     if ratings is None:
         return out
     for i, r in enumerate(ratings):
-        if r is not None and is_rating(r):
+        if is_rating(r):
             out[i, 0] = 0.0
             out[i, round(float(r))] = 1.0
     return out
@@ -163,16 +163,20 @@ class AspectModel:
         names = self.aspect_set.names
         rules = [extract_aspects(s, self.aspect_set) for s in sentences]
         # (sentences, aspects, absent / positive / negative / neutral), or None
-        read, states = None, None
+        read: np.ndarray | None = None
+        states: Sequence[Any] = ()
         if self.reader is not None and embed is None:  # the encoder's lower layers run once
             from core.embeddings import embed_with_states
 
             vectors, states = embed_with_states(sentences, self.reader.frozen)
             read = self.reader.probabilities(sentences, rules, ratings, states)
-        else:  # a caller's own embedding (a cache, a test's): the reader encodes for itself
+        else:  # a caller's own embedding (a cache, a test's): the readers' states apart
             vectors = (embed or _embed)(sentences)
             if self.reader is not None:
-                read = self.reader.probabilities(sentences, rules, ratings)
+                from core.aspect_reader import lower_states
+
+                states = lower_states(sentences, self.reader.frozen)
+                read = self.reader.probabilities(sentences, rules, ratings, states)
         features = self._detection_features(vectors, rules)
         w = self.reader_weight
         found: list[list[tuple[str, float]]] = [[] for _ in sentences]
@@ -212,7 +216,7 @@ class AspectModel:
     def _polarity_read(self, read: np.ndarray, pairs: list[tuple[int, str, Mention | None]],
                        sentences: list[str], rules: list[list[Mention]],
                        ratings: Sequence[float | None] | None,
-                       states: Sequence[Any] | None) -> np.ndarray:  # fmt: skip
+                       states: Sequence[Any]) -> np.ndarray:  # fmt: skip
         """The reader's probabilities averaged with the :attr:`polarity_readers`' on the
         sentences with a mention (the others' rows stay the reader's, unread)."""
         readers = self.polarity_readers  # () in a model stored before there were more
@@ -221,12 +225,7 @@ class AspectModel:
         rows = sorted({i for i, _, _ in pairs})
         texts = [sentences[i] for i in rows]
         stars = None if ratings is None else [ratings[i] for i in rows]
-        if states is None:
-            from core.aspect_reader import lower_states
-
-            kept = lower_states(texts, self.reader.frozen)
-        else:
-            kept = [states[i] for i in rows]
+        kept = [states[i] for i in rows]  # the lower layers' states, worked out once
         total = read[rows].copy()
         for other in readers:
             total += other.probabilities(texts, [rules[i] for i in rows], stars, kept)
