@@ -198,7 +198,7 @@ class AspectModel:
                 self._polarity_features(sentences, vectors, pairs, embed or _embed, stars)
             )
             classes = [str(c) for c in self.polarity.classes_]
-            if read is not None:
+            if read is not None and self._reader_polarity_share() > 0:
                 read = self._polarity_read(read, pairs, sentences, rules, ratings, states)
                 probs = self._blend_polarity(probs, classes, read, pairs)
             polarity = [(classes[int(np.argmax(p))], float(np.max(p))) for p in probs]
@@ -245,9 +245,13 @@ class AspectModel:
         aspects = np.array([names.index(a) for _, a, _ in pairs])
         given = read[rows, aspects][:, columns]
         given = given / np.maximum(given.sum(axis=1, keepdims=True), 1e-9)
-        w = self.reader_polarity_weight
-        w = self.reader_weight if w is None else w
+        w = self._reader_polarity_share()
         return w * given + (1.0 - w) * probs
+
+    def _reader_polarity_share(self) -> float:
+        """The readers' share of polarity (0: the regression alone decides, nothing to read)."""
+        w = self.reader_polarity_weight
+        return self.reader_weight if w is None else w
 
 
 def fit_aspect_model(

@@ -124,6 +124,16 @@ def test_the_aspect_model_blends_the_reader_in_from_enough_labels() -> None:
     assert alone == pytest.approx(read[0, colour, positive], abs=1e-3)
     blended.reader_weight = blended.reader_polarity_weight = 0.0
     assert blended.extract(text) == plain.extract(text)
+    # with no share of polarity the further readers are not run at all
+    blended.reader_weight, blended.polarity_readers = 0.5, ()
+    expected_mentions = blended.extract(text)
+
+    class Unread:
+        def probabilities(self, *args: object) -> np.ndarray:
+            raise AssertionError("a polarity reader ran with no share of polarity")
+
+    blended.polarity_readers = (Unread(),)
+    assert blended.extract(text) == expected_mentions
 
 
 @pytest.mark.integration
