@@ -34,6 +34,7 @@ class StoreSettings:
 
 # bf16 CPU scoring of text models (core.hardware): read the processor, force it, or never
 CPU_BF16_CHOICES = ("auto", "on", "off")
+DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         models=ModelSettings(
             models_dir=home / "models",
             base_model=Path(str(base_model)).expanduser() if base_model else None,
-            device=env.get("SHOPLENS_DEVICE", "auto"),
+            device=_choice(env, "SHOPLENS_DEVICE", DEVICE_CHOICES),
             cpu_bf16=_choice(env, "SHOPLENS_CPU_BF16", CPU_BF16_CHOICES),
         ),
         labelstudio=LabelStudioSettings(

@@ -114,7 +114,7 @@ def lower_states(sentences: Sequence[str], frozen: int) -> list[Any]:
 
     _, tokenizer, base = encoder()
     return cache_lower_layers(base, tokenizer, list(sentences), frozen, MAX_LENGTH,
-                              torch.device("cpu"), dtype=torch.float32)  # fmt: skip
+                              base.device, dtype=torch.float32)  # fmt: skip
 
 
 @dataclass
@@ -149,6 +149,8 @@ class AspectReader:
             net = _network(base, self.frozen, len(self.aspect_set.names), self._context())
             net.load_state_dict({k: torch.from_numpy(v) for k, v in self.weights.items()})
             self._net = net.eval()
+        if self._net.bias.device != base.device:  # on the encoder's device (the settings')
+            self._net.to(base.device)
         return self._net
 
     def _context(self) -> int:
@@ -179,13 +181,14 @@ class AspectReader:
         if states is None:
             states = lower_states(sentences, self.frozen)
         order = np.argsort([s.shape[0] for s in states], kind="stable")
+        device = net.bias.device
         with torch.inference_mode():
             for start in range(0, len(order), 64):
                 idx = order[start : start + 64]
-                hidden, attention = pad_cached(list(states), idx)
-                logits = net(hidden, attention, torch.from_numpy(verdicts[idx]),
-                             torch.from_numpy(stars[idx]))  # fmt: skip
-                out[idx] = logits.softmax(-1).numpy()
+                hidden, attention = (t.to(device) for t in pad_cached(list(states), idx))
+                logits = net(hidden, attention, torch.from_numpy(verdicts[idx]).to(device),
+                             torch.from_numpy(stars[idx]).to(device))  # fmt: skip
+                out[idx] = logits.softmax(-1).cpu().numpy()
         return out
 
 
@@ -209,7 +212,8 @@ def _train(net: Any, states: list[Any], verdicts: np.ndarray, stars: np.ndarray,
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min(1.0, s / warmup) * max(0.0, (steps - s) / steps)
     )
-    loss_weights = torch.tensor([ABSENT_WEIGHT] + [1.0] * len(POLARITIES))
+    device = net.bias.device
+    loss_weights = torch.tensor([ABSENT_WEIGHT] + [1.0] * len(POLARITIES), device=device)
     unknown = rating_features(None, 1).astype(np.float32)
     rng = np.random.default_rng(seed)
     net.train()
@@ -217,14 +221,14 @@ def _train(net: Any, states: list[Any], verdicts: np.ndarray, stars: np.ndarray,
         order = rng.permutation(len(states))
         for start in range(0, len(order), BATCH_SIZE):
             idx = order[start : start + BATCH_SIZE]
-            hidden, attention = pad_cached(states, idx)
+            hidden, attention = (t.to(device) for t in pad_cached(states, idx))
             batch_stars = stars[idx].copy()
             batch_stars[rng.random(len(idx)) < RATING_DROPOUT] = unknown
-            logits = net(hidden, attention, torch.from_numpy(verdicts[idx]),
-                         torch.from_numpy(batch_stars))  # fmt: skip
+            logits = net(hidden, attention, torch.from_numpy(verdicts[idx]).to(device),
+                         torch.from_numpy(batch_stars).to(device))  # fmt: skip
             loss = torch.nn.functional.cross_entropy(
                 logits.reshape(-1, len(OUTCOMES)),
-                torch.from_numpy(target[idx]).reshape(-1),
+                torch.from_numpy(target[idx]).reshape(-1).to(device),
                 weight=loss_weights,
             )
             loss.backward()
@@ -281,12 +285,14 @@ def fit_readers(sentences: Sequence[str], gold: Sequence[dict[str, str]],
             if progress is not None:
                 progress((n + done) / len(seeds), message)
 
-        with torch.random.fork_rng(devices=[]):  # seeded here, the process's generator untouched
+        gpu = [base.device.index or 0] if base.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=gpu):  # seeded here, the process's generators untouched
             torch.manual_seed(seed)
             net = _network(base, FROZEN_LAYERS, len(names), stars.shape[1] if uses_ratings else 0)
+            net.to(base.device)  # the encoder's (the settings' device: the GPU when there is one)
             _train(net, states, verdicts, stars, target, epochs, seed, report, label)
         net.eval()
-        weights = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        weights = {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
         reader = AspectReader(aspect_set, FROZEN_LAYERS, weights, _folder_name(key),
                               meta={"n_labelled": len(sentences), "epochs": epochs, "seed": seed},
                               uses_ratings=uses_ratings)  # fmt: skip

@@ -29,9 +29,10 @@ class Context:
         """Build the store and registry the settings name. ``migrate`` moves a model folder of an
         earlier ShopLens (one registry for all shops) to the sample shop, once."""
         import core.tasks  # noqa: F401  (registers the built-in tasks)
-        from core.hardware import use_cpu_bf16
+        from core.hardware import use_cpu_bf16, use_device
 
         use_cpu_bf16(settings.models.cpu_bf16)
+        use_device(settings.models.device)
 
         store = store or Store.from_settings(settings.store)
         registry = ModelRegistry(settings.models.models_dir, store, settings.models.device)

@@ -30,15 +30,20 @@ _VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 def _encoder(base: Path | None) -> tuple[str, Any, Any]:
     from transformers import AutoModel, AutoTokenizer
 
+    from core.hardware import shared_device
     from core.modeling import base_model_path, quiet_transformers
 
     path = base_model_path(base)
     key = str(path)
+    device = shared_device()
     if key not in _ENCODERS:
         quiet_transformers()
         model = AutoModel.from_pretrained(path).eval()
         _ENCODERS[key] = (AutoTokenizer.from_pretrained(path), model)
-    return (key, *_ENCODERS[key])
+    tokenizer, model = _ENCODERS[key]
+    if model.device != device:  # the settings' device (the GPU when there is one)
+        model.to(device)
+    return key, tokenizer, model
 
 
 def encoder(base: Path | None = None) -> tuple[str, Any, Any]:
@@ -62,19 +67,19 @@ def embed_with_states(texts: Sequence[str], n_lower: int, base: Path | None = No
     with _LOCK:
         key, tokenizer, model = _encoder(base)
         states = cache_lower_layers(model, tokenizer, texts, n_lower, max_length,
-                                    torch.device("cpu"), batch_size=batch_size,
+                                    model.device, batch_size=batch_size,
                                     dtype=torch.float32)  # fmt: skip
         vectors = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
         order = np.argsort([s.shape[0] for s in states], kind="stable")
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
-                hidden, attention = pad_cached(states, idx)
+                hidden, attention = (t.to(model.device) for t in pad_cached(states, idx))
                 mask = attention_mask_for(model, hidden, attention)
                 hidden = run_layers(model.encoder.layer[n_lower:], hidden, mask)
                 weights = attention.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
-                vectors[idx] = torch.nn.functional.normalize(pooled, dim=1).numpy()
+                vectors[idx] = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
         for text, vector in zip(texts, vectors, strict=True):
             _VECTORS[(key, text)] = vector
         while len(_VECTORS) > CACHE_SIZE:
@@ -96,11 +101,11 @@ def embed_texts(texts: Sequence[str], base: Path | None = None, batch_size: int 
             for start in range(0, len(todo), batch_size):
                 chunk = todo[start : start + batch_size]
                 batch = tokenizer(chunk, truncation=True, max_length=max_length, padding=True,
-                                  return_tensors="pt")  # fmt: skip
+                                  return_tensors="pt").to(model.device)  # fmt: skip
                 hidden = model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-                pooled = torch.nn.functional.normalize(pooled, dim=1).numpy()
+                pooled = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
                 for text, vector in zip(chunk, pooled, strict=True):
                     _VECTORS[(key, text)] = vector
         while len(_VECTORS) > CACHE_SIZE:

@@ -1,6 +1,7 @@
 """What this process's processor can do for the models, decided once per process from the
 settings (:class:`common.settings.ModelSettings`): whether text models score on the CPU with a
-bf16 copy of the encoder.
+bf16 copy of the encoder, and where the shared sentence encoder runs (the settings' device:
+``auto`` takes the GPU when there is one).
 
 A processor that multiplies bf16 natively (AVX512-BF16 or AMX) scores a bf16 copy about 1.8x
 faster than fp32; elsewhere bf16 is emulated and no faster. ``SHOPLENS_CPU_BF16`` is ``auto``
@@ -13,10 +14,27 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from common.settings import CPU_BF16_CHOICES
+from common.settings import CPU_BF16_CHOICES, DEVICE_CHOICES
 
-_PREFERENCE = {"cpu_bf16": "auto"}
+_PREFERENCE = {"cpu_bf16": "auto", "device": "auto"}
+
+
+def use_device(preference: str) -> None:
+    """Apply the settings' ``device`` (auto | cpu | cuda) to the models this process shares
+    (the sentence encoder, and the aspect readers built on it)."""
+    if preference not in DEVICE_CHOICES:
+        raise ValueError(f"device must be one of {DEVICE_CHOICES}, got {preference!r}")
+    _PREFERENCE["device"] = preference
+
+
+def shared_device() -> Any:
+    """The torch device of the shared models: :func:`use_device`'s preference through
+    :func:`core.modeling.pick_device` (a clear error when ``cuda`` is asked for and absent)."""
+    from core.modeling import pick_device
+
+    return pick_device(_PREFERENCE["device"])
 
 
 def use_cpu_bf16(preference: str) -> None:
