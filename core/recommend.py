@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -106,15 +106,59 @@ def recommend_blend(train: pd.DataFrame, users: Iterable[str], key: str = "item_
     return {user: [k for k, _ in ranked] for user, ranked in scored.items()}
 
 
+@dataclass
+class ShopStats:
+    """What the blend of one key reads from the whole log rather than from a shopper's own
+    events: co-visitation (for one window) and how often each key is touched. Worked out once
+    (:func:`shop_stats`), it lets the lists of a part of the shoppers be made from that part's
+    events alone (a distributed engine's replica scores many parts)."""
+
+    key: str
+    window: int
+    follow: dict[str, Counter[str]]
+    popular: pd.Series  # touches per key, most first
+    pop_score: dict[str, float] = field(init=False)  # touches over the most touched key's
+
+    def __post_init__(self) -> None:
+        popular = self.popular
+        self.pop_score = (popular / popular.max()).to_dict() if len(popular) else {}
+
+
+def _stats_of(sequences: dict[str, list[str]], events: pd.DataFrame, key: str,
+              window: int) -> ShopStats:  # fmt: skip
+    popular = with_key(events, key)[key].astype(str).value_counts()
+    return ShopStats(key, window, covisitation(sequences, window), popular)
+
+
+def shop_stats(events: pd.DataFrame, key: str = "item_id", window: int = 1) -> ShopStats:
+    """The :class:`ShopStats` of ``events`` (every shopper's) for ``key`` and a co-visitation
+    ``window`` (:attr:`BlendConfig.covisit_window`)."""
+    return _stats_of(_sequences(events, key), events, key, window)
+
+
+def of_users(events: pd.DataFrame, users: Iterable[str]) -> pd.DataFrame:
+    """The events of ``users`` (compared as strings)."""
+    return events[events["user_id"].astype(str).isin({str(u) for u in users})]
+
+
 def recommend_scored(train: pd.DataFrame, users: Iterable[str], key: str = "item_id",
-                     config: BlendConfig | None = None) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
-    """The blend's ranked ``(key, score)`` pairs per shopper (scores > 0, best first)."""
+                     config: BlendConfig | None = None,
+                     stats: ShopStats | None = None) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
+    """The blend's ranked ``(key, score)`` pairs per shopper (scores > 0, best first). With
+    ``stats`` (:func:`shop_stats` of the whole log) only the shoppers' own events of ``train``
+    are read."""
     config = config or BlendConfig()
-    sequences = _sequences(train, key)
-    follow = covisitation(sequences, config.covisit_window)
-    popular = with_key(train, key)[key].astype(str).value_counts()
-    top = popular.index[: config.length].tolist()
-    pop_score = (popular / popular.max()).to_dict() if len(popular) else {}
+    users = [str(u) for u in users]
+    if stats is None:
+        sequences = _sequences(train, key)
+        stats = _stats_of(sequences, train, key, config.covisit_window)
+    elif (stats.key, stats.window) != (key, config.covisit_window):
+        raise ValueError(f"these statistics are of {stats.key} with window {stats.window}, not "
+                         f"of {key} with window {config.covisit_window}")  # fmt: skip
+    else:
+        sequences = _sequences(of_users(train, users), key)
+    follow, pop_score = stats.follow, stats.pop_score
+    top = stats.popular.index[: config.length].tolist()
     out: dict[str, list[tuple[str, float]]] = {}
     for user in users:
         history = list(dict.fromkeys(reversed(sequences.get(str(user), []))))

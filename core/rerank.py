@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.recommend import BlendConfig, Lists, leave_last_out, recommend_scored, with_key
+from core.recommend import (
+    BlendConfig,
+    Lists,
+    ShopStats,
+    leave_last_out,
+    of_users,
+    recommend_scored,
+    shop_stats,
+    with_key,
+)
 
 FEATURES = [
     "blend_score", "blend_rank", "in_history", "recency_rank", "n_touch", "n_cart", "n_fav",
@@ -48,18 +57,63 @@ def features_for(key: str, sequence: Any = None) -> list[str]:
 SESSION_GAP_SECONDS = 30 * 60
 
 
+@dataclass
+class RerankStats:
+    """What a re-ranker reads from the whole log rather than from a shopper's own events
+    (:meth:`Reranker.shop_stats`): the blend's :class:`~core.recommend.ShopStats`, how often the
+    shop's shoppers went from one key straight to another, each item's category and the keys'
+    touches on the shop's last day (categories)."""
+
+    blend: ShopStats
+    transitions: pd.DataFrame  # a, k, transition
+    category_of: pd.Series | None  # item -> its category (items only)
+    latest: pd.Series | None  # touches per key on the shop's last day (categories only)
+
+
+def _prepared(train: pd.DataFrame, key: str) -> pd.DataFrame:
+    return with_key(train, key).assign(user_id=lambda d: d["user_id"].astype(str),
+                                       k=lambda d: d[key].astype(str))  # fmt: skip
+
+
+def _ordered(events: pd.DataFrame) -> pd.DataFrame:
+    return events.sort_values(["user_id", "ts"], kind="stable")
+
+
+def _shop_level(events: pd.DataFrame, ordered: pd.DataFrame, key: str,
+                blend: ShopStats) -> RerankStats:  # fmt: skip
+    """:class:`RerankStats` from every shopper's ``events`` (:func:`_prepared`, and sorted:
+    ``ordered``)."""
+    pairs = pd.DataFrame({"a": ordered["k"], "k": ordered.groupby("user_id")["k"].shift(-1)})
+    pairs = pairs.dropna().groupby(["a", "k"]).size().rename("n").reset_index()
+    pairs["transition"] = pairs["n"] / pairs.groupby("a")["n"].transform("sum")
+    category_of = None
+    if key != "category" and "category" in events:
+        category_of = events.drop_duplicates("k", keep="last").set_index("k")["category"]
+    latest = None
+    if key == "category":
+        ts = events["ts"]
+        day = pd.Timedelta(days=1) if pd.api.types.is_datetime64_any_dtype(ts) else 86400
+        latest = events.loc[ts >= ts.max() - day, "k"].value_counts()
+    return RerankStats(blend, pairs[["a", "k", "transition"]], category_of, latest)
+
+
 def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendConfig,
-                depth: int, sequence: Any = None) -> pd.DataFrame:  # fmt: skip
+                depth: int, sequence: Any = None,
+                stats: RerankStats | None = None) -> pd.DataFrame:  # fmt: skip
     """One row per (user, candidate) with :func:`features_for` ``key`` (``sasrec``: the
-    sequential model's probability of the candidate, when ``sequence`` is given)."""
-    events = with_key(train, key).assign(user_id=lambda d: d["user_id"].astype(str),
-                                         k=lambda d: d[key].astype(str))  # fmt: skip
-    scored = recommend_scored(events, users, key, BlendConfig(**{**config.__dict__,
-                                                                 "length": depth}))  # fmt: skip
+    sequential model's probability of the candidate, when ``sequence`` is given). With
+    ``stats`` (of the whole log) only the shoppers' own events of ``train`` are read."""
+    events = _prepared(train if stats is None else of_users(train, users), key)
+    blend = BlendConfig(**{**config.__dict__, "length": depth})
+    scored = recommend_scored(events, users, key, blend, None if stats is None else stats.blend)
     rows = [(u, k, s, r) for u, ranked in scored.items() for r, (k, s) in enumerate(ranked)]
     cand = pd.DataFrame(rows, columns=["user_id", "k", "blend_score", "blend_rank"])
     if cand.empty:
         return cand.assign(**{f: [] for f in features_for(key, sequence) if f not in cand})
+    ordered = _ordered(events)
+    if stats is None:
+        stats = _shop_level(events, ordered, key, ShopStats(key, config.covisit_window, {},
+                                                            events["k"].value_counts()))  # fmt: skip
     kinds = (
         events["event_type"] if "event_type" in events else pd.Series("view", index=events.index)
     )
@@ -84,36 +138,31 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     }
     cand = cand.fillna(never)
     cand["is_last"] = (cand["k"] == cand["user_id"].map(last["k"])).astype(float)
-    popularity = events["k"].value_counts()
+    popularity = stats.blend.popular
     cand["log_popularity"] = np.log1p(cand["k"].map(popularity).fillna(0).to_numpy(dtype=float))
-    if key != "category" and "category" in events:
-        category_of = events.drop_duplicates("k", keep="last").set_index("k")["category"]
+    if stats.category_of is not None:
         last_category = cand["user_id"].map(last["category"])
-        cand["same_category_as_last"] = (cand["k"].map(category_of) == last_category).astype(float)
+        cand["same_category_as_last"] = (cand["k"].map(stats.category_of) == last_category).astype(
+            float
+        )
     else:
         cand["same_category_as_last"] = 0.0
     cand["history_size"] = cand["user_id"].map(hist.groupby("user_id").size()).fillna(0)
     touches = cand["user_id"].map(per.groupby("user_id").size()).fillna(0)
     cand["share_of_history"] = cand["n_touch"] / touches.clip(lower=1)
-    ordered = per.sort_values(["user_id", "ts"], kind="stable")
     recent = (ordered.groupby("user_id").tail(10).groupby(["user_id", "k"]).size()
               .rename("n_last10").reset_index())  # fmt: skip
     cand = cand.merge(recent, on=["user_id", "k"], how="left")
     # how often the shop's shoppers went from the shopper's last key straight to this one
-    pairs = pd.DataFrame({"a": ordered["k"], "k": ordered.groupby("user_id")["k"].shift(-1)})
-    pairs = pairs.dropna().groupby(["a", "k"]).size().rename("n").reset_index()
-    pairs["transition"] = pairs["n"] / pairs.groupby("a")["n"].transform("sum")
     cand = cand.assign(a=cand["user_id"].map(last["k"])).merge(
-        pairs[["a", "k", "transition"]], on=["a", "k"], how="left").drop(columns="a")  # fmt: skip
+        stats.transitions, on=["a", "k"], how="left").drop(columns="a")  # fmt: skip
     cand = cand.fillna({"n_last10": 0, "transition": 0.0})
     if key == "category":  # SEQUENCE_FEATURES
         cand = cand.merge(_sequence_features(ordered, key), on=["user_id", "k"], how="left")
         cand = cand.fillna({"events_since": 999, "n_last3": 0, "in_last_session": 0,
                             "n_distinct_items": 0})  # fmt: skip
         # the key's share of the shop's last day of events: what is in demand now
-        ts = events["ts"]
-        day = pd.Timedelta(days=1) if pd.api.types.is_datetime64_any_dtype(ts) else 86400
-        latest = events.loc[ts >= ts.max() - day, "k"].value_counts()
+        latest = stats.latest if stats.latest is not None else pd.Series(dtype=float)
         cand["log_popularity_recent"] = np.log1p(
             cand["k"].map(latest).fillna(0).to_numpy(dtype=float)
         )
@@ -165,11 +214,20 @@ class Reranker:
     def features(self) -> list[str]:
         return features_for(self.key, self.sequence)
 
-    def recommend_scored(self, train: pd.DataFrame, users: list[str],
-                         length: int = 50) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
-        """Ranked ``(key, probability)`` pairs per shopper."""
+    def shop_stats(self, train: pd.DataFrame) -> RerankStats:
+        """What :meth:`recommend_scored` reads from every shopper's events of ``train``, worked
+        out once for many calls on parts of the shoppers."""
+        events = _prepared(train, self.key)
+        blend = shop_stats(events, self.key, self.config.covisit_window)
+        return _shop_level(events, _ordered(events), self.key, blend)
+
+    def recommend_scored(self, train: pd.DataFrame, users: list[str], length: int = 50,
+                         stats: RerankStats | None = None,
+                         ) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
+        """Ranked ``(key, probability)`` pairs per shopper; with ``stats`` (:meth:`shop_stats`
+        of the whole log) only the shoppers' own events of ``train`` are read."""
         cand = _candidates(train, [str(u) for u in users], self.key, self.config, self.depth,
-                           self.sequence)  # fmt: skip
+                           self.sequence, stats)  # fmt: skip
         out: dict[str, list[tuple[str, float]]] = {str(u): [] for u in users}
         if cand.empty:
             return out

@@ -51,7 +51,9 @@ class ScoringEngine(Protocol):
                        progress: Progress | None = None) -> pd.DataFrame:  # fmt: skip
         """``fn``'s rows for every shopper of ``events`` (column ``user_id``), the shoppers split
         among workers. ``whole_log``: ``fn`` reads every event for any shopper's rows (a
-        recommender's co-visitation and popularity); otherwise only that shopper's events."""
+        recommender's co-visitation and popularity); otherwise only that shopper's events. A
+        distributed engine that splits a whole-log job asks a predictor with ``shop_stats`` for
+        them once per replica and calls ``fn(predictor, part_events, users, stats=...)``."""
         ...
 
 

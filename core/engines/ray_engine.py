@@ -30,7 +30,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,9 +139,11 @@ def shopper_parts(users: list[str], workers: int) -> list[list[str]]:
 
 
 class _ShopperReplica:
-    """One behaviour-model replica: loads the version (and, for a model that reads the whole
-    log, the job's event file) once, then computes the rows of one part of the shoppers per
-    call, reading that part's shoppers (and events) from the job folder."""
+    """One behaviour-model replica: loads the version once, then computes the rows of one part
+    of the shoppers per call from that part's shoppers and events in the job folder. For a
+    model that reads the whole log it also reads the job's event file once: a predictor with
+    ``shop_stats`` (a recommender) works out what it needs from it there and then, and each
+    part is scored from its own events with those statistics; any other gets the whole log."""
 
     def __init__(self, task: str, folder: str, meta: dict[str, Any], job: str, whole_log: bool,
                  fn: ShopperFn) -> None:  # fmt: skip
@@ -149,7 +151,14 @@ class _ShopperReplica:
 
         self.predictor = get_task(task).load_predictor(Path(folder), meta, "cpu")
         self.job = Path(job)
-        self.events = pd.read_parquet(self.job / "events.parquet") if whole_log else None
+        self.events: pd.DataFrame | None = None
+        self.stats: Any = None
+        if whole_log:
+            events = pd.read_parquet(self.job / "events.parquet")
+            if hasattr(self.predictor, "shop_stats"):
+                self.stats = self.predictor.shop_stats(events)
+            else:
+                self.events = events
         self.fn = fn
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
@@ -158,7 +167,11 @@ class _ShopperReplica:
             users = pd.read_parquet(self.job / f"users-{part:05d}.parquet")["user_id"].tolist()
             events = (self.events if self.events is not None
                       else pd.read_parquet(self.job / f"events-{part:05d}.parquet"))  # fmt: skip
-            frames.append(self.fn(self.predictor, events, users))
+            if self.stats is None:
+                frames.append(self.fn(self.predictor, events, users))
+            else:
+                scored: Callable[..., pd.DataFrame] = self.fn  # it takes the statistics too
+                frames.append(scored(self.predictor, events, users, stats=self.stats))
         return pd.concat(frames, ignore_index=True)
 
 
@@ -238,8 +251,8 @@ class RayEngine:
                        events: pd.DataFrame, fn: ShopperFn, whole_log: bool,
                        progress: Progress | None = None) -> pd.DataFrame:  # fmt: skip
         """The shoppers, in parts of at most :data:`SHOPPERS_PER_PART`, go to an actor pool of
-        replicas; each part's shoppers (and, unless ``whole_log``, their events; else the whole
-        log once) are written to the job folder, so a retried part reads the same input."""
+        replicas; each part's shoppers and their events (and, with ``whole_log``, the whole log
+        once) are written to the job folder, so a retried part reads the same input."""
         import ray.data
 
         from core.engines import shoppers_of
@@ -256,11 +269,10 @@ class RayEngine:
             pd.DataFrame({"user_id": part}).to_parquet(job / f"users-{i:05d}.parquet", index=False)
         if whole_log:
             events.to_parquet(job / "events.parquet", index=False)
-        else:
-            part_of = pd.Series(np.repeat(np.arange(n_parts), [len(p) for p in parts]), index=users)
-            which = events["user_id"].astype(str).map(part_of)
-            for i, rows in events.groupby(which.to_numpy(), sort=True):
-                rows.to_parquet(job / f"events-{int(i):05d}.parquet", index=False)
+        part_of = pd.Series(np.repeat(np.arange(n_parts), [len(p) for p in parts]), index=users)
+        which = events["user_id"].astype(str).map(part_of)
+        for i, rows in events.groupby(which.to_numpy(), sort=True):
+            rows.to_parquet(job / f"events-{int(i):05d}.parquet", index=False)
         folder = ctx.registry.folder(shop_id, task, version)
         meta = ctx.registry.meta(shop_id, task, version)
         dataset = ray.data.from_pandas(

@@ -59,37 +59,50 @@ class Recommender:
     category_reranker: Any = None
     item_sequence: Any = None  # a core.sasrec.SASRecModel when the sequential model serves
 
-    def scored(self, events: pd.DataFrame, users: list[str], key: str,
-                k: int) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
-        """Ranked ``(key, score)`` pairs per shopper for ``key`` (item_id or category)."""
+    def scored(self, events: pd.DataFrame, users: list[str], key: str, k: int,
+               stats: Any = None) -> dict[str, list[tuple[str, float]]]:  # fmt: skip
+        """Ranked ``(key, score)`` pairs per shopper for ``key`` (item_id or category);
+        ``stats``: the whole log's statistics for ``key`` (:meth:`shop_stats`' ``items``), when
+        ``events`` may hold only the shoppers' own events."""
         from core.recommend import recommend_scored, with_key
 
         if key == "item_id" and self.item_sequence is not None:
             return self.item_sequence.recommend_scored(events, users, k)
         reranker = self.item_reranker if key == "item_id" else self.category_reranker
         if reranker is not None:
-            return reranker.recommend_scored(events, users, k)
+            return reranker.recommend_scored(events, users, k, stats)
         config = self.item_config if key == "item_id" else self.category_config
         return recommend_scored(with_key(events, key), users, key,
-                                BlendConfig(**{**config.__dict__, "length": k}))  # fmt: skip
+                                BlendConfig(**{**config.__dict__, "length": k}), stats)  # fmt: skip
+
+    def shop_stats(self, events: pd.DataFrame) -> RecommenderStats:
+        """What :meth:`recommend` reads from the whole log, worked out once: then each part of
+        the shoppers (a distributed engine's) is scored from that part's own events."""
+        from core.recommend import shop_stats, with_key
+
+        items = with_key(events, "item_id")
+        if self.item_sequence is not None:  # it reads only each shopper's own events
+            method: Any = None
+        elif self.item_reranker is not None:
+            method = self.item_reranker.shop_stats(items)
+        else:
+            method = shop_stats(items, "item_id", self.item_config.covisit_window)
+        return RecommenderStats(method, *_fill_ins(items))
 
     def recommend(self, events: pd.DataFrame, users: list[str] | None = None,
-                  k: int = TOP_K) -> pd.DataFrame:  # fmt: skip
+                  k: int = TOP_K, stats: RecommenderStats | None = None) -> pd.DataFrame:  # fmt: skip
         """``user_id, rank, item_id, category, score`` for each shopper (all who touched an
         item when ``users`` is None); lists shorter than ``k`` are filled with the shop's most
-        touched items (scores below every personal one)."""
+        touched items (scores below every personal one). With ``stats`` (:meth:`shop_stats` of
+        the whole log), ``events`` need hold only the shoppers' own events."""
         from core.recommend import with_key
 
         items = with_key(events, "item_id")
         who = sorted(items["user_id"].astype(str).unique()) if users is None else users
-        scored = self.scored(items, who, "item_id", k)
-        category_of = (
-            items.dropna(subset=["category"]).drop_duplicates("item_id", keep="last")
-            .assign(item_id=lambda d: d["item_id"].astype(str))
-            .set_index("item_id")["category"].astype(str)
-        )  # fmt: skip
+        scored = self.scored(items, who, "item_id", k, None if stats is None else stats.items)
+        popular, category_of = _fill_ins(items) if stats is None else (stats.popular,
+                                                                      stats.category_of)  # fmt: skip
         # a shopper the method has too little for gets the shop's best sellers after its own
-        popular = items["item_id"].astype(str).value_counts()
         top = list((popular / popular.max() * 1e-3).head(k).items()) if len(popular) else []
         rows = []
         for user, ranked in scored.items():
@@ -98,6 +111,27 @@ class Recommender:
             rows += [(user, rank, item, category_of.get(item), score)
                      for rank, (item, score) in enumerate(filled, start=1)]  # fmt: skip
         return pd.DataFrame(rows, columns=["user_id", "rank", "item_id", "category", "score"])
+
+
+@dataclass
+class RecommenderStats:
+    """What a :class:`Recommender`'s lists read from the whole log (:meth:`Recommender.
+    shop_stats`): the method's statistics (None for the sequential model), how often each item
+    is touched (the fill-ins) and each item's category."""
+
+    items: Any  # a core.rerank.RerankStats, a core.recommend.ShopStats or None
+    popular: pd.Series
+    category_of: pd.Series
+
+
+def _fill_ins(items: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Touches per item (most first) and each item's category, from every shopper's events."""
+    category_of = (
+        items.dropna(subset=["category"]).drop_duplicates("item_id", keep="last")
+        .assign(item_id=lambda d: d["item_id"].astype(str))
+        .set_index("item_id")["category"].astype(str)
+    )  # fmt: skip
+    return items["item_id"].astype(str).value_counts(), category_of
 
 
 def _evaluate_methods(train: pd.DataFrame, held: pd.DataFrame, key: str,

@@ -13,6 +13,7 @@ from core.recommend import (
     recommend_blend,
     recommend_popular,
     recommend_recent,
+    recommend_scored,
     tune_blend,
 )
 
@@ -102,3 +103,33 @@ def test_reranker_beats_recently_viewed_on_the_taobao_slice(shared_data) -> None
     ranked = evaluate(reranker.recommend(train, users), held, "item_id")["hr@10"]
     recent = evaluate(recommend_recent(train, users), held, "item_id")["hr@10"]
     assert ranked > recent + 0.015, (ranked, recent)
+
+
+def test_parts_scored_with_the_whole_logs_statistics_get_the_whole_logs_lists(shared_data) -> None:  # noqa: ARG001
+    # what a distributed engine does: statistics of the whole log once, then each part of the
+    # shoppers from its own events
+    from bench.core_data import taobao_events
+    from core.kinds.recommendation import Recommender
+    from core.recommend import of_users
+    from core.rerank import fit_reranker
+
+    events = taobao_events()
+    events = events[events["user_id"].isin(events["user_id"].drop_duplicates().head(240))]
+    users = sorted(events["user_id"].astype(str).unique())
+    halves = (users[:120], users[120:])
+    config = BlendConfig(covisit_window=3, covisit_from=3)
+    items, categories = fit_reranker(events, "item_id", config), fit_reranker(events, "category")
+    for rec in (Recommender("rerank", config, BlendConfig(), items, categories),
+                Recommender("blend", config, BlendConfig())):  # fmt: skip
+        whole = rec.recommend(events, users)
+        stats = rec.shop_stats(events)
+        parts = [rec.recommend(of_users(events, half), half, stats=stats) for half in halves]
+        pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole)
+        # a part's own events alone give other lists: the statistics carry the rest of the shop
+        alone = rec.recommend(of_users(events, halves[0]), halves[0])
+        assert not alone.equals(whole[whole["user_id"].isin(halves[0])].reset_index(drop=True))
+    by_part = categories.recommend_scored(of_users(events, halves[1]), halves[1], 10,
+                                          categories.shop_stats(events))  # fmt: skip
+    assert by_part == categories.recommend_scored(events, halves[1], 10)
+    with pytest.raises(ValueError, match="window 3, not of item_id with window 1"):
+        recommend_scored(events, halves[0], "item_id", BlendConfig(), rec.shop_stats(events).items)
