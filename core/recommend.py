@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -117,11 +118,12 @@ class ShopStats:
     window: int
     follow: dict[str, Counter[str]]
     popular: pd.Series  # touches per key, most first
-    pop_score: dict[str, float] = field(init=False)  # touches over the most touched key's
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def pop_score(self) -> dict[str, float]:
+        """Each key's touches over the most touched key's."""
         popular = self.popular
-        self.pop_score = (popular / popular.max()).to_dict() if len(popular) else {}
+        return (popular / popular.max()).to_dict() if len(popular) else {}
 
 
 def _stats_of(sequences: dict[str, list[str]], events: pd.DataFrame, key: str,
