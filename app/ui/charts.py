@@ -16,12 +16,14 @@ SENTIMENT_COLOURS = {"negative": "#E15759", "neutral": "#BAB0AC", "positive": "#
 
 
 def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
+    # a horizontal legend under the plot, below the x axis' title when there is one
+    below = -0.3 if fig.layout.xaxis.title.text else -0.15
     fig.update_layout(
         title=title,
         height=height,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         colorway=PALETTE,
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": below},
         template="plotly_white",
     )
     return fig

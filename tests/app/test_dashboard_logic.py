@@ -225,7 +225,14 @@ def test_confusion_matrix_and_calibration_bins() -> None:
     assert bins["accuracy"].tolist() == pytest.approx([0.5, 1.0])
     fig = charts.confusion_figure(matrix)
     assert fig.data[0].type == "heatmap"
-    assert len(charts.calibration_figure(bins).data) == 2
+    calibration = charts.calibration_figure(bins)
+    assert len(calibration.data) == 2
+    # the legend sits below the x axis' title, not on it; without a title, just under the axis
+    untitled = charts.traffic_figure(
+        pd.DataFrame({"day": pd.date_range("2024-01-01", periods=5), "sessions": range(5)}),
+        pd.DataFrame(columns=["day", "forecast", "lower", "upper"]),
+    )
+    assert calibration.layout.legend.y < untitled.layout.legend.y
 
 
 def test_figures_carry_their_data() -> None:
