@@ -9,6 +9,7 @@ results are cached per (shop, task, version, text).
 from __future__ import annotations
 
 import html
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -130,16 +131,46 @@ def show_prediction(ctx: Context, shop_id: str, task: str, version: str, text: s
     if highlights or not hasattr(_model(ctx, shop_id, task, version), "predict_proba"):
         with st.spinner(t("Explaining…")):
             result = explain(ctx, shop_id, task, version, text)
-        st.metric(t("Prediction"), label(result.label),
-                  t("confidence {p}", p=f"{result.confidence:.0%}"), delta_color="off",
-                  border=True)  # fmt: skip
+        prediction_card(result.label, result.confidence)
         show_explanation(result)
         return
     probs = predict(ctx, shop_id, task, version, text)
     best = max(probs, key=lambda k: probs[k])
-    st.metric(t("Prediction"), label(best), t("confidence {p}", p=f"{probs[best]:.0%}"),
-              delta_color="off", border=True)  # fmt: skip
+    prediction_card(best, probs[best])
     st.bar_chart({label(k): p for k, p in probs.items()}, horizontal=True)
+
+
+# a label longer than this is cut short by a metric card: it is written out in full instead
+CARD_CHARACTERS = 14
+
+
+def readable_label(value: str) -> list[str]:
+    """A model's label in the viewer's language, one line per part: an aspects label
+    (``colour:positive;size_fit:negative``) gives ``colour: positive`` and ``size_fit: negative``
+    (translated)."""
+    parts = [p for p in str(value).split(";") if p]
+    if ":" not in str(value):
+        return [label(value)]
+    return [": ".join(label(x) for x in p.split(":", 1)) for p in parts]
+
+
+def prediction_card(value: str, confidence: float) -> None:
+    """The predicted label and its confidence in a bordered card; a long or several-part label
+    is written out line by line rather than cut short."""
+    lines = readable_label(value)
+    sure = t("confidence {p}", p=f"{confidence:.0%}")
+    if len(lines) == 1 and len(lines[0]) <= CARD_CHARACTERS:
+        st.metric(t("Prediction"), lines[0], sure, delta_color="off", border=True)
+        return
+    with st.container(border=True):
+        st.caption(t("Prediction"))
+        st.markdown("  \n".join(f"**{_markdown_text(line)}**" for line in lines))
+        st.caption(sure)
+
+
+def _markdown_text(text: str) -> str:
+    """``text`` with Markdown's special characters escaped (it shows as written)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
 
 
 def explain_block(ctx: Context, shop_id: str, task: str, text: str, key: str) -> None:

@@ -208,8 +208,9 @@ class AspectSentimentTask(Task):
         weight = {"positive": 1.0, "negative": -1.0, "neutral": 0.25}
         terms = [(f"{m.aspect}: {t}", weight[m.polarity]) for m in found for t in m.triggers]
         terms += [(f"{m.aspect}: (meaning)", weight[m.polarity]) for m in found if not m.triggers]
-        label = encode_mentions(found)
-        confidence = min((m.confidence for m in found), default=1.0)
+        kept = text_polarity(found)
+        label = encode_mentions(kept)
+        confidence = min((m.confidence for m in kept), default=1.0)
         return Explanation(self.name, getattr(predictor, "version", ""), label, confidence, None,
                            None, [], [], None, 0, terms, 0.0,
                            terms_title="Aspects: the words that triggered each")  # fmt: skip
@@ -220,6 +221,25 @@ class AspectSentimentTask(Task):
         if len(target_ids):
             texts = texts[texts["target_id"].isin(list(target_ids))]
         return texts.reset_index(drop=True)
+
+
+def text_polarity(mentions: Sequence[Mention]) -> list[Mention]:
+    """One mention per aspect for a text of several sentences: an opinion (positive or
+    negative) over a neutral mention, and between two of the same kind the more confident
+    ("it runs small. Do you have it in XL?" is negative on size_fit, not neutral)."""
+    kept: dict[str, Mention] = {}
+    for m in mentions:
+        had = kept.get(m.aspect)
+        if (
+            had is None
+            or (had.polarity == "neutral") > (m.polarity == "neutral")
+            or (
+                (had.polarity == "neutral") == (m.polarity == "neutral")
+                and m.confidence > had.confidence
+            )
+        ):
+            kept[m.aspect] = m
+    return list(kept.values())
 
 
 def ratings_of(rows: pd.DataFrame) -> list[float | None] | None:

@@ -270,3 +270,15 @@ def test_segments_carry_the_aspects_shoppers_complained_about() -> None:
     assert segment["user_id"].tolist() == [ids[0]]
     assert "complained about fabric" in SegmentRule(complained_about=("fabric",)).describe()
     assert with_aspects(users, mentions.iloc[0:0])["complains_about"].eq("").all()
+
+
+def test_a_long_or_several_part_prediction_is_written_out_in_full() -> None:
+    from app.ui.explain_view import CARD_CHARACTERS, _markdown_text, readable_label
+
+    assert readable_label("colour:positive;size_fit:negative") == [
+        "colour: positive",
+        "size_fit: negative",
+    ]
+    assert readable_label("complaint") == ["complaint"]
+    assert len("delivery_options") > CARD_CHARACTERS  # a card would cut it: written out
+    assert _markdown_text("size_fit: *runs* [small]") == r"size\_fit: \*runs\* \[small\]"

@@ -111,6 +111,27 @@ def test_bad_aspect_sets_say_what_to_fix(raw: str, message: str) -> None:
         parse_aspect_set(raw, "aspects.json")
 
 
+@pytest.mark.unit
+def test_a_text_of_several_sentences_reads_an_opinion_over_a_neutral_mention() -> None:
+    import core.tasks  # noqa: F401  (registers the aspects task)
+    from core.aspects import Mention
+    from core.kinds.aspect_sentiment import text_polarity
+    from core.kinds.base import get_task
+
+    class Stub:  # what a model finds in each sentence
+        def extract(self, sentences: list[str]) -> list[list[Mention]]:
+            return [[Mention("size_fit", "negative", 0.8, ("runs small",)),
+                     Mention("colour", "positive", 0.9, ("colour",))],
+                    [Mention("size_fit", "neutral", 0.95, ())]][: len(sentences)]  # fmt: skip
+
+    result = get_task("aspects").explain(Stub(), "Love the colour but it runs small. Got an XL?")
+    assert result.label == "colour:positive;size_fit:negative"  # not the later neutral one
+    assert result.prob == 0.8
+    assert ("size_fit: (meaning)", 0.25) in result.terms  # every sentence's words still shown
+    weak, strong = Mention("fabric", "positive", 0.6, ()), Mention("fabric", "negative", 0.7, ())
+    assert text_polarity([weak, strong]) == [strong] and text_polarity([strong, weak]) == [strong]
+
+
 def _fake_embed(texts: list[str]) -> np.ndarray:
     """Vectors that know two words the rules do not: 'slits' (style) and 'bag' (fit)."""
     words = ["slits", "bag", "love", "hate", "small"]
