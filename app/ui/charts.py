@@ -171,9 +171,17 @@ def trend_figure(
                             y=list(part[band[1]]) + list(part[band[0]])[::-1],
                             fill="toself", fillcolor=colour_of_line, opacity=0.15,
                             line={"width": 0}, hoverinfo="skip", showlegend=False)  # fmt: skip
+        # past the palette's colours, lines repeat a colour dotted, then dashed
+        dash = ("solid", "dot", "dash")[min(number // len(PALETTE), 2)]
         fig.add_scatter(x=part[x], y=part[y], mode="lines+markers", name=str(name) or y,
-                        line={"color": colour_of_line})  # fmt: skip
+                        line={"color": colour_of_line, "dash": dash})  # fmt: skip
     fig.update_yaxes(title=y_title)
+    only = pd.to_datetime(pd.Series(df[x].unique()), errors="coerce") if len(df) else None
+    if only is not None and len(only) == 1 and not pd.isna(only.iloc[0]):
+        # one day alone: a day either side, with day ticks (not milliseconds around it)
+        day = pd.Timedelta(days=1)
+        fig.update_xaxes(range=[only.iloc[0] - day, only.iloc[0] + day], dtick=day.total_seconds()
+                         * 1000, tickformat="%d %b %Y")  # fmt: skip
     return _layout(fig)
 
 
@@ -190,7 +198,9 @@ def mix_figure(counts: pd.Series, colours: dict[str, str] | None = None) -> go.F
             sort=False,
         )
     )
-    return _layout(fig, height=300)
+    _layout(fig, height=max(300, 22 * len(labels) + 40))
+    # every label in a column beside the donut (under it, a long list was cut short)
+    return fig.update_layout(legend={"orientation": "v", "x": 1.02, "y": 0.5, "yanchor": "middle"})
 
 
 def confusion_matrix(pairs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:

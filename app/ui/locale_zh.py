@@ -363,7 +363,7 @@ ZH: dict[str, str] = {
     'Every searched query matches an item title or category.': '每个搜索词都能匹配到商品标题或类目。',
     'Queries whose words match no item title or category: shoppers ask for things the shop does not list ({share} of searches in the top 15).': '词语与任何商品标题或类目都不匹配的搜索词：顾客在找店铺没有上架的东西（前 15 个占搜索的 {share}）。',
     'Sentiment index by category over time': '各类目情感指数随时间变化',
-    'The six categories with the most reviews in the period (pick a category in the sidebar for another). Shaded: the 95 % interval of each point; points are weekly when a line averages fewer than 20 reviews a day.': '该时间段评价最多的六个类目（可在侧边栏选择其他类目）。阴影：每个点的 95% 区间；当一条线平均每天少于 20 条评价时按周汇总。',
+    'The six categories with the most reviews in the period (pick a category in the sidebar for another). Shaded: the 95 % interval of each point; points are weekly when a line averages fewer than 20 reviews a day over a period of three weeks or more.': '该时间段评价最多的六个类目（可在侧边栏选择其他类目）。阴影：每个点的 95% 区间；时间段为三周或更长且一条线平均每天少于 20 条评价时按周汇总。',
     'Stars vs predicted sentiment': '星级与预测情感对比',
     '{n} of {total} reviews contradict their star rating: worth a read (sarcasm, wrong stars, or a model mistake to label).': '{total} 条评价中有 {n} 条与星级矛盾：值得一读（反讽、星级打错，或是需要标注的模型错误）。',
     'Review drill-down': '评价详情',

@@ -149,13 +149,18 @@ def worst_products(reviews: pd.DataFrame, min_reviews: int = MIN_SUPPORT) -> pd.
     return products.sort_values(["high", "reviews"], ascending=[True, False]).reset_index(drop=True)
 
 
+# a period shorter than this is drawn by day even when its lines are thin: by week it would be
+# one or two points, no trend at all
+WEEKLY_FROM_DAYS = 21
+
+
 def time_bucket(ts: pd.Series, days_in_period: int, rows_per_day: float | None = None) -> pd.Series:
     """Day for periods up to 31 days whose lines carry enough rows a day
-    (:func:`core.stats.trend_frequency`; ``rows_per_day`` None: enough), else the Monday of the
-    week (for trend charts)."""
+    (:func:`core.stats.trend_frequency`; ``rows_per_day`` None: enough) or that are shorter than
+    :data:`WEEKLY_FROM_DAYS`, else the Monday of the week (for trend charts)."""
     ts = pd.to_datetime(ts)
     daily = rows_per_day is None or trend_frequency(rows_per_day) == "D"
-    if days_in_period <= 31 and daily:
+    if days_in_period < WEEKLY_FROM_DAYS or (days_in_period <= 31 and daily):
         return ts.dt.floor("D")
     return (ts - pd.to_timedelta(ts.dt.weekday, unit="D")).dt.floor("D")
 
@@ -163,7 +168,8 @@ def time_bucket(ts: pd.Series, days_in_period: int, rows_per_day: float | None =
 def counts_over_time(
     df: pd.DataFrame, ts: str, group: str, days_in_period: int, name: str = "count"
 ) -> pd.DataFrame:
-    """Rows per time bucket (:func:`time_bucket`: weekly when lines are thin) and group, with 0 where a group had none, so
+    """Rows per time bucket (:func:`time_bucket`: weekly when lines are thin over 3+ weeks) and
+    group, with 0 where a group had none, so
     trend lines drop to zero instead of bridging gaps. Columns: bucket, ``group``, ``name``."""
     if df.empty:
         return pd.DataFrame(columns=["bucket", group, name])

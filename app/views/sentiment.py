@@ -57,7 +57,7 @@ st.subheader(t("Sentiment index by category over time"))
 st.caption(
     t("The six categories with the most reviews in the period (pick a category in the sidebar "
       "for another). Shaded: the 95 % interval of each point; points are weekly when a line "
-      "averages fewer than 20 reviews a day.")
+      "averages fewer than 20 reviews a day over a period of three weeks or more.")
 )  # fmt: skip
 st.plotly_chart(
     charts.trend_figure(

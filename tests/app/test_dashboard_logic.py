@@ -108,7 +108,9 @@ def test_wilson_interval_values() -> None:
 def test_daily_trends_go_weekly_when_lines_are_thin() -> None:
     ts = pd.Series(pd.to_datetime(["2024-01-03", "2024-01-04"]))  # a Wednesday and a Thursday
     assert time_bucket(ts, 14, rows_per_day=50).dt.day.tolist() == [3, 4]
-    assert time_bucket(ts, 14, rows_per_day=3).dt.day.tolist() == [1, 1]  # the Monday
+    assert time_bucket(ts, 28, rows_per_day=3).dt.day.tolist() == [1, 1]  # the Monday
+    # by week, a period under three weeks would be one or two points: it stays daily
+    assert time_bucket(ts, 14, rows_per_day=3).dt.day.tolist() == [3, 4]
 
 
 def test_counts_over_time_fill_missing_days_with_zero_and_go_weekly_when_thin() -> None:
@@ -119,8 +121,10 @@ def test_counts_over_time_fill_missing_days_with_zero_and_go_weekly_when_thin() 
     assert out["n"].sum() == 280
     thin = pd.DataFrame({"ts": pd.to_datetime(["2024-01-01", "2024-01-01", "2024-01-03"]),
                          "kind": ["a", "b", "a"]})  # fmt: skip
-    out = counts_over_time(thin, "ts", "kind", days_in_period=7, name="n")
+    out = counts_over_time(thin, "ts", "kind", days_in_period=28, name="n")
     assert out["bucket"].nunique() == 1 and out[out["kind"] == "a"]["n"].tolist() == [2]
+    out = counts_over_time(thin, "ts", "kind", days_in_period=7, name="n")  # a week: by day
+    assert out["bucket"].nunique() == 2 and out[out["kind"] == "a"]["n"].tolist() == [1, 1]
 
 
 def test_rating_disagreements_flag_contradictions() -> None:
@@ -233,6 +237,26 @@ def test_confusion_matrix_and_calibration_bins() -> None:
         pd.DataFrame(columns=["day", "forecast", "lower", "upper"]),
     )
     assert calibration.layout.legend.y < untitled.layout.legend.y
+
+
+def test_a_trend_of_one_day_shows_that_day_with_a_day_either_side() -> None:
+    one = pd.DataFrame({"bucket": pd.to_datetime(["2026-10-26"] * 2), "kind": ["a", "b"],
+                        "n": [3, 4]})  # fmt: skip
+    axis = charts.trend_figure(one, "bucket", "n", "kind").layout.xaxis
+    assert [pd.Timestamp(v) for v in axis.range] == [pd.Timestamp("2026-10-25"),
+                                                     pd.Timestamp("2026-10-27")]  # fmt: skip
+    two = one.assign(bucket=pd.to_datetime(["2026-10-26", "2026-10-27"]))
+    assert charts.trend_figure(two, "bucket", "n", "kind").layout.xaxis.range is None
+
+
+def test_many_lines_and_slices_stay_apart() -> None:
+    many = pd.DataFrame({"day": pd.to_datetime(["2026-10-26", "2026-10-27"] * 9),
+                         "kind": [f"k{i // 2}" for i in range(18)], "n": range(18)})  # fmt: skip
+    lines = charts.trend_figure(many, "day", "n", "kind").data
+    styles = {(line.line.color, line.line.dash) for line in lines}
+    assert len(lines) == 9 and len(styles) == 9  # past the palette, a colour comes back dotted
+    donut = charts.mix_figure(pd.Series(range(1, 12), index=[f"c{i}" for i in range(11)]))
+    assert donut.layout.legend.orientation == "v" and donut.layout.height >= 22 * 11
 
 
 def test_figures_carry_their_data() -> None:
