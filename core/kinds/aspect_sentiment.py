@@ -227,17 +227,13 @@ def text_polarity(mentions: Sequence[Mention]) -> list[Mention]:
     """One mention per aspect for a text of several sentences: an opinion (positive or
     negative) over a neutral mention, and between two of the same kind the more confident
     ("it runs small. Do you have it in XL?" is negative on size_fit, not neutral)."""
+
+    def weight(m: Mention) -> tuple[bool, float]:
+        return m.polarity != "neutral", m.confidence
+
     kept: dict[str, Mention] = {}
     for m in mentions:
-        had = kept.get(m.aspect)
-        if (
-            had is None
-            or (had.polarity == "neutral") > (m.polarity == "neutral")
-            or (
-                (had.polarity == "neutral") == (m.polarity == "neutral")
-                and m.confidence > had.confidence
-            )
-        ):
+        if m.aspect not in kept or weight(m) > weight(kept[m.aspect]):
             kept[m.aspect] = m
     return list(kept.values())
 
