@@ -53,6 +53,23 @@ def encoder(base: Path | None = None) -> tuple[str, Any, Any]:
         return _encoder(base)
 
 
+def _sentence_vectors(hidden: Any, attention: Any) -> np.ndarray:
+    """Mean of the hidden states over the real (unpadded) tokens, L2-normalised, as numpy."""
+    import torch
+
+    weights = attention.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
+    return torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
+
+
+def _remember(key: str, texts: Sequence[str], vectors: Sequence[np.ndarray]) -> None:
+    """Keep the texts' vectors for this process (the oldest go past :data:`CACHE_SIZE`)."""
+    for text, vector in zip(texts, vectors, strict=True):
+        _VECTORS[(key, text)] = vector
+    while len(_VECTORS) > CACHE_SIZE:
+        _VECTORS.popitem(last=False)
+
+
 def embed_with_states(texts: Sequence[str], n_lower: int, base: Path | None = None,
                       batch_size: int = 32, max_length: int = 128) -> tuple[np.ndarray, list[Any]]:  # fmt: skip
     """What :func:`embed_texts` gives, and in the same pass each text's hidden states after the
@@ -77,13 +94,8 @@ def embed_with_states(texts: Sequence[str], n_lower: int, base: Path | None = No
                 hidden, attention = (t.to(model.device) for t in pad_cached(states, idx))
                 mask = attention_mask_for(model, hidden, attention)
                 hidden = run_layers(model.encoder.layer[n_lower:], hidden, mask)
-                weights = attention.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1)
-                vectors[idx] = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
-        for text, vector in zip(texts, vectors, strict=True):
-            _VECTORS[(key, text)] = vector
-        while len(_VECTORS) > CACHE_SIZE:
-            _VECTORS.popitem(last=False)
+                vectors[idx] = _sentence_vectors(hidden, attention)
+        _remember(key, texts, list(vectors))
     return vectors, states
 
 
@@ -96,20 +108,19 @@ def embed_texts(texts: Sequence[str], base: Path | None = None, batch_size: int 
     texts = ["" if t is None else str(t) for t in texts]
     with _LOCK:
         key, tokenizer, model = _encoder(base)
-        todo = sorted({t for t in texts if (key, t) not in _VECTORS}, key=len)
+        # this call's vectors are kept apart from the cache, which may drop some of them
+        # before the end when a call brings more texts than it holds
+        found = {t: _VECTORS[(key, t)] for t in set(texts) if (key, t) in _VECTORS}
+        todo = sorted(set(texts) - found.keys(), key=len)
         with torch.inference_mode():
             for start in range(0, len(todo), batch_size):
                 chunk = todo[start : start + batch_size]
                 batch = tokenizer(chunk, truncation=True, max_length=max_length, padding=True,
                                   return_tensors="pt").to(model.device)  # fmt: skip
                 hidden = model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-                pooled = torch.nn.functional.normalize(pooled, dim=1).cpu().numpy()
-                for text, vector in zip(chunk, pooled, strict=True):
-                    _VECTORS[(key, text)] = vector
-        while len(_VECTORS) > CACHE_SIZE:
-            _VECTORS.popitem(last=False)
+                vectors = list(_sentence_vectors(hidden, batch["attention_mask"]))
+                found.update(zip(chunk, vectors, strict=True))
+                _remember(key, chunk, vectors)
         if not texts:
             return np.zeros((0, model.config.hidden_size), dtype=np.float32)
-        return np.stack([_VECTORS[(key, t)] for t in texts]).astype(np.float32)
+        return np.stack([found[t] for t in texts]).astype(np.float32)
