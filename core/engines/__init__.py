@@ -15,7 +15,7 @@ writer (an idempotent upsert, so a rerun or a retried chunk never duplicates a p
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,17 @@ CHUNK_ROWS = 512  # rows per write: short transactions keep the store free for t
 # frame of rows for ``users`` only (a shopper's rows must not depend on which others are asked).
 # A module-level function (or a partial of one), so that a distributed engine can ship it.
 ShopperFn = Callable[[Any, pd.DataFrame, list[str]], pd.DataFrame]
+
+
+@runtime_checkable
+class WholeLogPredictor(Protocol):
+    """A behaviour model whose rows read the whole log (a recommender): it works out what it
+    needs of the whole log once (``shop_stats``), and its :data:`ShopperFn` then also takes
+    ``stats=`` and reads only the asked shoppers' own events."""
+
+    def shop_stats(self, events: pd.DataFrame) -> Any:
+        """What the rows of any shopper need from every event of the shop."""
+        ...
 
 
 class ScoringEngine(Protocol):
@@ -52,7 +63,7 @@ class ScoringEngine(Protocol):
         """``fn``'s rows for every shopper of ``events`` (column ``user_id``), the shoppers split
         among workers. ``whole_log``: ``fn`` reads every event for any shopper's rows (a
         recommender's co-visitation and popularity); otherwise only that shopper's events. A
-        distributed engine that splits a whole-log job asks a predictor with ``shop_stats`` for
+        distributed engine that splits a whole-log job asks a :class:`WholeLogPredictor` for
         them once per replica and calls ``fn(predictor, part_events, users, stats=...)``."""
         ...
 

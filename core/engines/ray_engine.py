@@ -141,12 +141,14 @@ def shopper_parts(users: list[str], workers: int) -> list[list[str]]:
 class _ShopperReplica:
     """One behaviour-model replica: loads the version once, then computes the rows of one part
     of the shoppers per call from that part's shoppers and events in the job folder. For a
-    model that reads the whole log it also reads the job's event file once: a predictor with
-    ``shop_stats`` (a recommender) works out what it needs from it there and then, and each
-    part is scored from its own events with those statistics; any other gets the whole log."""
+    model that reads the whole log it also reads the job's event file once: a
+    :class:`~core.engines.WholeLogPredictor` (a recommender) works out what it needs from it
+    there and then, and each part is scored from its own events with those statistics; any
+    other gets the whole log."""
 
     def __init__(self, task: str, folder: str, meta: dict[str, Any], job: str, whole_log: bool,
                  fn: ShopperFn) -> None:  # fmt: skip
+        from core.engines import WholeLogPredictor
         from core.tasks import get_task
 
         self.predictor = get_task(task).load_predictor(Path(folder), meta, "cpu")
@@ -155,7 +157,7 @@ class _ShopperReplica:
         self.stats: Any = None
         if whole_log:
             events = pd.read_parquet(self.job / "events.parquet")
-            if hasattr(self.predictor, "shop_stats"):
+            if isinstance(self.predictor, WholeLogPredictor):
                 self.stats = self.predictor.shop_stats(events)
             else:
                 self.events = events

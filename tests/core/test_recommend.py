@@ -109,6 +109,7 @@ def test_parts_scored_with_the_whole_logs_statistics_get_the_whole_logs_lists(sh
     # what a distributed engine does: statistics of the whole log once, then each part of the
     # shoppers from its own events
     from bench.core_data import taobao_events
+    from core.engines import WholeLogPredictor
     from core.kinds.recommendation import Recommender
     from core.recommend import of_users
     from core.rerank import fit_reranker
@@ -121,6 +122,7 @@ def test_parts_scored_with_the_whole_logs_statistics_get_the_whole_logs_lists(sh
     items, categories = fit_reranker(events, "item_id", config), fit_reranker(events, "category")
     for rec in (Recommender("rerank", config, BlendConfig(), items, categories),
                 Recommender("blend", config, BlendConfig())):  # fmt: skip
+        assert isinstance(rec, WholeLogPredictor)  # what tells a distributed engine to do this
         whole = rec.recommend(events, users)
         stats = rec.shop_stats(events)
         parts = [rec.recommend(of_users(events, half), half, stats=stats) for half in halves]

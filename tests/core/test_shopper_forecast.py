@@ -12,6 +12,7 @@ import pytest
 
 from common.errors import InputError
 from common.settings import DATA_DIR
+from core.engines import WholeLogPredictor
 from core.shopper_forecast import (
     Target,
     classification_metrics,
@@ -94,6 +95,8 @@ def test_purchase_forecast_on_the_sample_shop_is_informative_and_calibrated() ->
     assert abs(model["calibration_gap"]) <= 0.02  # the issue's ±2 points
     scored = result.forecaster.score(_sample_events())
     assert scored["probability"].std() > 0.05  # not the same number for everyone
+    # a shopper's forecast reads their own events only: an engine splits the log by shopper
+    assert not isinstance(result.forecaster, WholeLogPredictor)
     assert scored["probability"].nunique() > 100
     top = scored.sort_values("probability").iloc[-1]
     assert top["reason"], "the likeliest buyer's forecast is explained"
