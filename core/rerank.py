@@ -103,17 +103,19 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     """One row per (user, candidate) with :func:`features_for` ``key`` (``sasrec``: the
     sequential model's probability of the candidate, when ``sequence`` is given). With
     ``stats`` (of the whole log) only the shoppers' own events of ``train`` are read."""
-    events = _prepared(train if stats is None else of_users(train, users), key)
+    if stats is None:  # the statistics of the events given, every shopper's
+        events = _prepared(train, key)
+        ordered = _ordered(events)
+        stats = _shop_level(events, ordered, key, shop_stats(events, key, config.covisit_window))
+    else:
+        events = _prepared(of_users(train, users), key)
+        ordered = _ordered(events)
     blend = BlendConfig(**{**config.__dict__, "length": depth})
-    scored = recommend_scored(events, users, key, blend, None if stats is None else stats.blend)
+    scored = recommend_scored(events, users, key, blend, stats.blend)
     rows = [(u, k, s, r) for u, ranked in scored.items() for r, (k, s) in enumerate(ranked)]
     cand = pd.DataFrame(rows, columns=["user_id", "k", "blend_score", "blend_rank"])
     if cand.empty:
         return cand.assign(**{f: [] for f in features_for(key, sequence) if f not in cand})
-    ordered = _ordered(events)
-    if stats is None:
-        stats = _shop_level(events, ordered, key, ShopStats(key, config.covisit_window, {},
-                                                            events["k"].value_counts()))  # fmt: skip
     kinds = (
         events["event_type"] if "event_type" in events else pd.Series("view", index=events.index)
     )
