@@ -19,6 +19,7 @@ import streamlit as st
 from app.ui.highlight import highlight_html
 from app.ui.i18n import label, t
 from common.errors import ShopLensError
+from core.aspect_sets import MEANING
 from core.context import Context
 from core.kinds.base import get_task
 from privacy.masking import PiiConfig, mask_pii
@@ -36,7 +37,7 @@ class TaskExplanation:
     confidence: float
     html: str
     delta: float | None
-    terms_html: str = ""
+    terms: tuple[tuple[str, float], ...] = ()
     encoder_weight: float = 1.0
     terms_title: str = "TF-IDF + logistic regression: the terms' weight for this label"
 
@@ -101,9 +102,19 @@ def _explain(home: str, shop_id: str, task: str, version: str, text: str, n_step
         html=highlight_html(list(result.words), [float(s) for s in result.scores])
         if result.words else "",
         delta=float(result.delta) if result.delta is not None else None,
-        terms_html=highlight_html([term for term, _ in terms], [w for _, w in terms]) if terms else "",
+        terms=tuple((str(term), float(w)) for term, w in terms),
         encoder_weight=float(result.encoder_weight), terms_title=str(result.terms_title),
     )  # fmt: skip
+
+
+def readable_term(term: str) -> str:
+    """An explanation's term in the viewer's language: an aspect's trigger
+    (``size_fit: runs small``) names its aspect as the pages do (``size fit: runs small``,
+    ``尺码合身: runs small``); a TF-IDF term (no ``": "`` in it) stays as it is."""
+    aspect, sep, word = term.partition(": ")
+    if not sep:
+        return term
+    return f"{label(aspect).replace('_', ' ')}: {t(word) if word == MEANING else word}"
 
 
 def show_explanation(result: TaskExplanation, container: Any = None) -> None:
@@ -111,18 +122,19 @@ def show_explanation(result: TaskExplanation, container: Any = None) -> None:
     target = container if container is not None else st
     if result.html:
         share = (t(" ({share} of the blend)", share=f"{result.encoder_weight:.0%}")
-                 if result.terms_html else "")  # fmt: skip
+                 if result.terms else "")  # fmt: skip
         target.caption(t("Encoder{share}: words by integrated gradients", share=share))
         target.html(result.html)
         if result.delta is not None:
             target.caption(t("Attribution convergence error {delta}",
                              delta=f"{abs(result.delta):.3f}"))  # fmt: skip
-    if result.terms_html:
+    if result.terms:
         share = (t(" ({share} of the blend)", share=f"{1 - result.encoder_weight:.0%}")
                  if result.html else "")  # fmt: skip
         title, _, rest = result.terms_title.partition(":")
         target.caption(f"{t(title)}{share}: {t(rest.strip())}")
-        target.html(result.terms_html)
+        target.html(highlight_html([readable_term(term) for term, _ in result.terms],
+                                   [w for _, w in result.terms]))  # fmt: skip
 
 
 def show_prediction(ctx: Context, shop_id: str, task: str, version: str, text: str,

@@ -125,6 +125,7 @@ ZH: dict[str, str] = {
     'TF-IDF + logistic regression': 'TF-IDF + 逻辑回归',
     "the terms' weight for this label": '各词项对该标签的权重',
     'the words that triggered each': '触发各方面的词语',
+    '(meaning)': '（从语义判断）',
     "Each text model's prediction, its confidence and what drove it: the encoder's words (integrated gradients) and the TF-IDF part's terms. Texts are PII-masked first.": '每个文本模型的预测、置信度及其依据：编码器的词语（积分梯度）和 TF-IDF 部分的词项。文本会先脱敏个人信息。',
     'Pick a review': '选择一条评价',
     '(paste your own)': '（粘贴自己的文本）',

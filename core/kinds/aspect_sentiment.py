@@ -200,6 +200,7 @@ class AspectSentimentTask(Task):
         """The aspects of ``text`` and the words that triggered each (green: positive, red:
         negative, pale: neutral); a mention found from the sentence's meaning alone has no
         trigger word."""
+        from core.aspect_sets import MEANING
         from core.demand_rules import split_sentences
         from core.explain import Explanation
 
@@ -207,7 +208,7 @@ class AspectSentimentTask(Task):
         found = [m for ms in predictor.extract(sentences) for m in ms]
         weight = {"positive": 1.0, "negative": -1.0, "neutral": 0.25}
         terms = [(f"{m.aspect}: {t}", weight[m.polarity]) for m in found for t in m.triggers]
-        terms += [(f"{m.aspect}: (meaning)", weight[m.polarity]) for m in found if not m.triggers]
+        terms += [(f"{m.aspect}: {MEANING}", weight[m.polarity]) for m in found if not m.triggers]
         kept = text_polarity(found)
         label = encode_mentions(kept)
         confidence = min((m.confidence for m in kept), default=1.0)

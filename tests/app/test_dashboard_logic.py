@@ -306,3 +306,18 @@ def test_a_long_or_several_part_prediction_is_written_out_in_full() -> None:
     assert readable_label("complaint") == ["complaint"]
     assert len("delivery_options") > CARD_CHARACTERS  # a card would cut it: written out
     assert _markdown_text("size_fit: *runs* [small]") == r"size\_fit: \*runs\* \[small\]"
+
+
+def test_an_aspect_trigger_names_its_aspect_in_the_viewers_language(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.ui import i18n
+    from app.ui.explain_view import readable_term
+
+    assert readable_term("size_fit: runs small") == "size fit: runs small"
+    assert readable_term("fabric: (meaning)") == "fabric: (meaning)"
+    assert readable_term("runs small") == "runs small"  # a TF-IDF term stays as it is
+    monkeypatch.setattr(i18n, "current", lambda: "zh")
+    assert readable_term("size_fit: runs small") == "尺码合身: runs small"
+    assert readable_term("fabric: (meaning)") == "面料: （从语义判断）"
+    assert readable_term("偏小") == "偏小"
