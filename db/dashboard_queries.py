@@ -81,11 +81,7 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
     seg AS (SELECT user_id FROM {kept}),
     {out} AS (SELECT {rows}.* FROM {rows} SEMI JOIN seg USING (user_id))
     """
-    firsts = (
-        "SELECT user_id, first_ts AS first_ever FROM user_firsts WHERE shop_id = $shop"
-        if summaries
-        else "SELECT user_id, min(ts) AS first_ever FROM events WHERE shop_id = $shop GROUP BY 1"
-    )
+    firsts = _firsts_sql(summaries)
     needs_first = "first_ever" in condition
     first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
     first_value = "f.first_ever" if needs_first else "CAST(NULL AS TIMESTAMP)"
@@ -111,6 +107,14 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
     seg AS (SELECT user_id FROM u WHERE {condition}),
     {out} AS ({kept})
     """
+
+
+def _firsts_sql(summaries: bool) -> str:
+    """SQL of each shopper's first event ever (``user_id``, ``first_ever``): from
+    ``user_firsts`` when ``summaries``, else from a scan of the whole log."""
+    if summaries:
+        return "SELECT user_id, first_ts AS first_ever FROM user_firsts WHERE shop_id = $shop"
+    return "SELECT user_id, min(ts) AS first_ever FROM events WHERE shop_id = $shop GROUP BY 1"
 
 
 def _period_rows(columns: str, by_category: bool = False, one_category: bool = False) -> str:
@@ -201,22 +205,28 @@ def _session_rows_sql(
     (DuckDB sums integers into HUGEINT). Named parameters as :func:`_filtered_events_sql`;
     ``kept`` as there.
     """
-    if summaries:
-        sd0 = _period_rows(_SESSION_COLUMNS, by_category, one_category)
-    else:
-        category = "category" if by_category else "CAST($category AS VARCHAR)"
-        sd0 = f"""SELECT CAST(ts AS DATE) AS day, session_id, user_id, {category} AS category,
-                   TRUE AS split, count(*) AS events, count(*) FILTER (WHERE event_type = 'view') AS views,
-                   count(*) FILTER (WHERE event_type = 'cart') AS carts,
-                   count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
-                   min(ts) AS first_ts, max(ts) AS last_ts
-            FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
-              AND (CAST($category AS VARCHAR) IS NULL OR category = $category)
-            GROUP BY ALL"""
     return f"""
-    WITH sd0 AS ({sd0}),
+    WITH sd0 AS ({_unfiltered_session_rows(summaries, by_category, one_category)}),
     {_segment_chain("sd0", "sd", segment, summaries, "sessions", kept=kept)}
     """
+
+
+def _unfiltered_session_rows(summaries: bool, by_category: bool = False,
+                             one_category: bool = False) -> str:  # fmt: skip
+    """SQL of the period's session rows of every shopper (:func:`_session_rows_sql` before the
+    segment): the ``session_days`` rows when ``summaries``, else the same grouped from the
+    events, every one marked ``split``."""
+    if summaries:
+        return _period_rows(_SESSION_COLUMNS, by_category, one_category)
+    category = "category" if by_category else "CAST($category AS VARCHAR)"
+    return f"""SELECT CAST(ts AS DATE) AS day, session_id, user_id, {category} AS category,
+               TRUE AS split, count(*) AS events, count(*) FILTER (WHERE event_type = 'view') AS views,
+               count(*) FILTER (WHERE event_type = 'cart') AS carts,
+               count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
+               min(ts) AS first_ts, max(ts) AS last_ts
+        FROM events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi
+          AND (CAST($category AS VARCHAR) IS NULL OR category = $category)
+        GROUP BY ALL"""
 
 
 def _count_sessions(groups: str, flags: dict[str, str]) -> str:
@@ -341,29 +351,47 @@ def period_kpis(
     Conversion is buying sessions / sessions. AOV is revenue / orders and ``None`` when no
     purchased item has a price.
     """
-    # revenue needs each purchase's price: read from the period's purchases alone
-    of_segment = (
-        "" if segment_condition(segment) == "TRUE" else "AND e.user_id IN (SELECT user_id FROM seg)"
-    )
-    sql = (
-        session_rows_sql(store, shop_id, segment, category, period=(start, end))
-        + f"""
-    {_count_sessions("'all'", {"sessions": "TRUE", "buying_sessions": "purchases > 0"})}
-    , us AS (SELECT user_id, sum(purchases) AS orders FROM sd GROUP BY 1)
-    , rev AS (
+    # one pass: each shopper's sessions, buying sessions and orders, then the segment's
+    # shoppers among them (who is in a segment follows from the same per-shopper sums); the
+    # rows of a session split over days (a few in a hundred) are one group per session, the
+    # whole sessions one group per shopper
+    condition = segment_condition(segment)
+    summaries = summaries_cover(store, shop_id)
+    needs_first = "first_ever" in condition
+    of_segment = "" if condition == "TRUE" else "AND e.user_id IN (SELECT user_id FROM seg)"
+    sql = f"""
+    WITH sd AS ({_unfiltered_session_rows(summaries, one_category=category is not None)}),
+    g AS (
+        SELECT user_id, CASE WHEN split THEN session_id END AS split_session, count(*) AS n,
+               count(*) FILTER (WHERE purchases > 0) AS n_buying, sum(purchases) AS purchases,
+               sum(carts) AS carts
+        FROM sd GROUP BY 1, 2),
+    u0 AS (
+        SELECT user_id, sum(purchases) AS purchases, sum(carts) AS carts,
+               sum(CASE WHEN split_session IS NULL THEN n ELSE 1 END) AS sessions,
+               sum(CASE WHEN split_session IS NULL THEN n_buying
+                        ELSE CAST(purchases > 0 AS INTEGER) END) AS buying
+        FROM g GROUP BY 1),
+    firsts AS ({_firsts_sql(summaries)}),
+    u AS (
+        SELECT u0.*, {"f.first_ever" if needs_first else "CAST(NULL AS TIMESTAMP)"} AS first_ever,
+               CAST($lo AS TIMESTAMP) AS period_start
+        FROM u0 {"JOIN firsts f USING (user_id)" if needs_first else ""}),
+    seg AS (SELECT * FROM u WHERE {condition}),
+    -- revenue needs each purchase's price: read from the period's purchases alone
+    rev AS (
         SELECT sum(i.price) AS revenue, count(i.price) AS priced_orders
         FROM events e JOIN items i ON i.shop_id = e.shop_id AND i.item_id = e.item_id
         WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi AND e.event_type = 'purchase'
           AND (CAST($category AS VARCHAR) IS NULL OR e.category = $category) {of_segment})
-    SELECT coalesce((SELECT sessions FROM counted), 0) AS sessions,
-           (SELECT count(*) FROM us) AS shoppers,
-           (SELECT count(*) FILTER (WHERE orders > 0) FROM us) AS buyers,
-           coalesce((SELECT buying_sessions FROM counted), 0) AS buying_sessions,
-           (SELECT CAST(coalesce(sum(orders), 0) AS BIGINT) FROM us) AS orders,
+    SELECT CAST(coalesce(sum(sessions), 0) AS BIGINT) AS sessions, count(*) AS shoppers,
+           count(*) FILTER (WHERE purchases > 0) AS buyers,
+           CAST(coalesce(sum(buying), 0) AS BIGINT) AS buying_sessions,
+           CAST(coalesce(sum(purchases), 0) AS BIGINT) AS orders,
            (SELECT revenue FROM rev) AS revenue,
            (SELECT coalesce(priced_orders, 0) FROM rev) AS priced_orders
+    FROM seg
     """
-    )
     df = store.query_df(sql, used_params(sql, _params(shop_id, start, end, category)))
     row = df.iloc[0]
     sessions = int(row["sessions"])

@@ -121,25 +121,25 @@ def test_one_sessions_page_run_ending_leaves_another_sessions_run_open(
     _shop_with_lists(store, tmp_path)
     page = PageStore(store.db_path)  # one per app process, shared by every browser session
     lo, hi = date(2024, 3, 11), date(2024, 3, 17)
-    alone = dq.period_kpis(store, "acme", lo, hi, segment="new")
+    alone = dq.daily_traffic(store, "acme", lo, hi, segment="new")
     kept, other_ended = threading.Event(), threading.Event()
     seen: dict[str, object] = {}
 
     def first_session() -> None:
         with page.page_run():
-            dq.period_kpis(page, "acme", lo, hi, segment="new")  # keeps who is new
+            dq.daily_traffic(page, "acme", lo, hi, segment="new")  # keeps who is new
             kept.set()
             other_ended.wait(30)
             with page.read() as con:
                 seen["temporary tables"] = con.execute(
                     "SELECT count(*) FROM duckdb_tables() WHERE temporary"
                 ).fetchone()
-            seen["first"] = dq.period_kpis(page, "acme", lo, hi, segment="new")
+            seen["first"] = dq.daily_traffic(page, "acme", lo, hi, segment="new")
 
     def second_session() -> None:
         kept.wait(30)
         with page.page_run():
-            seen["second"] = dq.period_kpis(page, "acme", lo, hi, segment="new")
+            seen["second"] = dq.daily_traffic(page, "acme", lo, hi, segment="new")
         other_ended.set()
 
     threads = [threading.Thread(target=first_session), threading.Thread(target=second_session)]
@@ -148,4 +148,5 @@ def test_one_sessions_page_run_ending_leaves_another_sessions_run_open(
     for thread in threads:
         thread.join(60)
     assert seen["temporary tables"] == (1,)  # the first run's connection, still open
-    assert seen["first"] == pytest.approx(alone) and seen["second"] == pytest.approx(alone)
+    pd.testing.assert_frame_equal(seen["first"], alone)
+    pd.testing.assert_frame_equal(seen["second"], alone)
