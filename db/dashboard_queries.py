@@ -359,6 +359,9 @@ def period_kpis(
     summaries = summaries_cover(store, shop_id)
     needs_first = "first_ever" in condition
     of_segment = "" if condition == "TRUE" else "AND e.user_id IN (SELECT user_id FROM seg)"
+    purchases = (
+        "purchase_events" if summaries else "(SELECT * FROM events WHERE event_type = 'purchase')"
+    )
     sql = f"""
     WITH sd AS ({_unfiltered_session_rows(summaries, one_category=category is not None)}),
     g AS (
@@ -381,8 +384,8 @@ def period_kpis(
     -- revenue needs each purchase's price: read from the period's purchases alone
     rev AS (
         SELECT sum(i.price) AS revenue, count(i.price) AS priced_orders
-        FROM events e JOIN items i ON i.shop_id = e.shop_id AND i.item_id = e.item_id
-        WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi AND e.event_type = 'purchase'
+        FROM {purchases} e JOIN items i ON i.shop_id = e.shop_id AND i.item_id = e.item_id
+        WHERE e.shop_id = $shop AND e.ts >= $lo AND e.ts < $hi
           AND (CAST($category AS VARCHAR) IS NULL OR e.category = $category) {of_segment})
     SELECT CAST(coalesce(sum(sessions), 0) AS BIGINT) AS sessions, count(*) AS shoppers,
            count(*) FILTER (WHERE purchases > 0) AS buyers,

@@ -134,10 +134,22 @@ class SessionDay(SQLModel):
     last_ts: datetime = Field(sa_column=Column(DateTime, nullable=False))
 
 
+class PurchaseEvent(SQLModel):
+    """One purchase event (see :mod:`db.rollups`), in time order: what revenue and order
+    value read (the prices are the items' at query time) instead of the whole log."""
+
+    shop_id: str = Field(sa_column=Column(String, nullable=False))
+    ts: datetime = Field(sa_column=Column(DateTime, nullable=False))
+    user_id: str = Field(sa_column=Column(String, nullable=False))
+    item_id: str | None = Field(default=None, sa_column=Column(String))
+    category: str | None = Field(default=None, sa_column=Column(String))
+
+
 activity_daily_table = _table_without_key("activity_daily", ActivityDay)
 user_weeks_table = _table_without_key("user_weeks", UserWeek)
 user_firsts_table = _table_without_key("user_firsts", UserFirst)
 session_days_table = _table_without_key("session_days", SessionDay)
+purchase_events_table = _table_without_key("purchase_events", PurchaseEvent)
 
 
 class Review(SQLModel, table=True):

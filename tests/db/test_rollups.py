@@ -325,18 +325,42 @@ def test_a_store_from_before_the_summaries_gets_them_on_schema_init(
     )
 
 
-def test_a_store_without_the_per_shopper_summary_gets_it_from_the_weeks(
+def test_a_store_without_the_newer_summaries_gets_them_without_a_rebuild(
     store: Store, log: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _split_ingest(store, log, tmp_path)
     firsts = "SELECT * FROM user_firsts ORDER BY shop_id, user_id"
-    expected = store.query_df(firsts)
+    purchases = "SELECT * FROM purchase_events ORDER BY shop_id, ts, user_id, item_id"
+    expected, bought = store.query_df(firsts), store.query_df(purchases)
+    assert len(bought) == (log["event_type"] == "purchase").sum() > 0
+    with store.write() as con:  # every other item priced: revenue reads the purchases
+        con.execute("INSERT INTO items (shop_id, item_id, price) SELECT DISTINCT shop_id, "
+                    "item_id, 10 + length(item_id) FROM events WHERE hash(item_id) % 2 = 0 "
+                    "ON CONFLICT DO UPDATE SET price = excluded.price")  # fmt: skip
+    lo, hi = date(2024, 3, 14), date(2024, 3, 20)
+    kpis = dq.period_kpis(store, SHOP, lo, hi, segment="buyers")
+    assert kpis["revenue"] and 0 < kpis["aov"] < 100
     with store.write() as con:
         con.execute("DROP TABLE user_firsts")
+        con.execute("DROP TABLE purchase_events")
+    assert not dq.summaries_cover(store, SHOP)
+    assert dq.period_kpis(store, SHOP, lo, hi, segment="buyers") == pytest.approx(kpis)
     monkeypatch.setattr(rollups, "rebuild", lambda *a, **k: pytest.fail("rebuilt everything"))
     store.init_schema()
     assert dq.summaries_cover(store, SHOP)
     pd.testing.assert_frame_equal(store.query_df(firsts), expected)
+    pd.testing.assert_frame_equal(store.query_df(purchases), bought)
+
+
+def test_summaries_missing_a_purchase_are_not_trusted(
+    store: Store, log: pd.DataFrame, tmp_path: Path
+) -> None:
+    _split_ingest(store, log, tmp_path)
+    with store.write() as con:
+        con.execute("DELETE FROM purchase_events WHERE rowid = 0")
+        assert not rollups.covers_events(con, SHOP)
+        rollups.rebuild(con, SHOP)
+        assert rollups.covers_events(con, SHOP)
 
 
 def test_rebuild_of_every_shop_drops_rows_of_shops_without_events(store: Store) -> None:
