@@ -126,6 +126,7 @@ ZH: dict[str, str] = {
     "the terms' weight for this label": '各词项对该标签的权重',
     'the words that triggered each': '触发各方面的词语',
     '(meaning)': '（从语义判断）',
+    'The {shown} most active of {total} shoppers (most sessions first); the export holds all of them.': '显示 {total} 位顾客中最活跃的 {shown} 位（会话最多者在前）；导出文件包含全部顾客。',
     "Each text model's prediction, its confidence and what drove it: the encoder's words (integrated gradients) and the TF-IDF part's terms. Texts are PII-masked first.": '每个文本模型的预测、置信度及其依据：编码器的词语（积分梯度）和 TF-IDF 部分的词项。文本会先脱敏个人信息。',
     'Pick a review': '选择一条评价',
     '(paste your own)': '（粘贴自己的文本）',

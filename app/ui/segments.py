@@ -94,6 +94,22 @@ def build_segment(users: pd.DataFrame, rule: SegmentRule) -> pd.DataFrame:
     return users[keep].reset_index(drop=True)
 
 
+# rows of a segment the page shows (the export holds every one): a table of hundreds of
+# thousands of shoppers is sent whole to the browser, and no one reads past the first screens
+SHOWN_ROWS = 1_000
+
+
+def shown_rows(segment: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
+    """The segment's most active shoppers (most sessions, then events), at most ``limit``
+    (default :data:`SHOWN_ROWS`), for the page's table."""
+    limit = SHOWN_ROWS if limit is None else limit
+    if len(segment) <= limit:
+        return segment
+    ordered = segment.sort_values(["sessions", "events", "user_id"],
+                                  ascending=[False, False, True], kind="stable")  # fmt: skip
+    return ordered.head(limit).reset_index(drop=True)
+
+
 def with_aspects(users: pd.DataFrame, mentions: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     """``users`` with what each wrote about products: ``complains_about`` and ``praises`` (their
     most mentioned negative / positive aspects, comma-separated; empty when none)."""

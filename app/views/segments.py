@@ -5,7 +5,14 @@ import streamlit as st
 from app.ui.context import cached, missing, page_context
 from app.ui.i18n import columns, day, labeller, t, translator
 from app.ui.metrics import format_value
-from app.ui.segments import SegmentRule, build_segment, portrait, segment_csv, with_aspects
+from app.ui.segments import (
+    SegmentRule,
+    build_segment,
+    portrait,
+    segment_csv,
+    shown_rows,
+    with_aspects,
+)
 from common.files import secret_key
 from core.signals import shopper_signal_spec
 from core.text_insight import aspect_mentions
@@ -123,7 +130,11 @@ cols[4].metric(t("Mean propensity"), format_value(summary["mean_propensity"], "p
 if summary["top_intents"]:
     st.caption(t("Top intents: {intents}", intents=summary["top_intents"]))
 
-st.dataframe(columns(segment), hide_index=True, width="stretch")
+shown = shown_rows(segment)
+if len(shown) < len(segment):
+    st.caption(t("The {shown} most active of {total} shoppers (most sessions first); the export "
+                 "holds all of them.", shown=f"{len(shown):,}", total=f"{len(segment):,}"))  # fmt: skip
+st.dataframe(columns(shown), hide_index=True, width="stretch")
 header = translator()  # the export's headers in the page's language
 st.download_button(
     t("Export segment (CSV for Excel)"),

@@ -321,3 +321,12 @@ def test_an_aspect_trigger_names_its_aspect_in_the_viewers_language(
     assert readable_term("size_fit: runs small") == "尺码合身: runs small"
     assert readable_term("fabric: (meaning)") == "面料: （从语义判断）"
     assert readable_term("偏小") == "偏小"
+
+
+def test_a_segments_table_shows_the_most_active_shoppers_first() -> None:
+    from app.ui.segments import shown_rows
+
+    users = pd.DataFrame({"user_id": ["a", "b", "c", "d"], "sessions": [1, 5, 5, 2],
+                          "events": [3, 9, 12, 4]})  # fmt: skip
+    assert shown_rows(users, limit=2)["user_id"].tolist() == ["c", "b"]
+    assert shown_rows(users, limit=10) is users  # small enough: as it is

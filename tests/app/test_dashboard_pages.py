@@ -134,6 +134,25 @@ def test_segment_export_is_excel_safe_and_masked(
     assert all(int(r[purchases]) > 0 for r in buyer_rows)
 
 
+def test_a_large_segment_shows_its_most_active_shoppers_and_exports_them_all(
+    seeded_store: Store, open_page, media_files, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.ui import segments
+
+    monkeypatch.setattr(segments, "SHOWN_ROWS", 5)
+    at = open_page("segments")
+    assert not _problems(at)
+    shown = at.dataframe[0].value
+    total = int(_metric(at, "Shoppers").replace(",", ""))
+    assert len(shown) == 5 < total
+    assert shown["sessions"].is_monotonic_decreasing  # the most active first
+    assert any(f"5 most active of {total:,}" in c.value for c in at.caption)
+    rows = list(
+        csv.reader(io.StringIO(download(at, "seg_export", media_files).decode("utf-8-sig")))
+    )
+    assert rows.index([]) - 1 == total  # the export holds every shopper
+
+
 def test_retrain_button_starts_a_job_and_shows_progress(
     seeded_store: Store, open_page, monkeypatch, tmp_path
 ) -> None:
