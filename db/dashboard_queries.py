@@ -632,6 +632,19 @@ def _per_shopper_sql(rows: str, aggregates: str) -> str:
         LEFT JOIN split_n USING (user_id))"""
 
 
+def _top_recommended_sql(users: str = "") -> str:
+    """SQL of each shopper's top three recommended items by the active recommender (CTE
+    ``active``), best first, joined by ``; `` (``recommended_items``); ``users``: a further
+    condition on the rows. Each rank is picked on its own and the three joined: ordering the
+    rows of every shopper for ``string_agg`` took 0.5 s for 200k shoppers."""
+    picked = ", ".join(f"max(item_id) FILTER (WHERE rank = {r})" for r in (1, 2, 3))
+    return f"""
+        SELECT user_id, concat_ws('; ', {picked}) AS recommended_items
+        FROM recommendations WHERE shop_id = $shop AND rank <= 3
+          AND model_version = (SELECT version FROM active WHERE task = $recommend_task) {users}
+        GROUP BY 1"""
+
+
 def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase_task: str,
                  purchase_label: str, churn_task: str, churn_label: str, risk_task: str,
                  risk_label: str, recommend_task: str, sentiment_task: str,
@@ -676,12 +689,9 @@ def user_signals(store: Store, shop_id: str, start: date, end: date, *, purchase
         FROM predictions WHERE shop_id = $shop AND task = $risk_task
           AND model_version = (SELECT version FROM active WHERE task = $risk_task)
           AND target_id IN (SELECT user_id FROM act)),
-    recs AS (
-        SELECT user_id, string_agg(item_id, '; ' ORDER BY rank) AS recommended_items
-        FROM recommendations WHERE shop_id = $shop AND rank <= 3
-          AND model_version = (SELECT version FROM active WHERE task = $recommend_task)
-          AND user_id IN (SELECT user_id FROM act)
-        GROUP BY 1),
+    recs AS ("""
+        + _top_recommended_sql("AND user_id IN (SELECT user_id FROM act)")
+        + """),
     -- each task's predictions are read separately (one shared CTE over every task would be
     -- materialised, JSON and all: about 1 s at 2M predictions), and only the period's shoppers'
     -- (their probabilities parsed from JSON: a 100M-event shop has 1M shoppers, a week 200k)
@@ -783,11 +793,7 @@ def shopper_table(store: Store, shop_id: str, *, purchase_task: str, purchase_la
         SELECT task, target_id AS user_id, probs, label, reason FROM predictions
         WHERE shop_id = $shop AND task IN ($purchase_task, $churn_task, $risk_task)
           AND model_version = (SELECT version FROM active a WHERE a.task = predictions.task)),
-    recs AS (
-        SELECT user_id, string_agg(item_id, '; ' ORDER BY rank) AS recommended_items
-        FROM recommendations WHERE shop_id = $shop AND rank <= 3
-          AND model_version = (SELECT version FROM active WHERE task = $recommend_task)
-        GROUP BY 1)
+    recs AS ({_top_recommended_sql()})
     SELECT act.user_id,
            round(CAST(p.probs->>('$.' || $purchase_label) AS DOUBLE), 4) AS propensity,
            round(CAST(c.probs->>('$.' || $churn_label) AS DOUBLE), 4) AS churn_risk,
