@@ -9,7 +9,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import Filters, cached, missing
 from app.ui.explain_view import masked, quote
-from app.ui.i18n import N_, columns, label, t, translator
+from app.ui.i18n import N_, aspect_label, columns, label, t, translator
 from app.ui.metrics import time_bucket
 from core.stats import MIN_SUPPORT, wilson_bounds
 from core.text_insight import aspect_mentions, aspect_summary, top_complaints
@@ -27,7 +27,7 @@ def chip_label(row: pd.Series) -> str:
     return (
         t(
             "{aspect} · {share} of reviews",
-            aspect=label(row["aspect"]).replace("_", " "),
+            aspect=aspect_label(row["aspect"]),
             share=f"{row['share']:.0%}",
         )
         + split

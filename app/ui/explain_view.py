@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from app.ui.highlight import highlight_html
-from app.ui.i18n import label, t
+from app.ui.i18n import aspect_label, label, t
 from common.errors import ShopLensError
 from core.aspect_sets import MEANING
 from core.context import Context
@@ -114,7 +114,7 @@ def readable_term(term: str) -> str:
     aspect, sep, word = term.partition(": ")
     if not sep:
         return term
-    return f"{label(aspect).replace('_', ' ')}: {t(word) if word == MEANING else word}"
+    return f"{aspect_label(aspect)}: {t(word) if word == MEANING else word}"
 
 
 def show_explanation(result: TaskExplanation, container: Any = None) -> None:
@@ -158,12 +158,13 @@ CARD_CHARACTERS = 14
 
 def readable_label(value: str) -> list[str]:
     """A model's label in the viewer's language, one line per part: an aspects label
-    (``colour:positive;size_fit:negative``) gives ``colour: positive`` and ``size_fit: negative``
+    (``colour:positive;size_fit:negative``) gives ``colour: positive`` and ``size fit: negative``
     (translated)."""
     parts = [p for p in str(value).split(";") if p]
     if ":" not in str(value):
         return [label(value)]
-    return [": ".join(label(x) for x in p.split(":", 1)) for p in parts]
+    return [f"{aspect_label(a)}: {label(polarity)}"
+            for a, _, polarity in (p.partition(":") for p in parts)]  # fmt: skip
 
 
 def prediction_card(value: str, confidence: float) -> None:

@@ -83,6 +83,11 @@ def label(value: Any) -> str:
     return labeller()(value)
 
 
+def aspect_label(aspect: str) -> str:
+    """An aspect's name as the pages write it: ``size fit`` / ``尺码合身``."""
+    return label(aspect).replace("_", " ")
+
+
 def day(value: date | pd.Timestamp, year: bool = True) -> str:
     """A date as the viewer reads it: ``27 Nov 2017`` / ``2017年11月27日``."""
     if current() == "zh":

@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
-from app.ui.i18n import columns, day, label, t
+from app.ui.i18n import aspect_label, columns, day, t
 from core.search import query_aspects, trending, unmatched_queries
 from db import behaviour_queries as bq
 from db import dashboard_queries as dq
@@ -111,7 +111,7 @@ if asking.empty:
     st.caption(t("No aspect of the product (colour, fabric, size …) is named by 10 or more "
                  "searches in this period."))  # fmt: skip
 else:
-    asking = asking.assign(aspect=[label(a).replace("_", " ") for a in asking["aspect"]])
+    asking = asking.assign(aspect=[aspect_label(a) for a in asking["aspect"]])
     st.dataframe(columns(asking[["aspect", "searches", "share", "asked", "purchase_rate",
                                  "purchase_lift"]]),
                  hide_index=True, width="stretch",

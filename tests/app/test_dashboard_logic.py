@@ -301,7 +301,7 @@ def test_a_long_or_several_part_prediction_is_written_out_in_full() -> None:
 
     assert readable_label("colour:positive;size_fit:negative") == [
         "colour: positive",
-        "size_fit: negative",
+        "size fit: negative",
     ]
     assert readable_label("complaint") == ["complaint"]
     assert len("delivery_options") > CARD_CHARACTERS  # a card would cut it: written out
@@ -312,7 +312,7 @@ def test_an_aspect_trigger_names_its_aspect_in_the_viewers_language(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from app.ui import i18n
-    from app.ui.explain_view import readable_term
+    from app.ui.explain_view import readable_label, readable_term
 
     assert readable_term("size_fit: runs small") == "size fit: runs small"
     assert readable_term("fabric: (meaning)") == "fabric: (meaning)"
@@ -321,6 +321,7 @@ def test_an_aspect_trigger_names_its_aspect_in_the_viewers_language(
     assert readable_term("size_fit: runs small") == "尺码合身: runs small"
     assert readable_term("fabric: (meaning)") == "面料: （从语义判断）"
     assert readable_term("偏小") == "偏小"
+    assert readable_label("size_fit:negative") == ["尺码合身: 负面"]
 
 
 def test_a_segments_table_shows_the_most_active_shoppers_first() -> None:
