@@ -220,7 +220,8 @@ def _unfiltered_session_rows(summaries: bool, by_category: bool = False,
         return _period_rows(_SESSION_COLUMNS, by_category, one_category)
     category = "category" if by_category else "CAST($category AS VARCHAR)"
     return f"""SELECT CAST(ts AS DATE) AS day, session_id, user_id, {category} AS category,
-               TRUE AS split, count(*) AS events, count(*) FILTER (WHERE event_type = 'view') AS views,
+               TRUE AS split, count(*) AS events,
+               count(*) FILTER (WHERE event_type = 'view') AS views,
                count(*) FILTER (WHERE event_type = 'cart') AS carts,
                count(*) FILTER (WHERE event_type = 'purchase') AS purchases,
                min(ts) AS first_ts, max(ts) AS last_ts

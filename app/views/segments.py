@@ -133,7 +133,8 @@ if summary["top_intents"]:
 shown = shown_rows(segment)
 if len(shown) < len(segment):
     st.caption(t("The {shown} most active of {total} shoppers (most sessions first); the export "
-                 "holds all of them.", shown=f"{len(shown):,}", total=f"{len(segment):,}"))  # fmt: skip
+                 "holds all of them.",
+                 shown=f"{len(shown):,}", total=f"{len(segment):,}"))  # fmt: skip
 st.dataframe(columns(shown), hide_index=True, width="stretch")
 header = translator()  # the export's headers in the page's language
 st.download_button(
