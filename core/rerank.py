@@ -80,9 +80,10 @@ def _ordered(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _shop_level(events: pd.DataFrame, ordered: pd.DataFrame, key: str,
-                blend: ShopStats) -> RerankStats:  # fmt: skip
+                window: int) -> RerankStats:  # fmt: skip
     """:class:`RerankStats` from every shopper's ``events`` (:func:`_prepared`, and sorted:
-    ``ordered``)."""
+    ``ordered``), the blend's co-visitation over ``window``."""
+    blend = shop_stats(events, key, window)
     pairs = pd.DataFrame({"a": ordered["k"], "k": ordered.groupby("user_id")["k"].shift(-1)})
     pairs = pairs.dropna().groupby(["a", "k"]).size().rename("n").reset_index()
     pairs["transition"] = pairs["n"] / pairs.groupby("a")["n"].transform("sum")
@@ -103,13 +104,10 @@ def _candidates(train: pd.DataFrame, users: list[str], key: str, config: BlendCo
     """One row per (user, candidate) with :func:`features_for` ``key`` (``sasrec``: the
     sequential model's probability of the candidate, when ``sequence`` is given). With
     ``stats`` (of the whole log) only the shoppers' own events of ``train`` are read."""
+    events = _prepared(train if stats is None else of_users(train, users), key)
+    ordered = _ordered(events)
     if stats is None:  # the statistics of the events given, every shopper's
-        events = _prepared(train, key)
-        ordered = _ordered(events)
-        stats = _shop_level(events, ordered, key, shop_stats(events, key, config.covisit_window))
-    else:
-        events = _prepared(of_users(train, users), key)
-        ordered = _ordered(events)
+        stats = _shop_level(events, ordered, key, config.covisit_window)
     blend = BlendConfig(**{**config.__dict__, "length": depth})
     scored = recommend_scored(events, users, key, blend, stats.blend)
     rows = [(u, k, s, r) for u, ranked in scored.items() for r, (k, s) in enumerate(ranked)]
@@ -220,8 +218,7 @@ class Reranker:
         """What :meth:`recommend_scored` reads from every shopper's events of ``train``, worked
         out once for many calls on parts of the shoppers."""
         events = _prepared(train, self.key)
-        blend = shop_stats(events, self.key, self.config.covisit_window)
-        return _shop_level(events, _ordered(events), self.key, blend)
+        return _shop_level(events, _ordered(events), self.key, self.config.covisit_window)
 
     def recommend_scored(self, train: pd.DataFrame, users: list[str], length: int = 50,
                          stats: RerankStats | None = None,

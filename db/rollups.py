@@ -35,12 +35,21 @@ from datetime import date, datetime, time, timedelta
 import duckdb
 
 ROLLUP_TABLES = ("activity_daily", "user_weeks", "user_firsts", "session_days", "purchase_events")
+
+
+def _purchases_sql(prefix: str, where: str, order: str) -> str:
+    """The insert of ``purchase_events``' rows from the events that meet ``where``."""
+    return (
+        f"INSERT INTO {prefix}purchase_events SELECT shop_id, ts, user_id, item_id, category "
+        f"FROM {prefix}events WHERE event_type = 'purchase' AND {where} ORDER BY {order}"
+    )
+
+
 # the summaries a store that lacks them gets from one pass over the log, not a rebuild
 _CHEAP_TO_FILL = {
     "user_firsts": "INSERT INTO user_firsts SELECT shop_id, user_id, min(first_ts), sum(events) "
     "FROM user_weeks GROUP BY shop_id, user_id",
-    "purchase_events": "INSERT INTO purchase_events SELECT shop_id, ts, user_id, item_id, category "
-    "FROM events WHERE event_type = 'purchase' ORDER BY shop_id, ts",
+    "purchase_events": _purchases_sql("", "TRUE", "shop_id, ts"),
 }
 
 
@@ -149,9 +158,7 @@ def refresh(
         {"shop": shop_id, "lo": lo, "hi": hi},
     )
     con.execute(
-        f"INSERT INTO {prefix}purchase_events SELECT shop_id, ts, user_id, item_id, category "
-        f"FROM {prefix}events WHERE shop_id = $shop AND ts >= $lo AND ts < $hi "
-        "AND event_type = 'purchase' ORDER BY ts",
+        _purchases_sql(prefix, "shop_id = $shop AND ts >= $lo AND ts < $hi", "ts"),
         {"shop": shop_id, "lo": lo, "hi": hi},
     )
     # these two from session_days: a sixth of the rows of the events, grouped already
