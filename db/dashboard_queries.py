@@ -81,10 +81,6 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
     seg AS (SELECT user_id FROM {kept}),
     {out} AS (SELECT {rows}.* FROM {rows} SEMI JOIN seg USING (user_id))
     """
-    firsts = _firsts_sql(summaries)
-    needs_first = "first_ever" in condition
-    first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
-    first_value = "f.first_ever" if needs_first else "CAST(NULL AS TIMESTAMP)"
     if counts == "events":
         purchases = "count(*) FILTER (WHERE event_type = 'purchase')"
         carts = "count(*) FILTER (WHERE event_type = 'cart')"
@@ -96,17 +92,29 @@ def _segment_chain(rows: str, out: str, segment: str | None, summaries: bool, co
         else f"SELECT {rows}.* FROM {rows} SEMI JOIN seg USING (user_id)"
     )
     return f"""
-    firsts AS ({firsts}),
     u0 AS (
         SELECT user_id, {purchases} AS purchases, {carts} AS carts FROM {members} GROUP BY user_id
     ),
+    {_members_sql(condition, summaries)},
+    {out} AS ({kept})
+    """
+
+
+def _members_sql(condition: str, summaries: bool) -> str:
+    """CTEs ``firsts``, ``u`` and ``seg`` from CTE ``u0`` (one row per shopper of the period with
+    at least ``user_id``, ``purchases`` and ``carts``): ``u`` adds each shopper's first event ever
+    (joined only when ``condition`` needs it) and the period's start, ``seg`` keeps the rows of
+    ``u`` that meet ``condition`` (:func:`segment_condition`). The one place a segment's rule
+    meets the shoppers' sums."""
+    needs_first = "first_ever" in condition
+    first_join = "JOIN firsts f USING (user_id)" if needs_first else ""
+    first_value = "f.first_ever" if needs_first else "CAST(NULL AS TIMESTAMP)"
+    return f"""firsts AS ({_firsts_sql(summaries)}),
     u AS (  -- each shopper's first event joined after grouping: one row per shopper
         SELECT u0.*, {first_value} AS first_ever, CAST($lo AS TIMESTAMP) AS period_start
         FROM u0 {first_join}
     ),
-    seg AS (SELECT user_id FROM u WHERE {condition}),
-    {out} AS ({kept})
-    """
+    seg AS (SELECT * FROM u WHERE {condition})"""
 
 
 def _firsts_sql(summaries: bool) -> str:
@@ -358,7 +366,6 @@ def period_kpis(
     # whole sessions one group per shopper
     condition = segment_condition(segment)
     summaries = summaries_cover(store, shop_id)
-    needs_first = "first_ever" in condition
     of_segment = "" if condition == "TRUE" else "AND e.user_id IN (SELECT user_id FROM seg)"
     purchases = (
         "purchase_events" if summaries else "(SELECT * FROM events WHERE event_type = 'purchase')"
@@ -376,12 +383,7 @@ def period_kpis(
                sum(CASE WHEN split_session IS NULL THEN n_buying
                         ELSE CAST(purchases > 0 AS INTEGER) END) AS buying
         FROM g GROUP BY 1),
-    firsts AS ({_firsts_sql(summaries)}),
-    u AS (
-        SELECT u0.*, {"f.first_ever" if needs_first else "CAST(NULL AS TIMESTAMP)"} AS first_ever,
-               CAST($lo AS TIMESTAMP) AS period_start
-        FROM u0 {"JOIN firsts f USING (user_id)" if needs_first else ""}),
-    seg AS (SELECT * FROM u WHERE {condition}),
+    {_members_sql(condition, summaries)},
     -- revenue needs each purchase's price: read from the period's purchases alone
     rev AS (
         SELECT sum(i.price) AS revenue, count(i.price) AS priced_orders
