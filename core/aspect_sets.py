@@ -21,8 +21,6 @@ from typing import Any
 from common.errors import InputError
 
 POLARITIES = ("positive", "negative", "neutral")
-# what an explanation names as the trigger of a mention found from a sentence's meaning alone
-MEANING = "(meaning)"
 MAX_ASPECTS = 40
 MAX_PHRASES = 400
 

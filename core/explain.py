@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from common.files import write_atomically
 from core.modeling import TextClassifier
 
 DEFAULT_STEPS = 20
@@ -41,6 +42,8 @@ class Explanation:
     text and for the all-[PAD] baseline; ``delta`` the convergence error (None without encoder).
     ``terms``: the TF-IDF part's (term, contribution) pairs, largest effect first;
     ``encoder_weight``: the encoder's share of the blend (0 when TF-IDF alone serves).
+    ``triggers``: an aspect model's (aspect, trigger words, weight) per mention found, the words
+    ``None`` when the sentence's meaning alone found it.
     """
 
     task: str
@@ -56,7 +59,7 @@ class Explanation:
     terms: list[tuple[str, float]] = field(default_factory=list)
     encoder_weight: float = 1.0
     cached: bool = False
-    terms_title: str = "TF-IDF + logistic regression: the terms' weight for this label"
+    triggers: list[tuple[str, str | None, float]] = field(default_factory=list)
 
 
 def _merge_words(text: str, encoding: Any, token_scores: np.ndarray) -> tuple[list, list]:
@@ -134,6 +137,21 @@ def tfidf_terms(tfidf: Any, text: str, label_index: int, top: int = 8) -> list[t
     return [(str(names[idx[i]]), float(contributions[i])) for i in order if contributions[i] != 0]
 
 
+def _cached(path: Path) -> Explanation | None:
+    """The explanation kept in ``path``; ``None`` when there is none or it cannot be read (it
+    is then worked out again). Fields an older ShopLens wrote and this one no longer has are
+    left out."""
+    try:
+        kept = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    known = {f.name for f in fields(Explanation)} - {"cached"}
+    try:
+        return Explanation(**{k: v for k, v in kept.items() if k in known}, cached=True)
+    except TypeError:
+        return None
+
+
 def explain_text(predictor: Any, text: str, n_steps: int = DEFAULT_STEPS,
                  cache_dir: Path | None = None) -> Explanation:  # fmt: skip
     """Explain ``predictor``'s prediction for ``text`` (see the module docstring); with
@@ -142,8 +160,9 @@ def explain_text(predictor: Any, text: str, n_steps: int = DEFAULT_STEPS,
     if cache_dir is not None:
         key = hashlib.sha256(f"{n_steps}\x1f{text}".encode()).hexdigest()[:24]
         path = cache_dir / predictor.task / predictor.version / f"{key}.json"
-        if path.is_file():
-            return Explanation(**{**json.loads(path.read_text()), "cached": True})
+        kept = _cached(path)
+        if kept is not None:
+            return kept
     probs = predictor.predict_proba([text])[0]
     target = int(probs.argmax())
     terms = tfidf_terms(getattr(predictor, "tfidf", None), text, target)
@@ -159,5 +178,6 @@ def explain_text(predictor: Any, text: str, n_steps: int = DEFAULT_STEPS,
                              float(probs[target]), None, None, [], [], None, 0, terms, 0.0)  # fmt: skip
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(result)))
+        body = json.dumps(asdict(result))
+        write_atomically(path, lambda tmp: tmp.write_text(body))
     return result

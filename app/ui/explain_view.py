@@ -19,7 +19,6 @@ import streamlit as st
 from app.ui.highlight import highlight_html
 from app.ui.i18n import aspect_label, label, t
 from common.errors import ShopLensError
-from core.aspect_sets import MEANING
 from core.context import Context
 from core.kinds.base import get_task
 from privacy.masking import PiiConfig, mask_pii
@@ -39,7 +38,7 @@ class TaskExplanation:
     delta: float | None
     terms: tuple[tuple[str, float], ...] = ()
     encoder_weight: float = 1.0
-    terms_title: str = "TF-IDF + logistic regression: the terms' weight for this label"
+    triggers: tuple[tuple[str, str | None, float], ...] = ()
 
 
 def masked(text: str) -> str:
@@ -103,18 +102,17 @@ def _explain(home: str, shop_id: str, task: str, version: str, text: str, n_step
         if result.words else "",
         delta=float(result.delta) if result.delta is not None else None,
         terms=tuple((str(term), float(w)) for term, w in terms),
-        encoder_weight=float(result.encoder_weight), terms_title=str(result.terms_title),
+        encoder_weight=float(result.encoder_weight),
+        triggers=tuple((str(a), None if w is None else str(w), float(s))
+                       for a, w, s in result.triggers),
     )  # fmt: skip
 
 
-def readable_term(term: str) -> str:
-    """An explanation's term in the viewer's language: an aspect's trigger
-    (``size_fit: runs small``) names its aspect as the pages do (``size fit: runs small``,
-    ``尺码合身: runs small``); a TF-IDF term (no ``": "`` in it) stays as it is."""
-    aspect, sep, word = term.partition(": ")
-    if not sep:
-        return term
-    return f"{aspect_label(aspect)}: {t(word) if word == MEANING else word}"
+def readable_trigger(aspect: str, words: str | None) -> str:
+    """An aspect's trigger in the viewer's language, its aspect named as the pages do
+    (``size fit: runs small``, ``尺码合身: runs small``); "(meaning)" when the sentence's meaning
+    alone found the aspect (``words`` is ``None``)."""
+    return f"{aspect_label(aspect)}: {t('(meaning)') if words is None else words}"
 
 
 def show_explanation(result: TaskExplanation, container: Any = None) -> None:
@@ -131,10 +129,15 @@ def show_explanation(result: TaskExplanation, container: Any = None) -> None:
     if result.terms:
         share = (t(" ({share} of the blend)", share=f"{1 - result.encoder_weight:.0%}")
                  if result.html else "")  # fmt: skip
-        title, _, rest = result.terms_title.partition(":")
-        target.caption(f"{t(title)}{share}: {t(rest.strip())}")
-        target.html(highlight_html([readable_term(term) for term, _ in result.terms],
+        title, rest = t("TF-IDF + logistic regression"), t("the terms' weight for this label")
+        target.caption(f"{title}{share}: {rest}")
+        target.html(highlight_html([term for term, _ in result.terms],
                                    [w for _, w in result.terms]))  # fmt: skip
+    if result.triggers:
+        title, rest = t("Aspects"), t("the words that triggered each")
+        target.caption(f"{title}: {rest}")
+        target.html(highlight_html([readable_trigger(a, w) for a, w, _ in result.triggers],
+                                   [s for _, _, s in result.triggers]))  # fmt: skip
 
 
 def show_prediction(ctx: Context, shop_id: str, task: str, version: str, text: str,

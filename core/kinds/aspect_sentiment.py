@@ -200,21 +200,20 @@ class AspectSentimentTask(Task):
         """The aspects of ``text`` and the words that triggered each (green: positive, red:
         negative, pale: neutral); a mention found from the sentence's meaning alone has no
         trigger word."""
-        from core.aspect_sets import MEANING
         from core.demand_rules import split_sentences
         from core.explain import Explanation
 
         sentences = split_sentences(text) or [text]
         found = [m for ms in predictor.extract(sentences) for m in ms]
         weight = {"positive": 1.0, "negative": -1.0, "neutral": 0.25}
-        terms = [(f"{m.aspect}: {t}", weight[m.polarity]) for m in found for t in m.triggers]
-        terms += [(f"{m.aspect}: {MEANING}", weight[m.polarity]) for m in found if not m.triggers]
+        triggers: list[tuple[str, str | None, float]] = [
+            (m.aspect, word, weight[m.polarity]) for m in found for word in m.triggers or (None,)
+        ]
         kept = text_polarity(found)
         label = encode_mentions(kept)
         confidence = min((m.confidence for m in kept), default=1.0)
         return Explanation(self.name, getattr(predictor, "version", ""), label, confidence, None,
-                           None, [], [], None, 0, terms, 0.0,
-                           terms_title="Aspects: the words that triggered each")  # fmt: skip
+                           None, [], [], None, 0, [], 0.0, triggers=triggers)  # fmt: skip
 
     # --- labelling -----------------------------------------------------------------------------
     def labelling_rows(self, ctx: Context, shop_id: str, target_ids: Sequence[str]) -> pd.DataFrame:

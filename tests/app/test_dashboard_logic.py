@@ -312,16 +312,39 @@ def test_an_aspect_trigger_names_its_aspect_in_the_viewers_language(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from app.ui import i18n
-    from app.ui.explain_view import readable_label, readable_term
+    from app.ui.explain_view import readable_label, readable_trigger
 
-    assert readable_term("size_fit: runs small") == "size fit: runs small"
-    assert readable_term("fabric: (meaning)") == "fabric: (meaning)"
-    assert readable_term("runs small") == "runs small"  # a TF-IDF term stays as it is
+    assert readable_trigger("size_fit", "runs small") == "size fit: runs small"
+    assert readable_trigger("fabric", None) == "fabric: (meaning)"
     monkeypatch.setattr(i18n, "current", lambda: "zh")
-    assert readable_term("size_fit: runs small") == "尺码合身: runs small"
-    assert readable_term("fabric: (meaning)") == "面料: （从语义判断）"
-    assert readable_term("偏小") == "偏小"
+    assert readable_trigger("size_fit", "runs small") == "尺码合身: runs small"
+    assert readable_trigger("fabric", None) == "面料: （从语义判断）"
     assert readable_label("size_fit:negative") == ["尺码合身: 负面"]
+
+
+def test_an_aspects_explanation_shows_its_triggers_under_their_own_title() -> None:
+    from app.ui.explain_view import TaskExplanation, show_explanation
+
+    shown: list[tuple[str, str]] = []
+
+    class Page:  # what the view writes, in order
+        def caption(self, text: str) -> None:
+            shown.append(("caption", text))
+
+        def html(self, text: str) -> None:
+            shown.append(("html", text))
+
+    show_explanation(TaskExplanation(
+        "aspects", "size_fit:negative", 0.8, "", None, encoder_weight=0.0,
+        triggers=(("size_fit", "runs small", -1.0), ("fabric", None, 0.25))), Page())  # fmt: skip
+    assert [kind for kind, _ in shown] == ["caption", "html"]
+    assert shown[0][1] == "Aspects: the words that triggered each"
+    assert "size fit: runs small" in shown[1][1] and "fabric: (meaning)" in shown[1][1]
+    shown.clear()
+    show_explanation(TaskExplanation("sentiment", "positive", 0.9, "", None,
+                                     terms=(("lovely", 0.4),), encoder_weight=0.0), Page())  # fmt: skip
+    assert shown[0][1].startswith("TF-IDF + logistic regression: ")
+    assert "lovely" in shown[1][1] and len(shown) == 2
 
 
 def test_a_segments_table_shows_the_most_active_shoppers_first() -> None:

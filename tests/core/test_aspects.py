@@ -127,7 +127,8 @@ def test_a_text_of_several_sentences_reads_an_opinion_over_a_neutral_mention() -
     result = get_task("aspects").explain(Stub(), "Love the colour but it runs small. Got an XL?")
     assert result.label == "colour:positive;size_fit:negative"  # not the later neutral one
     assert result.prob == 0.8
-    assert ("size_fit: (meaning)", 0.25) in result.terms  # every sentence's words still shown
+    assert ("size_fit", None, 0.25) in result.triggers  # every sentence's words still shown
+    assert ("size_fit", "runs small", -1.0) in result.triggers and not result.terms
     weak, strong = Mention("fabric", "positive", 0.6, ()), Mention("fabric", "negative", 0.7, ())
     assert text_polarity([weak, strong]) == [strong] and text_polarity([strong, weak]) == [strong]
 

@@ -3,6 +3,8 @@ the TF-IDF part's terms are its exact contributions, and explanations are cached
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -19,16 +21,24 @@ def test_both_parts_of_a_blend_are_explained_and_cached(ctx, store, tmp_path):
                TrainingConfig(epochs=4, max_length=32, batch_size=8, learning_rate=1e-3,
                               check_int8=False, trainable_layers=1))  # fmt: skip
     predictor = ctx.registry.load("sample", "sentiment")
-    text = "wonderful, I adore it"
-    e = explain_text(predictor, text, n_steps=20, cache_dir=tmp_path)
+    text, cache = "wonderful, I adore it", tmp_path / "explanations"
+    e = explain_text(predictor, text, n_steps=20, cache_dir=cache)
     assert e.words == ["wonderful", ",", "i", "adore", "it"] or e.words[0] == "wonderful"
     gap = e.encoder_prob - e.baseline_prob
     # completeness: attributions sum to the change in probability, up to the reported delta
     assert abs(sum(e.scores) - gap) <= abs(e.delta) + 1e-4
     assert abs(e.delta) < 0.5 * abs(gap) + 0.02
     assert not e.cached and 0.0 < e.encoder_weight <= 1.0
-    again = explain_text(predictor, text, n_steps=20, cache_dir=tmp_path)
+    again = explain_text(predictor, text, n_steps=20, cache_dir=cache)
     assert again.cached and again.scores == e.scores
+    # a file an older ShopLens kept (a field this one lacks) is still read; an unreadable one
+    # is worked out again and replaced
+    (kept,) = cache.rglob("*.json")
+    kept.write_text(json.dumps({**json.loads(kept.read_text()), "terms_title": "old"}))
+    assert explain_text(predictor, text, n_steps=20, cache_dir=cache).cached
+    kept.write_text("{")
+    fresh = explain_text(predictor, text, n_steps=20, cache_dir=cache)
+    assert not fresh.cached and fresh.label == e.label and json.loads(kept.read_text())
 
 
 @pytest.mark.unit
