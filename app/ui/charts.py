@@ -15,15 +15,21 @@ PALETTE = ["#2E6FDB", "#F28E2B", "#59A14F", "#E15759", "#76B7B2", "#EDC948", "#B
 SENTIMENT_COLOURS = {"negative": "#E15759", "neutral": "#BAB0AC", "positive": "#59A14F"}
 
 
-def _layout(fig: go.Figure, title: str | None = None, height: int = 340) -> go.Figure:
-    # a horizontal legend under the plot, below the x axis' title when there is one
-    below = -0.3 if fig.layout.xaxis.title.text else -0.15
+def _layout(fig: go.Figure, title: str | None = None, height: int = 340,
+            legend_beside: bool = False) -> go.Figure:  # fmt: skip
+    """The charts' common look. The legend runs horizontally under the plot (below the x axis'
+    title when there is one), or in a column beside it (``legend_beside``: every label of a long
+    list stays readable)."""
+    if legend_beside:
+        legend = {"orientation": "v", "x": 1.02, "y": 0.5, "yanchor": "middle"}
+    else:
+        legend = {"orientation": "h", "y": -0.3 if fig.layout.xaxis.title.text else -0.15}
     fig.update_layout(
         title=title,
         height=height,
         margin={"l": 10, "r": 10, "t": 40 if title else 10, "b": 10},
         colorway=PALETTE,
-        legend={"orientation": "h", "y": below},
+        legend=legend,
         template="plotly_white",
     )
     return fig
@@ -198,9 +204,8 @@ def mix_figure(counts: pd.Series, colours: dict[str, str] | None = None) -> go.F
             sort=False,
         )
     )
-    _layout(fig, height=max(300, 22 * len(labels) + 40))
     # every label in a column beside the donut (under it, a long list was cut short)
-    return fig.update_layout(legend={"orientation": "v", "x": 1.02, "y": 0.5, "yanchor": "middle"})
+    return _layout(fig, height=max(300, 22 * len(labels) + 40), legend_beside=True)
 
 
 def confusion_matrix(pairs: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
