@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -195,6 +195,56 @@ def _check_texts(body: PredictRequest) -> None:
         raise HTTPException(422, f"text {long[0]} has more than {MAX_TEXT_CHARS} characters")
 
 
+class _BodyLimit:
+    """ASGI middleware: a request whose body is over ``limit`` bytes gets 413 before the app
+    reads any of it. A declared Content-Length is judged alone (the server holds the body to
+    it); a body without one (chunked) is gathered up to the limit and refused once it passes
+    it, so no client makes the server hold more than the limit."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit() or int(length) > self.limit:
+                await self._refuse(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        given = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal given
+            if given:
+                return cast(dict[str, Any], await receive())
+            given = True
+            return whole
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        answer = JSONResponse({"detail": f"the body may hold at most {self.limit} bytes"},
+                              status_code=413)  # fmt: skip
+        await answer(scope, receive, send)
+
+
 def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
     """The API application over the context the settings name."""
     context = ctx or Context.from_settings(settings)
@@ -203,13 +253,7 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
                   description="Predictions of a shop's active models. Authenticate with "
                               "`Authorization: Bearer TOKEN` (`shoplens api-token create`).")  # fmt: skip
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse({"detail": f"the body may hold at most {MAX_BODY_BYTES} bytes"},
-                                status_code=413)  # fmt: skip
-        return await call_next(request)
+    app.add_middleware(_BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.exception_handler(StoreBusyError)
     async def busy(_request: Request, exc: StoreBusyError) -> JSONResponse:

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def call(url: str, token: str | None = None, body: object = None, raw: bytes | None = None):
+def call(url: str, token: str | None = None, body: object = None,
+         raw: bytes | Iterator[bytes] | None = None):  # fmt: skip
     headers = {"Content-Type": "application/json"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
@@ -103,6 +105,15 @@ def test_predictions_per_shop_with_tokens_limits_and_a_promotion_under_it(server
     assert call(predict, mine, {"texts": ["x" * 10_001]})[0] == 422
     try:  # the server answers 413 from the Content-Length alone, without reading the body
         assert call(predict, mine, raw=b'{"texts": ["' + b"x" * 1_100_000 + b'"]}')[0] == 413
+    except urllib.error.URLError as exc:  # or the client notices the closed socket first
+        assert isinstance(exc.reason, BrokenPipeError | ConnectionResetError)
+    # a body without a Content-Length (chunked): read whole within the limit, refused past it
+    pieces = [b'{"texts": ["love ', b"this ", b'dress", "awful ripped seams"]}']
+    status, answer = call(predict, mine, raw=iter(pieces))
+    assert status == 200 and [p["label"] for p in answer["predictions"]] == ["positive", "negative"]
+    try:
+        endless = iter([b'{"texts": ["', *[b"x" * 100_000] * 15, b'"]}'])
+        assert call(predict, mine, raw=endless)[0] == 413
     except urllib.error.URLError as exc:  # or the client notices the closed socket first
         assert isinstance(exc.reason, BrokenPipeError | ConnectionResetError)
     assert call(f"{server}/v1/nosuch/predict", mine, {"texts": ["x"]})[0] == 404
