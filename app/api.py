@@ -315,8 +315,8 @@ def create_app(settings: Settings, ctx: Context | None = None) -> FastAPI:
                                          f"got {len(body.ratings)}")  # fmt: skip
             wrong = first_invalid_rating(body.ratings)
             if wrong is not None:
-                raise HTTPException(422, f"rating {wrong} is not between 1 and 5 stars: give "
-                                         "1-5 or null")  # fmt: skip
+                raise HTTPException(422, f"ratings[{wrong}] ({body.ratings[wrong]:g}) is not "
+                                         "between 1 and 5 stars: give 1-5 or null")  # fmt: skip
         version = models.version(shop_id, task)
         predictor = (models.predictor(shop_id, task, version) if version
                      else RuleAspects(shop_aspect_set(context, shop_id)))  # fmt: skip
