@@ -143,7 +143,9 @@ def show_explanation(result: TaskExplanation, container: Any = None) -> None:
 def show_prediction(ctx: Context, shop_id: str, task: str, version: str, text: str,
                     highlights: bool) -> None:  # fmt: skip
     """The version's label and confidence for ``text``, with word highlights if asked."""
-    if highlights or not hasattr(_model(ctx, shop_id, task, version), "predict_proba"):
+    with st.spinner(t("Loading the model…")):  # the first time: seconds
+        model = _model(ctx, shop_id, task, version)
+    if highlights or not hasattr(model, "predict_proba"):
         with st.spinner(t("Explaining…")):
             result = explain(ctx, shop_id, task, version, text)
         prediction_card(result.label, result.confidence)

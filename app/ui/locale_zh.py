@@ -121,6 +121,7 @@ ZH: dict[str, str] = {
     'No {task} model to explain with yet: run `shoplens train {task} --shop {shop}`.': '还没有可用于解释的 {task} 模型：请运行 `shoplens train {task} --shop {shop}`。',
     'Attribution convergence error {delta}': '归因收敛误差 {delta}',
     'Explaining…': '正在解释…',
+    'Loading the model…': '正在载入模型…',
     'Computing word attributions (about a second)…': '正在计算词语归因（约一秒）…',
     'TF-IDF + logistic regression': 'TF-IDF + 逻辑回归',
     "the terms' weight for this label": '各词项对该标签的权重',

@@ -184,6 +184,8 @@ def _visit_every_page(driver: Any, titles: dict[str, str], shots: Path) -> list[
         assert link is not None, f"no link to {title}: {[a.text for a in links]}"
         link.click()
         _wait_idle(driver, title)
+        if key == "explain":  # a text explained, as a merchant would paste one
+            _explain_a_text(driver, title)
         exceptions = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stException"]')
         body = driver.find_element(By.TAG_NAME, "body").text
         found = [m for m in ERROR_MARKERS if m in body]
@@ -195,6 +197,36 @@ def _visit_every_page(driver: Any, titles: dict[str, str], shots: Path) -> list[
         )
         sidebars.append(driver.find_element(By.CSS_SELECTOR, '[data-testid="stSidebar"]').text)
     return sidebars
+
+
+EXPLAINED = (
+    "Love the colour but the fabric pilled after one wash and it runs small. Do you have it in XL?"
+)
+
+
+def _explain_a_text(driver: Any, title: str) -> None:
+    """Paste :data:`EXPLAINED` into the Explain page's text box and wait for every model's
+    answer (a home with trained models explains it; the seeded one says how to train them)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.CSS_SELECTOR, '[data-testid="stTextArea"] textarea')
+    box.send_keys(EXPLAINED)
+    box.send_keys(Keys.CONTROL, Keys.ENTER)
+    deadline = time.monotonic() + 60
+    while EXPLAINED not in driver.find_element(By.TAG_NAME, "body").text:
+        assert time.monotonic() < deadline, "the pasted text was not shown"
+        time.sleep(0.3)
+    # every model's answer: no column still loading its model or explaining (a column's
+    # spinner closes a moment before the next one's opens)
+    calm_since, deadline = time.monotonic(), time.monotonic() + 300
+    while time.monotonic() - calm_since < 2.0:
+        assert time.monotonic() < deadline, "the models did not answer within 300 s"
+        busy = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stSpinner"]')
+        if busy:
+            calm_since = time.monotonic()
+        time.sleep(0.2)
+    _wait_idle(driver, title, 60)
 
 
 def _shots(tmp_path: Path, sub: str = "") -> Path:
