@@ -97,11 +97,19 @@ def day(value: date | pd.Timestamp, year: bool = True) -> str:
     return f"{value:%d %b %Y}" if year else f"{value:%d %b}"
 
 
+def header(name: str) -> str:
+    """A table column's heading as a merchant reads it: ``purchase_rate`` shows as
+    "purchase rate" (``user_id``: "user ID") in English and as 购买率 in Chinese; a heading
+    already in words stays as it is. (Exports keep the data's own names in English.)"""
+    if current() == "zh" or "_" not in name:
+        return t(name)
+    return " ".join("ID" if word == "id" else word for word in name.split("_") if word)
+
+
 def columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its column headers in the viewer's language (tables and CSV exports)."""
-    if current() != "zh":
-        return frame
-    return frame.rename(columns={c: t(str(c)) for c in frame.columns})
+    """``frame`` with its column headings in the viewer's language (:func:`header`), for the
+    dashboard's tables; a table's ``column_config`` names its columns by the same headings."""
+    return frame.rename(columns={c: header(str(c)) for c in frame.columns})
 
 
 def language_switch() -> None:

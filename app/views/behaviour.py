@@ -5,7 +5,7 @@ import streamlit as st
 
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
-from app.ui.i18n import columns, day, label, t
+from app.ui.i18n import columns, day, header, label, t
 from app.ui.textdata import TRAIN_HINT
 from core.forecast import best_forecast
 from core.signals import shopper_signal_spec
@@ -115,7 +115,7 @@ with right:
         hide_index=True,
         width="stretch",
         column_config={
-            t("purchase_rate"): st.column_config.NumberColumn(t("view→buy"), format="percent")
+            header("purchase_rate"): st.column_config.NumberColumn(t("view→buy"), format="percent")
         },
     )  # fmt: skip
 
@@ -161,8 +161,8 @@ for column, (task, positive, title, noun) in zip(
         top = cached(pq.forecast_extremes, store, shop_id=f.shop_id, task=task, label=positive)
         st.markdown(f"*{noun}*")
         st.dataframe(columns(top), hide_index=True, width="stretch",
-                     column_config={t("probability"): st.column_config.NumberColumn(
-                         t("probability"), format="percent")})  # fmt: skip
+                     column_config={header("probability"): st.column_config.NumberColumn(
+                         header("probability"), format="percent")})  # fmt: skip
 
 left, right = st.columns(2)
 with left:

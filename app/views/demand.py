@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked, quote
-from app.ui.i18n import columns, day, label, labeller, t
+from app.ui.i18n import columns, day, header, label, labeller, t
 from app.ui.metrics import NEED_LABELS, counts_over_time, demand_by_product, demand_index
 from app.ui.textdata import TRAIN_HINT, has_predictions, sentences_scored
 from core.stats import MIN_SUPPORT
@@ -110,7 +110,7 @@ with right:
         columns(demand_by_product(per_review).head(20)),
         hide_index=True,
         width="stretch",
-        column_config={t(c): st.column_config.NumberColumn(format="percent")
+        column_config={header(c): st.column_config.NumberColumn(format="percent")
                        for c in ("demand_index", "low", "high")},
     )  # fmt: skip
 

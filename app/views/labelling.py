@@ -3,7 +3,7 @@
 import streamlit as st
 
 from app.ui.context import cached, missing, page_context
-from app.ui.i18n import columns, label, labeller, t
+from app.ui.i18n import columns, header, label, labeller, t
 from app.ui.metrics import format_value
 from common.errors import ShopLensError
 from core.tasks import get_task, labelled_tasks
@@ -126,7 +126,7 @@ else:
         hide_index=True,
         width="stretch",
         column_config={
-            t("model_agreement"): st.column_config.NumberColumn(t("agrees with model"),
+            header("model_agreement"): st.column_config.NumberColumn(t("agrees with model"),
                                                                 format="percent")
         },
     )  # fmt: skip

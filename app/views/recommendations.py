@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui.context import cached, missing, page_context
-from app.ui.i18n import columns, t
+from app.ui.i18n import columns, header, t
 from app.ui.textdata import TRAIN_HINT
 from db import behaviour_queries as bq
 from db import dashboard_queries as dq
@@ -57,7 +57,7 @@ user = st.selectbox(t("Shopper (most active first)"), users, key="rec_user")
 mine = cached(bq.shopper_recommendations, store, shop_id=f.shop_id, version=version,
               user_id=user)  # fmt: skip
 st.dataframe(columns(mine), hide_index=True, width="stretch",
-             column_config={t("score"): st.column_config.NumberColumn(format="%.3f")})  # fmt: skip
+             column_config={header("score"): st.column_config.NumberColumn(format="%.3f")})  # fmt: skip
 
 st.subheader(t("For an item: shoppers who viewed this in the period also…"))
 items = cached(dq.top_items_period, store, shop_id=f.shop_id, start=f.start, end=f.end,
@@ -81,7 +81,7 @@ else:
             column.caption(t("Nothing yet."))
         else:
             column.dataframe(columns(also), hide_index=True, width="stretch",
-                             column_config={t("share"): st.column_config.NumberColumn(
+                             column_config={header("share"): st.column_config.NumberColumn(
                                  format="percent")})  # fmt: skip
             one_in = int(also.attrs.get("sampled_one_in", 1))
             if one_in > 1:
@@ -96,7 +96,7 @@ if promote.empty:
     st.caption(t("No shopper of this segment has a list; pick another segment in the sidebar."))
 else:
     st.dataframe(columns(promote), hide_index=True, width="stretch",
-                 column_config={t("share"): st.column_config.NumberColumn(format="percent"),
-                                t("mean_rank"): st.column_config.NumberColumn(format="%.1f")})  # fmt: skip
+                 column_config={header("share"): st.column_config.NumberColumn(format="percent"),
+                                header("mean_rank"): st.column_config.NumberColumn(format="%.1f")})  # fmt: skip
     st.caption(t("The items most often in the segment's shoppers' top-10 lists (shoppers active "
                  "in the period; change the segment in the sidebar)."))  # fmt: skip

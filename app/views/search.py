@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
-from app.ui.i18n import aspect_label, columns, day, t
+from app.ui.i18n import aspect_label, columns, day, header, t
 from core.search import query_aspects, trending, unmatched_queries
 from db import behaviour_queries as bq
 from db import dashboard_queries as dq
@@ -61,7 +61,7 @@ st.caption(t("Dead ends: searches after which the session viewed and bought noth
              "({dead} of {searches}, {share}).", dead=f"{dead:,}", searches=f"{searches:,}",
              share=f"{dead / max(searches, 1):.0%}"))  # fmt: skip
 
-percent = {t(c): st.column_config.NumberColumn(t(c), format="percent")
+percent = {header(c): st.column_config.NumberColumn(header(c), format="percent")
            for c in ("view_rate", "purchase_rate")}  # fmt: skip
 left, right = st.columns(2)
 with left:
@@ -77,7 +77,7 @@ with right:
     else:
         st.dataframe(columns(rising[["query", "searches", "earlier", "later", "growth"]]),
                      hide_index=True, width="stretch",
-                     column_config={t("growth"): st.column_config.NumberColumn(format="%.1f×")})  # fmt: skip
+                     column_config={header("growth"): st.column_config.NumberColumn(format="%.1f×")})  # fmt: skip
         st.caption(t("Searches in the first and second half of the period; queries with 5+ "
                      "searches."))  # fmt: skip
 
@@ -115,9 +115,9 @@ else:
     st.dataframe(columns(asking[["aspect", "searches", "share", "asked", "purchase_rate",
                                  "purchase_lift"]]),
                  hide_index=True, width="stretch",
-                 column_config={**percent, t("share"): st.column_config.NumberColumn(
-                     t("share"), format="percent"),
-                     t("purchase_lift"): st.column_config.NumberColumn(format="%.2f×")})  # fmt: skip
+                 column_config={**percent, header("share"): st.column_config.NumberColumn(
+                     header("share"), format="percent"),
+                     header("purchase_lift"): st.column_config.NumberColumn(format="%.2f×")})  # fmt: skip
     st.caption(t("Searches that name an aspect of the product, read like reviews (the words "
                  "they used, with their searches). A purchase lift below 1×: shoppers who ask "
                  "by this aspect buy less often than the average searcher — check that the "

@@ -72,8 +72,9 @@ def test_outside_a_page_texts_stay_english_and_fill_their_values() -> None:
     assert i18n.t("week {n}", n=3) == "week 3"
     assert i18n.label("complaint") == "complaint"
     assert i18n.day(date(2017, 11, 27)) == "27 Nov 2017"
-    frame = pd.DataFrame({"user_id": ["u1"], "share": [0.5]})
-    assert list(i18n.columns(frame)) == ["user_id", "share"]
+    # table headings read as words; a heading already in words stays as it is
+    frame = pd.DataFrame({"user_id": ["u1"], "purchase_rate": [0.5], "language shift": [0.1]})
+    assert list(i18n.columns(frame)) == ["user ID", "purchase rate", "language shift"]
 
 
 def test_chinese_translations_and_dates(monkeypatch: pytest.MonkeyPatch) -> None:
