@@ -9,7 +9,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import Filters, cached, missing
 from app.ui.explain_view import masked, quote
-from app.ui.i18n import N_, aspect_label, columns, label, t, translator
+from app.ui.i18n import N_, aspect_label, columns, header, label, t, translator
 from app.ui.metrics import time_bucket
 from core.stats import MIN_SUPPORT, wilson_bounds
 from core.text_insight import aspect_mentions, aspect_summary, top_complaints
@@ -81,12 +81,13 @@ def customers_say(store: Store, f: Filters, key: str = "aspects") -> None:
             "negative_high",
         ]
     ]
+    shares = {"negative_share": t("negative share"), "negative_low": t("95 % low"),
+              "negative_high": t("95 % high")}  # fmt: skip
     st.dataframe(
-        columns(shown.assign(aspect=shown["aspect"].map(label))),
+        columns(shown.assign(aspect=shown["aspect"].map(aspect_label))),
         hide_index=True, width="stretch",
-        column_config={t("negative_share"): st.column_config.NumberColumn(t("negative share"), format="percent"),
-                       t("negative_low"): st.column_config.NumberColumn(t("95 % low"), format="percent"),
-                       t("negative_high"): st.column_config.NumberColumn(t("95 % high"), format="percent")},
+        column_config={header(c): st.column_config.NumberColumn(title, format="percent")
+                       for c, title in shares.items()},
     )  # fmt: skip
 
 

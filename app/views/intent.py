@@ -5,7 +5,7 @@ import streamlit as st
 from app.ui import charts
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
-from app.ui.i18n import columns, day, label, labeller, t
+from app.ui.i18n import columns, day, header, label, labeller, t
 from app.ui.metrics import counts_over_time
 from app.ui.textdata import TRAIN_HINT, has_predictions, messages_scored
 from core.intents import shop_intents
@@ -80,5 +80,5 @@ st.dataframe(
     ]),
     hide_index=True,
     width="stretch",
-    column_config={t("confidence"): st.column_config.NumberColumn(format="percent")},
+    column_config={header("confidence"): st.column_config.NumberColumn(format="percent")},
 )  # fmt: skip

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app.ui import charts
 from app.ui.context import cached, page_context
-from app.ui.i18n import label, labeller, t
+from app.ui.i18n import columns, header, label, labeller, t
 from app.ui.monitoring_view import task_report
 from core.kinds.base import all_tasks
 from core.monitoring import THRESHOLDS, WINDOW_DAYS
@@ -29,20 +29,23 @@ st.caption(
 tasks = [spec.name for spec in all_tasks() if spec.monitored]
 reports = {name: cached(task_report, ctx.store, shop_id=f.shop_id, task=name) for name in tasks}
 table = pd.DataFrame([{
-    t("task"): label(name), t("status"): label(r["status"]), t("version"): r["version"],
-    t("new rows"): r.get("new_rows"), "PSI": (r.get("latest") or {}).get("psi"),
-    t("language shift"): (r.get("latest") or {}).get("language_shift"),
-    t("unseen words"): (r.get("latest") or {}).get("unseen_share"),
-    t("live accuracy"): r["live"]["accuracy"] if r.get("live") else None,
-    t("fresh labels"): r["live"]["labels"] if r.get("live") else None,
-    t("calibration error"): r["live"]["ece"] if r.get("live") else None,
-    t("why"): "; ".join(r["reasons"]),
+    "task": label(name), "status": label(r["status"]), "version": r["version"],
+    "new rows": r.get("new_rows"), "PSI": (r.get("latest") or {}).get("psi"),
+    "language shift": (r.get("latest") or {}).get("language_shift"),
+    "unseen words": (r.get("latest") or {}).get("unseen_share"),
+    "live accuracy": r["live"]["accuracy"] if r.get("live") else None,
+    "fresh labels": r["live"]["labels"] if r.get("live") else None,
+    "calibration error": r["live"]["ece"] if r.get("live") else None,
+    "why": "; ".join(r["reasons"]),
 } for name, r in reports.items()])  # fmt: skip
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={t("language shift"): st.column_config.NumberColumn(format="percent"),
-                            t("unseen words"): st.column_config.NumberColumn(format="percent"),
-                            t("live accuracy"): st.column_config.NumberColumn(format="percent"),
-                            "PSI": st.column_config.NumberColumn(format="%.3f")})  # fmt: skip
+percent = {header(c): st.column_config.NumberColumn(format="percent")
+           for c in ("language shift", "unseen words", "live accuracy")}  # fmt: skip
+st.dataframe(
+    columns(table),
+    hide_index=True,
+    width="stretch",
+    column_config={**percent, "PSI": st.column_config.NumberColumn(format="%.3f")},
+)
 drifting = [name for name, r in reports.items() if r["status"] == "drift"]
 if drifting:
     st.warning(t("Drift in {tasks}: retrain on the **Models** page (pick the task, press "

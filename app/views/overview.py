@@ -6,7 +6,7 @@ from app.ui.alerts_view import shop_alerts, show_alerts
 from app.ui.aspects_view import chip_label
 from app.ui.context import cached, missing, page_context
 from app.ui.explain_view import masked
-from app.ui.i18n import columns, day, label, t
+from app.ui.i18n import aspect_label, columns, day, header, label, t
 from app.ui.metrics import NEED_LABELS, Kpi, demand_index, sentiment_index
 from app.ui.textdata import (
     TRAIN_HINT,
@@ -100,10 +100,10 @@ if len(mentions):
     worst = top_complaints(aspect_summary(mentions, ["title"]), ["title"], limit=5)
     if len(worst):
         shown = worst[["title", "aspect", "negative", "mentions", "negative_low"]].assign(
-            aspect=worst["aspect"].map(label)
+            aspect=worst["aspect"].map(aspect_label)
         )
         st.dataframe(columns(shown), hide_index=True, width="stretch",
-                     column_config={t("negative_low"): st.column_config.NumberColumn(
+                     column_config={header("negative_low"): st.column_config.NumberColumn(
                          t("surely negative (95 % low)"), format="percent")})  # fmt: skip
 else:
     missing(t("No aspect predictions in this period."),
@@ -138,7 +138,7 @@ with right:
             ]),
             hide_index=True,
             width="stretch",
-            column_config={t("share"): st.column_config.NumberColumn(format="percent")},
+            column_config={header("share"): st.column_config.NumberColumn(format="percent")},
         )  # fmt: skip
     else:
         missing(

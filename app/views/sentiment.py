@@ -7,7 +7,7 @@ from app.ui import charts
 from app.ui.aspects_view import customers_say
 from app.ui.context import missing, page_context
 from app.ui.explain_view import explain_block
-from app.ui.i18n import columns, day, label, t
+from app.ui.i18n import columns, day, header, label, t
 from app.ui.metrics import (
     index_by,
     rating_disagreements,
@@ -79,11 +79,11 @@ with left:
         hide_index=True,
         width="stretch",
         column_config={
-            t("sentiment_index"): st.column_config.ProgressColumn(
+            header("sentiment_index"): st.column_config.ProgressColumn(
                 t("sentiment index"), min_value=-1, max_value=1, format="%.2f"
             ),
-            t("low"): st.column_config.NumberColumn(t("95 % low"), format="%+.2f"),
-            t("high"): st.column_config.NumberColumn(t("95 % high"), format="%+.2f"),
+            header("low"): st.column_config.NumberColumn(t("95 % low"), format="%+.2f"),
+            header("high"): st.column_config.NumberColumn(t("95 % high"), format="%+.2f"),
         },
     )
 with right:
@@ -99,9 +99,9 @@ with right:
                      "products with {n}+ reviews in both periods.", n=MIN_SUPPORT))  # fmt: skip
         st.dataframe(
             columns(worse), hide_index=True, width="stretch",
-            column_config={**{t(c): st.column_config.NumberColumn(format="%+.2f")
+            column_config={**{header(c): st.column_config.NumberColumn(format="%+.2f")
                               for c in ("before", "now", "change")},
-                           t("p_value"): st.column_config.NumberColumn("p", format="%.3f")},
+                           header("p_value"): st.column_config.NumberColumn("p", format="%.3f")},
         )  # fmt: skip
 
 st.subheader(t("Stars vs predicted sentiment"))
@@ -119,7 +119,7 @@ if len(disagree):
         width="stretch",
         column_config={
             t("label"): t("predicted"),
-            t("confidence"): st.column_config.NumberColumn(format="percent"),
+            header("confidence"): st.column_config.NumberColumn(format="percent"),
         },
     )  # fmt: skip
 

@@ -77,6 +77,20 @@ def test_outside_a_page_texts_stay_english_and_fill_their_values() -> None:
     assert list(i18n.columns(frame)) == ["user ID", "purchase rate", "language shift"]
 
 
+def test_column_settings_name_their_columns_by_the_tables_headings() -> None:
+    """A table's ``column_config`` key must be the heading :func:`i18n.columns` gave the column
+    (``header("purchase_rate")``); ``t("purchase_rate")`` is the data's name in English, so the
+    setting (a percent format, a label) would silently miss its column."""
+    keyed_by_t = re.compile(r"\bt\([^()]*\)\s*:\s*st\.column_config")
+    found = [
+        f"{path.relative_to(APP.parent)}:{n}"
+        for path in sorted(APP.rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if keyed_by_t.search(line)
+    ]
+    assert not found, found
+
+
 def test_chinese_translations_and_dates(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(i18n, "current", lambda: "zh")
     assert i18n.t("week {n}", n=3) == "第 3 周"
