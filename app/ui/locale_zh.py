@@ -315,6 +315,7 @@ ZH: dict[str, str] = {
     'why': '原因',
     'value': '数值',
     'psi': 'PSI',
+    'PSI': 'PSI',
     'unseen_share': '未见词占比',
     'language_shift': '语言变化',
     'Shop **{shop}** · served: **{method}** (version {version})': '店铺 **{shop}** · 在线方法：**{method}**（版本 {version}）',

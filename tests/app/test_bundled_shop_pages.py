@@ -49,7 +49,7 @@ def test_page_renders_on_the_bundled_shop(sample_store: Store, open_page, page: 
         assert not at.info, [i.value for i in at.info]  # nothing reported missing
     if page == "search":  # the bundled shop's shoppers search by colour, fabric, size …
         tables = {tuple(d.value.columns): d.value for d in at.dataframe}
-        asking = tables[("aspect", "searches", "share", "asked", "purchase_rate", "purchase_lift")]
+        asking = tables[("aspect", "searches", "share", "asked", "purchase rate", "purchase lift")]
         assert {"colour", "fabric", "size fit"} <= set(asking["aspect"])
     if page == "overview":
         assert int(_metric(at, "Sessions").replace(",", "")) > 1000
